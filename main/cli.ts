@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { keyRotate, keyShow } from './cli/key.js';
+import { serve } from './cli/serve.js';
+import { ConfigError } from './config/config.js';
+import { KeychainUnavailableError } from './secrets/keychain.js';
+
+const USAGE = `Usage:
+  agented serve [--host H] [--port P] [--data-dir D]   run the API headless (supervisor + worker)
+  agented key show                                     print the API key
+  agented key rotate                                   replace the API key in the keychain
+
+Configuration comes from AGENTED_* environment variables; see .env.example.`;
+
+async function run(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { host: { type: 'string' }, port: { type: 'string' }, 'data-dir': { type: 'string' } },
+        strict: true,
+      });
+      return serve({ host: values.host, port: values.port, dataDir: values['data-dir'] });
+    }
+    case 'key':
+      if (rest[0] === 'show' && rest.length === 1) return keyShow();
+      if (rest[0] === 'rotate' && rest.length === 1) return keyRotate();
+      break;
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    default:
+      break;
+  }
+  process.stderr.write(`${USAGE}\n`);
+  return 2;
+}
+
+run(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`agented: ${error.message}\n`);
+      process.exitCode = 2;
+    } else if (error instanceof KeychainUnavailableError) {
+      process.stderr.write(`agented: ${error.message}\n`);
+      process.exitCode = 3;
+    } else if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`agented: ${(error as Error).message}\n${USAGE}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`agented: ${(error as Error).stack ?? String(error)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

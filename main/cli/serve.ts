@@ -1,0 +1,74 @@
+import { fileURLToPath } from 'node:url';
+import { resolveConfig, type Config } from '../config/config.js';
+import { ForkHost } from '../supervisor/fork-host.js';
+import { Supervisor } from '../supervisor/supervisor.js';
+import { ElectronLogFileSink } from '../telemetry/file-sink.js';
+import { FanOutSink, Logger, StreamSink } from '../telemetry/logger.js';
+import type { WorkerHost } from '../supervisor/worker-host.js';
+
+export interface ServeFlags {
+  host?: string;
+  port?: string;
+  dataDir?: string;
+}
+
+export const workerEntry = fileURLToPath(new URL('../worker/main.js', import.meta.url));
+
+/** The environment a worker gets: ours, with the resolved bootstrap settings pinned. */
+export function workerEnvironment(env: NodeJS.ProcessEnv, config: Config): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) if (value !== undefined) result[name] = value;
+  result.AGENTED_HOST = config.host;
+  result.AGENTED_PORT = String(config.port);
+  result.AGENTED_DATA_DIR = config.dataDir;
+  result.AGENTED_LOG_DIR = config.logDir;
+  return result;
+}
+
+/**
+ * `agented serve`: a supervisor in this process, the API worker in a child.
+ * Prints one JSON line `{"event":"ready",…}` when the worker serves, and the
+ * one-time login URL for a browser.
+ */
+export async function serve(flags: ServeFlags, host: WorkerHost = new ForkHost(workerEntry)): Promise<number> {
+  const config = resolveConfig({
+    env: process.env,
+    flags: { host: flags.host, port: flags.port, dataDir: flags.dataDir },
+  });
+  const logger = Logger.create({
+    sink: new FanOutSink([new ElectronLogFileSink(config.logDir, 'supervisor'), new StreamSink(process.stdout)]),
+    level: config.logLevel,
+    bindings: { process: 'supervisor', pid: process.pid },
+  });
+  const supervisor = new Supervisor({ host, env: workerEnvironment(process.env, config), logger });
+
+  let stopRequested = false;
+  const stop = (signal: string) => {
+    if (stopRequested) return;
+    stopRequested = true;
+    logger.info('stopping', { signal });
+    void supervisor.stop();
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+
+  const finished = new Promise<number>((resolve) => {
+    supervisor.on('state', (state) => {
+      if (state.status === 'stopped') resolve(0);
+      if (state.status === 'crashed') {
+        process.stderr.write(`agented: ${state.reason}\n`);
+        resolve(1);
+      }
+    });
+  });
+
+  try {
+    const running = await supervisor.start();
+    const loginUrl = await supervisor.requestLoginUrl();
+    process.stdout.write(`${JSON.stringify({ event: 'ready', url: running.url, port: running.port, loginUrl, pid: process.pid })}\n`);
+    process.stderr.write(`\nAgented is running at ${running.url}\nOpen this one-time login link (valid for ${config.loginTokenTtlSeconds} s):\n  ${loginUrl}\n\n`);
+  } catch {
+    // The state listener above reports why and sets the exit code.
+  }
+  return finished;
+}

@@ -1,0 +1,157 @@
+import net from 'node:net';
+import { z } from 'zod';
+import { defaultDataDir, defaultLogDir } from './paths.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const list = (item: z.ZodType<string, string>) =>
+  z
+    .string()
+    .transform((raw) => raw.split(',').map((part) => part.trim()).filter((part) => part.length > 0))
+    .pipe(z.array(item));
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `expected a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+const origin: z.ZodType<string, string> = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}, 'each entry must be an origin such as https://example.com (scheme, host and optional port; no path)');
+
+const hostname: z.ZodType<string, string> = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9.-]+)$/, 'each entry must be a host name or IP address, without a port');
+
+/**
+ * Every setting, with the environment variable that overrides it. `stored`
+ * settings may also come from the database's settings table; the others are
+ * needed before the database is open. `.env.example` documents each one (a
+ * test keeps the two in step).
+ */
+export const settingDefinitions = {
+  dataDir: { env: 'AGENTED_DATA_DIR', stored: false, schema: z.string().min(1) },
+  logDir: { env: 'AGENTED_LOG_DIR', stored: false, schema: z.string().min(1) },
+  host: {
+    env: 'AGENTED_HOST',
+    stored: false,
+    schema: z.string().refine((h) => net.isIP(h) !== 0 || /^[a-zA-Z0-9.-]+$/.test(h), 'expected an IP address or host name'),
+  },
+  port: { env: 'AGENTED_PORT', stored: false, schema: integer(0, 65535) },
+  apiKey: {
+    env: 'AGENTED_API_KEY',
+    stored: false,
+    schema: z.string().min(24, 'must be at least 24 characters').max(512).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+  },
+  corsOrigins: { env: 'AGENTED_CORS_ORIGINS', stored: true, schema: list(origin) },
+  allowedHosts: { env: 'AGENTED_ALLOWED_HOSTS', stored: true, schema: list(hostname) },
+  logLevel: { env: 'AGENTED_LOG_LEVEL', stored: true, schema: z.enum(['debug', 'info', 'warn', 'error']) },
+  dedupTtlSeconds: { env: 'AGENTED_DEDUP_TTL_S', stored: true, schema: integer(1, 30 * 24 * 3600) },
+  maxConcurrent: { env: 'AGENTED_MAX_CONCURRENT', stored: true, schema: integer(1, 64) },
+  loginTokenTtlSeconds: { env: 'AGENTED_LOGIN_TOKEN_TTL_S', stored: true, schema: integer(10, 3600) },
+  sessionTtlSeconds: { env: 'AGENTED_SESSION_TTL_S', stored: true, schema: integer(60, 90 * 24 * 3600) },
+  maxBodyBytes: { env: 'AGENTED_MAX_BODY_BYTES', stored: true, schema: integer(1024, 64 * 1024 * 1024) },
+} as const;
+
+export type SettingName = keyof typeof settingDefinitions;
+
+export interface Config {
+  dataDir: string;
+  logDir: string;
+  host: string;
+  port: number;
+  /** Set only when AGENTED_API_KEY overrides the keychain. */
+  apiKey: string | undefined;
+  corsOrigins: string[];
+  allowedHosts: string[];
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  dedupTtlSeconds: number;
+  maxConcurrent: number;
+  loginTokenTtlSeconds: number;
+  sessionTtlSeconds: number;
+  maxBodyBytes: number;
+}
+
+function defaults(env: Env): Record<Exclude<SettingName, 'apiKey'>, string> {
+  return {
+    dataDir: defaultDataDir(env),
+    logDir: defaultLogDir(env),
+    host: '127.0.0.1',
+    port: '8787',
+    corsOrigins: '',
+    allowedHosts: '',
+    logLevel: 'info',
+    dedupTtlSeconds: '60',
+    maxConcurrent: '2',
+    loginTokenTtlSeconds: '300',
+    sessionTtlSeconds: String(7 * 24 * 3600),
+    maxBodyBytes: String(1024 * 1024),
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly reason: string,
+    readonly value: string | undefined,
+  ) {
+    super(`Invalid configuration: ${variable} ${reason}${value === undefined ? '' : ` (got ${JSON.stringify(truncate(value))})`}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function truncate(value: string): string {
+  return value.length > 60 ? `${value.slice(0, 60)}…` : value;
+}
+
+export interface ConfigSources {
+  env: Env;
+  /** Settings stored in the database, as strings; environment variables win over them. */
+  stored?: Readonly<Partial<Record<SettingName, string>>>;
+  /** Command-line flags; they win over both. */
+  flags?: Readonly<Partial<Record<SettingName, string>>>;
+}
+
+/** Resolves flags > environment > stored settings > defaults, validating each. Throws ConfigError. */
+export function resolveConfig({ env, stored = {}, flags = {} }: ConfigSources): Config {
+  const fallback = defaults(env);
+  const resolved: Record<string, unknown> = {};
+  for (const [name, definition] of Object.entries(settingDefinitions) as [SettingName, (typeof settingDefinitions)[SettingName]][]) {
+    const fromFlag = flags[name];
+    const fromEnv = nonEmpty(env[definition.env]);
+    const fromStore = definition.stored ? stored[name] : undefined;
+    const raw = fromFlag ?? fromEnv ?? fromStore ?? (name === 'apiKey' ? undefined : fallback[name]);
+    if (raw === undefined) {
+      resolved[name] = undefined;
+      continue;
+    }
+    const parsed = (definition.schema as z.ZodType<unknown>).safeParse(raw);
+    if (!parsed.success) {
+      const source = fromFlag !== undefined ? `--${flagName(name)}` : fromEnv !== undefined ? definition.env : `${definition.env} (stored setting "${name}")`;
+      const issue = parsed.error.issues[0];
+      // The API key is a secret: never echo it back in an error.
+      throw new ConfigError(source, issue?.message ?? 'is invalid', name === 'apiKey' ? undefined : raw);
+    }
+    resolved[name] = parsed.data;
+  }
+  return resolved as unknown as Config;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function flagName(name: SettingName): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

@@ -1,0 +1,93 @@
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type { HealthReady } from '../../common/api.js';
+import type { Logger } from '../telemetry/logger.js';
+import { cors } from './middleware/cors.js';
+import { errorHandler, notFound } from './middleware/error-handler.js';
+import { hostAllowlist } from './middleware/host-allowlist.js';
+import { requestContext } from './middleware/request-id.js';
+import type { Route } from './route.js';
+import { buildRouter } from './router.js';
+import { healthRoutes } from './routes/health.js';
+import { openApiRoute } from './routes/openapi.js';
+import { rendererRoute } from './routes/renderer.js';
+import { sessionRoutes } from './routes/session.js';
+import type { LoginTokens, SessionCookies } from './session.js';
+
+export interface AppDependencies {
+  logger: Logger;
+  version: string;
+  /** The current API key; a function so a rotated key takes effect without a rebuild. */
+  apiKey: () => string;
+  sessions: SessionCookies;
+  loginTokens: LoginTokens;
+  readiness: () => Promise<HealthReady>;
+  /** Host names accepted in the Host header (see allowedHostnames). */
+  allowedHosts: readonly string[];
+  corsOrigins: readonly string[];
+  maxBodyBytes: number;
+  /** Folder of the built renderer; undefined serves no UI. */
+  rendererDir: string | undefined;
+  /** Routes contributed by the domains (triggers, executions …), mounted before the UI fallback. */
+  extraRoutes?: readonly Route[];
+}
+
+export interface App {
+  express: Express;
+  /** Every route, in mount order: the source of the router, the OpenAPI document and the auth matrix. */
+  routes: readonly Route[];
+}
+
+/** Host names a server bound to `host` must accept: loopback names, the bound host, and the configured ones. */
+export function allowedHostnames(host: string, configured: readonly string[]): string[] {
+  const names = new Set(['127.0.0.1', 'localhost', '[::1]', ...configured.map((name) => name.toLowerCase())]);
+  if (host !== '0.0.0.0' && host !== '::') names.add(host.includes(':') ? `[${host}]` : host.toLowerCase());
+  return [...names];
+}
+
+/** Builds the HTTP application. It does not listen: the caller decides where (tests use port 0). */
+export function buildApp(deps: AppDependencies): App {
+  const routes: Route[] = [
+    ...healthRoutes({ readiness: deps.readiness }),
+    ...sessionRoutes({ sessions: deps.sessions, loginTokens: deps.loginTokens }),
+    openApiRoute(() => routes, deps.version),
+    ...(deps.extraRoutes ?? []),
+    rendererRoute(deps.rendererDir),
+  ];
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.set('etag', false);
+
+  app.use(requestContext(deps.logger));
+  app.use(hostAllowlist(deps.allowedHosts));
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          connectSrc: ["'self'"],
+          fontSrc: ["'self'"],
+          objectSrc: ["'none'"],
+          frameAncestors: ["'none'"],
+          baseUri: ["'none'"],
+          formAction: ["'self'"],
+          upgradeInsecureRequests: null,
+        },
+      },
+      // Plain HTTP on loopback: HSTS would be meaningless and sticky.
+      strictTransportSecurity: false,
+      crossOriginResourcePolicy: { policy: 'same-origin' },
+    }),
+  );
+  app.use(cors(deps.corsOrigins));
+  app.use(buildRouter(routes, { apiKey: deps.apiKey, sessions: deps.sessions, maxBodyBytes: deps.maxBodyBytes }));
+  app.use(notFound);
+  app.use(errorHandler);
+
+  return { express: app, routes };
+}

@@ -1,0 +1,86 @@
+import type { Request, RequestHandler } from 'express';
+import { ApiError } from '../errors.js';
+import type { RouteAuth } from '../route.js';
+import { SessionCookies, timingSafeEqualStrings } from '../session.js';
+
+export interface AuthDependencies {
+  apiKey: () => string;
+  sessions: SessionCookies;
+}
+
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export function presentedKey(req: Request): string | undefined {
+  const authorization = req.get('authorization');
+  if (authorization !== undefined) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    return match?.[1] ?? '';
+  }
+  return req.get('x-api-key');
+}
+
+export function sessionCookie(req: Request): string | undefined {
+  const header = req.get('cookie');
+  if (header === undefined) return undefined;
+  const name = SessionCookies.nameFor(req.socket.localPort ?? 0);
+  for (const part of header.split(';')) {
+    const index = part.indexOf('=');
+    if (index > 0 && part.slice(0, index).trim() === name) return part.slice(index + 1).trim();
+  }
+  return undefined;
+}
+
+/**
+ * The key (Bearer or X-API-Key, compared in constant time) or the session
+ * cookie. A presented key that is wrong is a 401 even if a cookie would have
+ * passed: credentials are never silently ignored. Cookie-authenticated
+ * state-changing requests must come from our own origin (CSRF defence on top
+ * of SameSite=Strict).
+ */
+export function authenticate(auth: RouteAuth, deps: AuthDependencies): RequestHandler {
+  return (req, _res, next) => {
+    if (auth === 'public' || auth === 'signature') {
+      next();
+      return;
+    }
+    const key = presentedKey(req);
+    if (key !== undefined) {
+      if (!timingSafeEqualStrings(key, deps.apiKey())) {
+        next(new ApiError('ERR_UNAUTHORIZED', 'The API key is not valid.'));
+        return;
+      }
+      req.auth = { method: 'key' };
+      next();
+      return;
+    }
+    const cookie = sessionCookie(req);
+    const expiresAt = cookie === undefined ? null : deps.sessions.verify(cookie);
+    if (expiresAt !== null) {
+      if (STATE_CHANGING.has(req.method) && !isSameOrigin(req)) {
+        next(new ApiError('ERR_ORIGIN_NOT_ALLOWED', 'Cookie-authenticated changes must come from the Agented page itself.'));
+        return;
+      }
+      req.auth = { method: 'cookie', expiresAt };
+      next();
+      return;
+    }
+    if (auth === 'login') {
+      // The login route checks its own one-time token.
+      next();
+      return;
+    }
+    next(
+      new ApiError(
+        'ERR_UNAUTHORIZED',
+        cookie === undefined ? undefined : 'The session has expired or is not valid. Open a new login link (agented serve prints one).',
+      ),
+    );
+  };
+}
+
+function isSameOrigin(req: Request): boolean {
+  const origin = req.get('origin');
+  const fetchSite = req.get('sec-fetch-site');
+  if (fetchSite !== undefined && fetchSite !== 'same-origin') return false;
+  return origin !== undefined && origin === `http://${req.get('host')}`;
+}

@@ -1,0 +1,48 @@
+import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { z } from 'zod';
+import { ApiError } from './errors.js';
+import { authenticate, type AuthDependencies } from './middleware/authenticate.js';
+import { jsonBody } from './middleware/json-body.js';
+import type { Route } from './route.js';
+
+function parseOrThrow<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
+  if (!schema) return undefined as T;
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw new ApiError(
+    'ERR_VALIDATION',
+    undefined,
+    result.error.issues.map((issue) => ({
+      path: [where, ...issue.path.map(String)].join('.'),
+      message: issue.message,
+    })),
+  );
+}
+
+function handle(route: Route): RequestHandler {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const params = parseOrThrow(route.params, req.params, 'params');
+      const query = parseOrThrow(route.query, req.query, 'query');
+      const body = parseOrThrow(route.body, req.body ?? {}, 'body');
+      const result = await route.handler({ params, query, body, req, res, log: req.log });
+      if (result !== undefined && !res.headersSent) {
+        res.status(route.successStatus ?? 200).json(result);
+      }
+    } catch (error) {
+      next(error);
+    }
+  };
+}
+
+/** Mounts every route with its auth, body parsing and validation, in list order. */
+export function buildRouter(routes: readonly Route[], deps: AuthDependencies & { maxBodyBytes: number }): Router {
+  const router = Router();
+  for (const route of routes) {
+    const chain: RequestHandler[] = [authenticate(route.auth, deps)];
+    if (route.body) chain.push(...jsonBody(deps.maxBodyBytes));
+    chain.push(handle(route));
+    router[route.method](route.path, ...chain);
+  }
+  return router;
+}

@@ -1,0 +1,72 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { migrations as defaultMigrations } from './migrations/index.js';
+import type { Migration } from './migrations/migration.js';
+
+export class DatabaseTooNewError extends Error {
+  readonly code = 'ERR_DATABASE_TOO_NEW';
+  constructor(
+    readonly file: string,
+    readonly found: number,
+    readonly supported: number,
+  ) {
+    super(
+      `The database ${file} has schema version ${found}, but this Agented knows versions up to ${supported}. ` +
+        'It was written by a newer Agented: run that version, or point AGENTED_DATA_DIR at another folder.',
+    );
+    this.name = 'DatabaseTooNewError';
+  }
+}
+
+export interface OpenDatabaseOptions {
+  file: string;
+  migrations?: readonly Migration[];
+}
+
+/**
+ * Opens (creating if needed) the SQLite file in WAL mode and brings its schema
+ * up to date. Each migration runs in its own transaction together with the
+ * `user_version` bump, so a crash leaves the schema at a whole version.
+ */
+export function openDatabase({ file, migrations = defaultMigrations }: OpenDatabaseOptions): Database.Database {
+  assertOrdered(migrations);
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    migrate(db, file, migrations);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+export function schemaVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+function migrate(db: Database.Database, file: string, migrations: readonly Migration[]): void {
+  const latest = migrations.at(-1)?.version ?? 0;
+  const current = schemaVersion(db);
+  if (current > latest) throw new DatabaseTooNewError(file, current, latest);
+  for (const migration of migrations) {
+    if (migration.version <= current) continue;
+    db.transaction(() => {
+      migration.up(db);
+      db.pragma(`user_version = ${migration.version}`);
+    }).immediate();
+  }
+}
+
+function assertOrdered(migrations: readonly Migration[]): void {
+  migrations.forEach((migration, index) => {
+    if (migration.version !== index + 1) {
+      throw new Error(`Migration ${migration.name} has version ${migration.version}; expected ${index + 1}`);
+    }
+  });
+}

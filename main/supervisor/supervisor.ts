@@ -1,0 +1,199 @@
+import crypto from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { WORKER_EXIT_FATAL, WorkerToSupervisor } from '../../common/worker-protocol.js';
+import type { Logger } from '../telemetry/logger.js';
+import { CrashPolicy } from './backoff.js';
+import type { WorkerHost, WorkerProcess } from './worker-host.js';
+
+export type SupervisorState =
+  | { status: 'stopped' }
+  | { status: 'starting'; restarts: number }
+  | { status: 'running'; url: string; port: number; pid: number; restarts: number }
+  | { status: 'restarting'; reason: string; delayMs: number; restarts: number }
+  | { status: 'stopping' }
+  /** Gave up: a fatal start-up error, or too many crashes in the window. */
+  | { status: 'crashed'; reason: string };
+
+export interface SupervisorOptions {
+  host: WorkerHost;
+  /** Environment of every worker. AGENTED_PORT is pinned to the first worker's port for restarts. */
+  env: Record<string, string>;
+  logger: Logger;
+  maxCrashes?: number;
+  crashWindowMs?: number;
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+  /** How long a worker may take to shut down gracefully before it is killed. */
+  stopTimeoutMs?: number;
+}
+
+interface SupervisorEvents {
+  state: [SupervisorState];
+}
+
+/**
+ * Keeps one API worker running. A worker that dies unexpectedly is restarted
+ * after an exponential delay; five crashes within a minute (by default) or a
+ * fatal start-up error end supervision with a reason. The same class runs in
+ * `agented serve` and in the desktop app; only the WorkerHost differs.
+ */
+export class Supervisor extends EventEmitter<SupervisorEvents> {
+  private current: WorkerProcess | undefined;
+  private currentState: SupervisorState = { status: 'stopped' };
+  private readonly policy: CrashPolicy;
+  private readonly env: Record<string, string>;
+  private restarts = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private readonly pendingLoginUrls = new Map<string, (url: string) => void>();
+  private stopWaiters: (() => void)[] = [];
+
+  constructor(private readonly options: SupervisorOptions) {
+    super();
+    this.env = { ...options.env };
+    this.policy = new CrashPolicy({
+      maxCrashes: options.maxCrashes ?? 5,
+      windowMs: options.crashWindowMs ?? 60_000,
+      initialDelayMs: options.initialDelayMs ?? 200,
+      maxDelayMs: options.maxDelayMs ?? 10_000,
+    });
+  }
+
+  get state(): SupervisorState {
+    return this.currentState;
+  }
+
+  /** Starts the worker; resolves when it serves, rejects when supervision gives up first. */
+  start(): Promise<Extract<SupervisorState, { status: 'running' }>> {
+    if (this.currentState.status === 'running') return Promise.resolve(this.currentState);
+    if (this.currentState.status === 'stopped' || this.currentState.status === 'crashed') {
+      this.policy.reset();
+      this.restarts = 0;
+      this.spawn();
+    }
+    return new Promise((resolve, reject) => {
+      const onState = (state: SupervisorState) => {
+        if (state.status === 'running') {
+          this.off('state', onState);
+          resolve(state);
+        } else if (state.status === 'crashed' || state.status === 'stopped') {
+          this.off('state', onState);
+          reject(new Error(state.status === 'crashed' ? state.reason : 'stopped before the worker was ready'));
+        }
+      };
+      this.on('state', onState);
+    });
+  }
+
+  /** Asks the worker to finish in-flight work and exit; kills it after the timeout. */
+  async stop(): Promise<void> {
+    clearTimeout(this.restartTimer);
+    const worker = this.current;
+    if (!worker) {
+      this.setState({ status: 'stopped' });
+      return;
+    }
+    if (this.currentState.status !== 'stopping') this.setState({ status: 'stopping' });
+    const exited = new Promise<void>((resolve) => this.stopWaiters.push(resolve));
+    worker.send({ type: 'shutdown' });
+    const killTimer = setTimeout(() => {
+      this.options.logger.warn('worker did not stop in time; killing it', { worker_pid: worker.pid });
+      worker.kill('SIGKILL');
+    }, this.options.stopTimeoutMs ?? 15_000);
+    await exited;
+    clearTimeout(killTimer);
+  }
+
+  /** A one-time login URL from the running worker (the token lives in the worker). */
+  requestLoginUrl(timeoutMs = 5_000): Promise<string> {
+    const worker = this.current;
+    if (!worker || this.currentState.status !== 'running') return Promise.reject(new Error('the worker is not running'));
+    const requestId = crypto.randomUUID();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pendingLoginUrls.delete(requestId);
+        reject(new Error('the worker did not answer'));
+      }, timeoutMs);
+      this.pendingLoginUrls.set(requestId, (url) => {
+        clearTimeout(timer);
+        resolve(url);
+      });
+      worker.send({ type: 'issue-login-url', requestId });
+    });
+  }
+
+  private spawn(): void {
+    this.setState({ status: 'starting', restarts: this.restarts });
+    const worker = this.options.host.start(this.env);
+    this.current = worker;
+    let fatalReason: string | undefined;
+    const log = this.options.logger.child({ worker_pid: worker.pid });
+    log.info('worker started', { restarts: this.restarts });
+
+    worker.onMessage((raw) => {
+      const parsed = WorkerToSupervisor.safeParse(raw);
+      if (!parsed.success) {
+        log.warn('ignored a malformed message from the worker');
+        return;
+      }
+      const message = parsed.data;
+      switch (message.type) {
+        case 'ready':
+          // Restarts come back on the same port, so URLs already handed out stay valid.
+          this.env.AGENTED_PORT = String(message.port);
+          this.setState({ status: 'running', url: message.url, port: message.port, pid: message.pid, restarts: this.restarts });
+          break;
+        case 'login-url':
+          this.pendingLoginUrls.get(message.requestId)?.(message.url);
+          this.pendingLoginUrls.delete(message.requestId);
+          break;
+        case 'fatal':
+          fatalReason = `${message.code}: ${message.message}`;
+          break;
+        default:
+          message satisfies never;
+      }
+    });
+
+    worker.onExit((code, signal) => {
+      if (this.current === worker) this.current = undefined;
+      const stopping = this.currentState.status === 'stopping';
+      log.info('worker exited', { code, signal });
+      if (stopping) {
+        this.setState({ status: 'stopped' });
+        for (const resolve of this.stopWaiters.splice(0)) resolve();
+        return;
+      }
+      if (code === 0 && fatalReason === undefined) {
+        // Only a stop request (a signal or our message) makes a worker exit 0.
+        log.info('worker stopped on its own; supervision ends');
+        this.setState({ status: 'stopped' });
+        return;
+      }
+      if (fatalReason !== undefined || code === WORKER_EXIT_FATAL) {
+        this.giveUp(fatalReason ?? `the worker exited with code ${WORKER_EXIT_FATAL} (a start-up error a restart cannot fix)`);
+        return;
+      }
+      const reason = signal ? `killed by ${signal}` : `exited with code ${code}`;
+      const delayMs = this.policy.recordCrash();
+      if (delayMs === null) {
+        const { maxCrashes, windowMs } = this.policy.options;
+        this.giveUp(`the worker crashed ${maxCrashes} times within ${windowMs / 1000} s (last: ${reason}); not restarting`);
+        return;
+      }
+      this.restarts += 1;
+      log.warn('worker crashed; restarting', { reason, delay_ms: delayMs, restarts: this.restarts });
+      this.setState({ status: 'restarting', reason, delayMs, restarts: this.restarts });
+      this.restartTimer = setTimeout(() => this.spawn(), delayMs);
+    });
+  }
+
+  private giveUp(reason: string): void {
+    this.options.logger.error('supervisor gave up', { reason });
+    this.setState({ status: 'crashed', reason });
+  }
+
+  private setState(state: SupervisorState): void {
+    this.currentState = state;
+    this.emit('state', state);
+  }
+}

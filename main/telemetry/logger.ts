@@ -1,0 +1,100 @@
+import { Redactor } from './redactor.js';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFields = Record<string, unknown>;
+
+const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+/** Where serialized lines go: a file, stdout, or several of them. */
+export interface LogSink {
+  write(level: LogLevel, line: string): void;
+}
+
+interface LoggerState {
+  sink: LogSink;
+  level: LogLevel;
+  redactor: Redactor;
+}
+
+/**
+ * One JSON object per line: time, level, msg, the bound ids (request_id,
+ * execution_id …) and the fields of the call. Children share the sink, level
+ * and redactor of their parent, so a secret registered once is masked
+ * everywhere.
+ */
+export class Logger {
+  private constructor(
+    private readonly state: LoggerState,
+    private readonly bindings: LogFields,
+  ) {}
+
+  static create(options: { sink: LogSink; level?: LogLevel; redactor?: Redactor; bindings?: LogFields }): Logger {
+    return new Logger(
+      { sink: options.sink, level: options.level ?? 'info', redactor: options.redactor ?? new Redactor() },
+      options.bindings ?? {},
+    );
+  }
+
+  get redactor(): Redactor {
+    return this.state.redactor;
+  }
+
+  setLevel(level: LogLevel): void {
+    this.state.level = level;
+  }
+
+  child(bindings: LogFields): Logger {
+    return new Logger(this.state, { ...this.bindings, ...bindings });
+  }
+
+  debug(msg: string, fields?: LogFields): void {
+    this.write('debug', msg, fields);
+  }
+  info(msg: string, fields?: LogFields): void {
+    this.write('info', msg, fields);
+  }
+  warn(msg: string, fields?: LogFields): void {
+    this.write('warn', msg, fields);
+  }
+  error(msg: string, fields?: LogFields): void {
+    this.write('error', msg, fields);
+  }
+
+  private write(level: LogLevel, msg: string, fields: LogFields | undefined): void {
+    if (rank[level] < rank[this.state.level]) return;
+    const record = { time: new Date().toISOString(), level, msg, ...this.bindings, ...fields };
+    const line = this.state.redactor.scrub(JSON.stringify(record, this.replacer));
+    this.state.sink.write(level, line);
+  }
+
+  private readonly replacer = (key: string, value: unknown): unknown => {
+    if (key !== '' && this.state.redactor.isSecretField(key)) return Redactor.MASK;
+    if (value instanceof Error) {
+      return { name: value.name, message: value.message, code: (value as { code?: unknown }).code, stack: value.stack };
+    }
+    if (typeof value === 'bigint') return value.toString();
+    return value;
+  };
+}
+
+export class StreamSink implements LogSink {
+  constructor(private readonly stream: NodeJS.WritableStream) {}
+  write(_level: LogLevel, line: string): void {
+    this.stream.write(`${line}\n`);
+  }
+}
+
+export class FanOutSink implements LogSink {
+  constructor(private readonly sinks: readonly LogSink[]) {}
+  write(level: LogLevel, line: string): void {
+    for (const sink of this.sinks) sink.write(level, line);
+  }
+}
+
+/** Collects lines in memory; for callers that want to inspect what was logged. */
+export class MemorySink implements LogSink {
+  readonly lines: string[] = [];
+  write(_level: LogLevel, line: string): void {
+    this.lines.push(line);
+  }
+}

@@ -1,0 +1,75 @@
+import { WORKER_EXIT_FATAL } from '../../common/worker-protocol.js';
+import { ConfigError } from '../config/config.js';
+import { KeychainUnavailableError } from '../secrets/keychain.js';
+import { DatabaseTooNewError } from '../storage/database.js';
+import { connectToParent } from './parent-channel.js';
+import { startWorker, type RunningWorker } from './start-worker.js';
+
+/**
+ * Entry point of the API worker process (forked by the supervisor, or run as
+ * an Electron utility process). Start-up errors that a restart cannot fix are
+ * reported as `fatal` with their own exit code, so the supervisor stops
+ * instead of looping.
+ */
+async function main(): Promise<void> {
+  const parent = connectToParent();
+  let worker: RunningWorker;
+  try {
+    worker = await startWorker({ env: process.env, logStream: process.env.AGENTED_LOG_STDOUT === '0' ? undefined : process.stdout });
+  } catch (error) {
+    const fatal = fatalCode(error);
+    const message = error instanceof Error ? error.message : String(error);
+    if (fatal) {
+      parent?.send({ type: 'fatal', code: fatal, message });
+      process.stderr.write(`${message}\n`);
+      process.exitCode = WORKER_EXIT_FATAL;
+      return;
+    }
+    throw error;
+  }
+
+  let stopping = false;
+  const stop = (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    worker.logger.info('stop requested', { reason });
+    worker.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        worker.logger.error('shutdown failed', { err: error });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('uncaughtException', (error) => {
+    worker.logger.error('uncaught exception; the supervisor will restart the worker', { err: error });
+    process.exit(70);
+  });
+
+  parent?.onDisconnect(() => stop('supervisor disconnected'));
+  parent?.onMessage((message) => {
+    switch (message.type) {
+      case 'shutdown':
+        stop('supervisor asked');
+        break;
+      case 'issue-login-url':
+        parent.send({ type: 'login-url', requestId: message.requestId, url: worker.issueLoginUrl() });
+        break;
+      default:
+        message satisfies never;
+    }
+  });
+  parent?.send({ type: 'ready', port: worker.port, url: worker.url, pid: process.pid });
+}
+
+function fatalCode(error: unknown): string | undefined {
+  if (error instanceof ConfigError) return 'ERR_CONFIG';
+  if (error instanceof KeychainUnavailableError || error instanceof DatabaseTooNewError) return error.code;
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') return String(code);
+  return undefined;
+}
+
+void main();

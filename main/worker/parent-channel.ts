@@ -1,0 +1,43 @@
+import { SupervisorToWorker, type WorkerToSupervisor } from '../../common/worker-protocol.js';
+
+/** The worker's side of the supervisor link, whichever host started it. */
+export interface ParentChannel {
+  send(message: WorkerToSupervisor): void;
+  onMessage(listener: (message: SupervisorToWorker) => void): void;
+  /** Called when the parent goes away: the worker must not outlive its supervisor. */
+  onDisconnect(listener: () => void): void;
+}
+
+interface ElectronParentPort {
+  postMessage(message: unknown): void;
+  on(event: 'message', listener: (event: { data: unknown }) => void): void;
+}
+
+/**
+ * Electron's utilityProcess exposes `process.parentPort`; Node's fork gives
+ * `process.send`. Reading the property needs no import of `electron`, so this
+ * file stays runnable under plain Node.
+ */
+export function connectToParent(): ParentChannel | undefined {
+  const parentPort = (process as { parentPort?: ElectronParentPort }).parentPort;
+  const accept = (listener: (message: SupervisorToWorker) => void) => (raw: unknown) => {
+    const parsed = SupervisorToWorker.safeParse(raw);
+    if (parsed.success) listener(parsed.data);
+  };
+  if (parentPort) {
+    return {
+      send: (message) => parentPort.postMessage(message),
+      onMessage: (listener) => parentPort.on('message', (event) => accept(listener)(event.data)),
+      // A utility process is killed with its parent by Electron itself.
+      onDisconnect: () => undefined,
+    };
+  }
+  if (process.send) {
+    return {
+      send: (message) => process.send?.(message),
+      onMessage: (listener) => process.on('message', accept(listener)),
+      onDisconnect: (listener) => process.on('disconnect', listener),
+    };
+  }
+  return undefined;
+}

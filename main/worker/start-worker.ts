@@ -1,0 +1,165 @@
+import http from 'node:http';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { HealthReady } from '../../common/api.js';
+import { isLoopbackHost, resolveConfig, type Config } from '../config/config.js';
+import { DisposableStore } from '../lifecycle/disposables.js';
+import { OsKeychain, type SecretStore } from '../secrets/keychain.js';
+import { API_KEY_NAME, loadCredentials } from '../secrets/credentials.js';
+import { allowedHostnames, buildApp } from '../server/app.js';
+import { LoginTokens, SessionCookies } from '../server/session.js';
+import { openDatabase, schemaVersion } from '../storage/database.js';
+import { SettingsRepository } from '../storage/settings-repository.js';
+import { ElectronLogFileSink } from '../telemetry/file-sink.js';
+import { FanOutSink, Logger, StreamSink, type LogSink } from '../telemetry/logger.js';
+import { appRoot, readVersion } from '../version.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export interface WorkerOptions {
+  env: Env;
+  /** Also write log lines here (headless: stdout). */
+  logStream?: NodeJS.WritableStream;
+  secretStore?: SecretStore;
+  /** Defaults to dist/renderer under the app root. */
+  rendererDir?: string;
+  /** How long in-flight requests may take to finish on shutdown before their sockets are closed. */
+  shutdownGraceMs?: number;
+}
+
+export interface RunningWorker {
+  readonly url: string;
+  readonly port: number;
+  readonly config: Config;
+  readonly logger: Logger;
+  issueLoginUrl(): string;
+  /** Stops accepting, lets in-flight requests finish, then closes everything in reverse order. */
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root of the API worker: builds every service, hands each
+ * its dependencies, and registers what it creates for an orderly shutdown.
+ */
+export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const startedAt = Date.now();
+  const disposables = new DisposableStore();
+  try {
+    const bootstrap = resolveConfig({ env: options.env });
+    const sinks: LogSink[] = [new ElectronLogFileSink(bootstrap.logDir, 'worker')];
+    if (options.logStream) sinks.push(new StreamSink(options.logStream));
+    const logger = Logger.create({ sink: new FanOutSink(sinks), level: bootstrap.logLevel, bindings: { process: 'worker', pid: process.pid } });
+
+    const db = openDatabase({ file: path.join(bootstrap.dataDir, 'agented.db') });
+    disposables.defer(() => {
+      db.close();
+    });
+    const settings = new SettingsRepository(db);
+    const config = resolveConfig({ env: options.env, stored: settings.all() });
+    logger.setLevel(config.logLevel);
+
+    const secretStore = options.secretStore ?? new OsKeychain();
+    const credentials = await loadCredentials(secretStore, config.apiKey);
+    logger.redactor.addSecret(credentials.apiKey);
+    logger.redactor.addSecret(credentials.sessionSecret.toString('base64url'));
+    logger.redactor.addSecret(credentials.sessionSecret.toString('hex'));
+
+    const loginTokens = new LoginTokens(config.loginTokenTtlSeconds * 1000);
+    const sessions = new SessionCookies(() => credentials.sessionSecret, config.sessionTtlSeconds);
+    const version = readVersion();
+
+    const readiness = async (): Promise<HealthReady> => {
+      const database = (() => {
+        try {
+          db.prepare('SELECT 1').get();
+          return { ok: true, detail: 'SQLite reachable', schemaVersion: schemaVersion(db) };
+        } catch (error) {
+          return { ok: false, detail: (error as Error).message, schemaVersion: -1 };
+        }
+      })();
+      const keychain = await (async () => {
+        if (credentials.source === 'environment') {
+          return { ok: true, detail: 'API key from AGENTED_API_KEY; keychain not used', source: 'environment' as const };
+        }
+        try {
+          const ok = (await secretStore.get(API_KEY_NAME)) !== null;
+          return { ok, detail: ok ? 'API key readable' : 'API key missing from the keychain', source: 'keychain' as const };
+        } catch (error) {
+          return { ok: false, detail: (error as Error).message, source: 'keychain' as const };
+        }
+      })();
+      return {
+        status: database.ok && keychain.ok ? 'ok' : 'degraded',
+        version,
+        uptimeSeconds: (Date.now() - startedAt) / 1000,
+        pid: process.pid,
+        checks: { database, keychain },
+      };
+    };
+
+    const app = buildApp({
+      logger,
+      version,
+      apiKey: () => credentials.apiKey,
+      sessions,
+      loginTokens,
+      readiness,
+      allowedHosts: allowedHostnames(config.host, config.allowedHosts),
+      corsOrigins: config.corsOrigins,
+      maxBodyBytes: config.maxBodyBytes,
+      rendererDir: options.rendererDir ?? path.join(appRoot(), 'dist', 'renderer'),
+    });
+
+    if (!isLoopbackHost(config.host)) {
+      logger.warn('listening on a non-loopback address: the API is reachable from the network (the key is still required)', {
+        host: config.host,
+      });
+    }
+    const server = http.createServer({ requestTimeout: 60_000, headersTimeout: 20_000, keepAliveTimeout: 5_000 }, app.express);
+    await listen(server, config.port, config.host);
+    const port = (server.address() as AddressInfo).port;
+    const urlHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
+    const url = `http://${urlHost}:${port}`;
+    disposables.defer(() => closeServer(server, options.shutdownGraceMs ?? 10_000));
+    logger.info('worker listening', { url, version, credentials_source: credentials.source, data_dir: config.dataDir });
+
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      port,
+      config,
+      logger,
+      issueLoginUrl: () => `${url}/auth/login?token=${loginTokens.issue()}`,
+      close: () =>
+        (closing ??= (async () => {
+          logger.info('worker shutting down');
+          await disposables.dispose();
+        })()),
+    };
+  } catch (error) {
+    await disposables.dispose().catch(() => undefined);
+    throw error;
+  }
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Stops accepting; idle keep-alive sockets close now, busy ones when their response ends or the grace runs out. */
+function closeServer(server: http.Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
