@@ -1,0 +1,41 @@
+import { startWorker, type RunningWorker } from '../../main/worker/start-worker.js';
+import { makeTempDir } from './temp.js';
+
+export const TEST_API_KEY = 'test-key-0123456789abcdefghijklmnop';
+
+export interface InProcessServer {
+  worker: RunningWorker;
+  url: string;
+  port: number;
+  key: string;
+  dataDir: string;
+  logDir: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The real worker (real SQLite file, real HTTP on port 0) inside the test
+ * process. The key comes from AGENTED_API_KEY, so the keychain is not touched;
+ * the keychain tests use a real Secret Service instead.
+ */
+export async function startInProcess(env: Record<string, string> = {}): Promise<InProcessServer> {
+  const temp = makeTempDir();
+  const dataDir = `${temp.dir}/data`;
+  const logDir = `${temp.dir}/logs`;
+  const worker = await startWorker({
+    env: { HOME: temp.dir, AGENTED_API_KEY: TEST_API_KEY, AGENTED_DATA_DIR: dataDir, AGENTED_LOG_DIR: logDir, AGENTED_PORT: '0', ...env },
+    shutdownGraceMs: 2_000,
+  });
+  return {
+    worker,
+    url: worker.url,
+    port: worker.port,
+    key: env.AGENTED_API_KEY ?? TEST_API_KEY,
+    dataDir,
+    logDir,
+    close: async () => {
+      await worker.close();
+      temp.remove();
+    },
+  };
+}
