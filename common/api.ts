@@ -41,3 +41,38 @@ export const Session = z
 export type Session = z.infer<typeof Session>;
 
 export const Empty = z.object({}).strict();
+
+/** Settings that may be stored in the database (environment variables still win). */
+export const StoredSettingsPatch = z
+  .object({
+    corsOrigins: z.array(z.string().max(2048)).max(100),
+    allowedHosts: z.array(z.string().max(253)).max(100),
+    logLevel: z.enum(['debug', 'info', 'warn', 'error']),
+    dedupTtlSeconds: z.number().int(),
+    maxConcurrent: z.number().int(),
+    loginTokenTtlSeconds: z.number().int(),
+    sessionTtlSeconds: z.number().int(),
+    maxBodyBytes: z.number().int(),
+  })
+  .partial()
+  .strict()
+  .meta({ id: 'StoredSettingsPatch', description: 'Only the fields to change. Stored values apply when the worker restarts; environment variables win over them.' });
+export type StoredSettingsPatch = z.infer<typeof StoredSettingsPatch>;
+
+export const SettingView = z.object({
+  /** The value the running worker uses. */
+  value: z.unknown(),
+  /** Where that value came from. */
+  source: z.enum(['environment', 'stored', 'default']),
+  /** The environment variable that overrides it. */
+  env: z.string(),
+  /** True when a stored value differs from what the running worker uses (applied on restart). */
+  restartRequired: z.boolean(),
+  /** False for settings needed before the database opens (folders, host, port): environment or flags only. */
+  editable: z.boolean(),
+});
+
+export const SettingsView = z
+  .object({ settings: z.record(z.string(), SettingView) })
+  .meta({ id: 'Settings' });
+export type SettingsView = z.infer<typeof SettingsView>;

@@ -119,6 +119,20 @@ export interface ConfigSources {
   flags?: Readonly<Partial<Record<SettingName, string>>>;
 }
 
+/** Validates one raw (string) value of a setting; returns the parsed value or an error message. */
+export function parseSetting(name: SettingName, raw: string): { ok: true; value: unknown } | { ok: false; message: string } {
+  const parsed = (settingDefinitions[name].schema as z.ZodType<unknown>).safeParse(raw);
+  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, message: parsed.error.issues[0]?.message ?? 'is invalid' };
+}
+
+/** The source of each setting's value, for display. */
+export function settingSource(name: SettingName, sources: ConfigSources): 'environment' | 'stored' | 'default' {
+  const definition = settingDefinitions[name];
+  if (sources.flags?.[name] !== undefined || nonEmpty(sources.env[definition.env]) !== undefined) return 'environment';
+  if (definition.stored && sources.stored?.[name] !== undefined) return 'stored';
+  return 'default';
+}
+
 /** Resolves flags > environment > stored settings > defaults, validating each. Throws ConfigError. */
 export function resolveConfig({ env, stored = {}, flags = {} }: ConfigSources): Config {
   const fallback = defaults(env);

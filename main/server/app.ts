@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { HealthReady } from '../../common/api.js';
 import type { Logger } from '../telemetry/logger.js';
+import { authenticate } from './middleware/authenticate.js';
 import { cors } from './middleware/cors.js';
 import { errorHandler, notFound } from './middleware/error-handler.js';
 import { hostAllowlist } from './middleware/host-allowlist.js';
@@ -12,6 +13,7 @@ import { healthRoutes } from './routes/health.js';
 import { openApiRoute } from './routes/openapi.js';
 import { rendererRoute } from './routes/renderer.js';
 import { sessionRoutes } from './routes/session.js';
+import { settingsRoutes, type SettingsDependencies } from './routes/settings.js';
 import type { LoginTokens, SessionCookies } from './session.js';
 
 export interface AppDependencies {
@@ -28,6 +30,7 @@ export interface AppDependencies {
   maxBodyBytes: number;
   /** Folder of the built renderer; undefined serves no UI. */
   rendererDir: string | undefined;
+  settings: SettingsDependencies;
   /** Routes contributed by the domains (triggers, executions …), mounted before the UI fallback. */
   extraRoutes?: readonly Route[];
 }
@@ -50,6 +53,7 @@ export function buildApp(deps: AppDependencies): App {
   const routes: Route[] = [
     ...healthRoutes({ readiness: deps.readiness }),
     ...sessionRoutes({ sessions: deps.sessions, loginTokens: deps.loginTokens }),
+    ...settingsRoutes(deps.settings),
     openApiRoute(() => routes, deps.version),
     ...(deps.extraRoutes ?? []),
     rendererRoute(deps.rendererDir),
@@ -86,7 +90,8 @@ export function buildApp(deps: AppDependencies): App {
   );
   app.use(cors(deps.corsOrigins));
   app.use(buildRouter(routes, { apiKey: deps.apiKey, sessions: deps.sessions, maxBodyBytes: deps.maxBodyBytes }));
-  app.use(notFound);
+  // An unknown path says nothing about which paths exist until the caller is authenticated.
+  app.use(authenticate('key', { apiKey: deps.apiKey, sessions: deps.sessions }), notFound);
   app.use(errorHandler);
 
   return { express: app, routes };

@@ -5,6 +5,7 @@ export class SettingsRepository {
   private readonly selectAll: Database.Statement<[], { name: string; value: string }>;
   private readonly upsert: Database.Statement<[string, string]>;
   private readonly remove: Database.Statement<[string]>;
+  private readonly setManyInTransaction: (entries: readonly (readonly [string, string])[]) => void;
 
   constructor(db: Database.Database) {
     this.selectAll = db.prepare('SELECT name, value FROM settings ORDER BY name');
@@ -13,6 +14,14 @@ export class SettingsRepository {
        ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
     );
     this.remove = db.prepare('DELETE FROM settings WHERE name = ?');
+    this.setManyInTransaction = db.transaction((entries: readonly (readonly [string, string])[]) => {
+      for (const [name, value] of entries) this.upsert.run(name, value);
+    });
+  }
+
+  /** Writes all or none. */
+  setMany(entries: readonly (readonly [string, string])[]): void {
+    this.setManyInTransaction(entries);
   }
 
   all(): Record<string, string> {

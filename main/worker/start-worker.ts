@@ -6,7 +6,7 @@ import { isLoopbackHost, resolveConfig, type Config } from '../config/config.js'
 import { DisposableStore } from '../lifecycle/disposables.js';
 import { OsKeychain, type SecretStore } from '../secrets/keychain.js';
 import { API_KEY_NAME, loadCredentials } from '../secrets/credentials.js';
-import { allowedHostnames, buildApp } from '../server/app.js';
+import { allowedHostnames, buildApp, type App } from '../server/app.js';
 import { LoginTokens, SessionCookies } from '../server/session.js';
 import { openDatabase, schemaVersion } from '../storage/database.js';
 import { SettingsRepository } from '../storage/settings-repository.js';
@@ -32,6 +32,8 @@ export interface RunningWorker {
   readonly port: number;
   readonly config: Config;
   readonly logger: Logger;
+  /** The HTTP application, with its route list (the auth matrix enumerates it). */
+  readonly app: App;
   issueLoginUrl(): string;
   /** Stops accepting, lets in-flight requests finish, then closes everything in reverse order. */
   close(): Promise<void>;
@@ -107,6 +109,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       allowedHosts: allowedHostnames(config.host, config.allowedHosts),
       corsOrigins: config.corsOrigins,
       maxBodyBytes: config.maxBodyBytes,
+      settings: { config, env: options.env, settings },
       rendererDir: options.rendererDir ?? path.join(appRoot(), 'dist', 'renderer'),
     });
 
@@ -129,6 +132,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       port,
       config,
       logger,
+      app,
       issueLoginUrl: () => `${url}/auth/login?token=${loginTokens.issue()}`,
       close: () =>
         (closing ??= (async () => {

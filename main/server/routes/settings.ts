@@ -1,0 +1,77 @@
+import { SettingsView, StoredSettingsPatch } from '../../../common/api.js';
+import { ErrorBody } from '../../../common/errors.js';
+import { parseSetting, settingDefinitions, settingSource, type Config, type SettingName } from '../../config/config.js';
+import type { SettingsRepository } from '../../storage/settings-repository.js';
+import { ApiError } from '../errors.js';
+import { defineRoute, type Route } from '../route.js';
+
+export interface SettingsDependencies {
+  /** The configuration the running worker was built with. */
+  config: Config;
+  env: Readonly<Record<string, string | undefined>>;
+  settings: SettingsRepository;
+}
+
+/** Settings are stored as the same strings an environment variable would hold, and parsed by the same code. */
+function toStoredString(value: unknown): string {
+  return Array.isArray(value) ? value.join(',') : String(value);
+}
+
+function view(deps: SettingsDependencies): SettingsView {
+  const stored = deps.settings.all() as Partial<Record<SettingName, string>>;
+  const result: SettingsView['settings'] = {};
+  for (const [name, definition] of Object.entries(settingDefinitions) as [SettingName, (typeof settingDefinitions)[SettingName]][]) {
+    if (name === 'apiKey') continue;
+    const storedRaw = definition.stored ? stored[name] : undefined;
+    const storedValue = storedRaw === undefined ? undefined : parseSetting(name, storedRaw);
+    const running = deps.config[name];
+    const source = settingSource(name, { env: deps.env, stored });
+    result[name] = {
+      value: running,
+      source,
+      env: definition.env,
+      editable: definition.stored,
+      restartRequired:
+        source === 'stored' && storedValue?.ok === true && JSON.stringify(storedValue.value) !== JSON.stringify(running),
+    };
+  }
+  return { settings: result };
+}
+
+export function settingsRoutes(deps: SettingsDependencies): Route[] {
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/api/settings',
+      auth: 'key',
+      tag: 'settings',
+      summary: 'Every setting with the value in use, where it came from, and its environment variable.',
+      responses: { 200: { description: 'Settings', schema: SettingsView }, 401: { description: 'No valid key', schema: ErrorBody } },
+      handler: () => view(deps),
+    }),
+    defineRoute<Record<string, never>, Record<string, never>, StoredSettingsPatch>({
+      method: 'patch',
+      path: '/api/settings',
+      auth: 'key',
+      tag: 'settings',
+      summary: 'Stores settings in the database. They apply when the worker restarts; environment variables still win.',
+      body: StoredSettingsPatch,
+      responses: {
+        200: { description: 'Stored; the settings as they are now', schema: SettingsView },
+        400: { description: 'A value is invalid; nothing was stored', schema: ErrorBody },
+        401: { description: 'No valid key', schema: ErrorBody },
+      },
+      handler: ({ body, log }) => {
+        const entries = Object.entries(body) as [SettingName, unknown][];
+        const issues = entries.flatMap(([name, value]) => {
+          const parsed = parseSetting(name, toStoredString(value));
+          return parsed.ok ? [] : [{ path: `body.${name}`, message: parsed.message }];
+        });
+        if (issues.length > 0) throw new ApiError('ERR_VALIDATION', undefined, issues);
+        deps.settings.setMany(entries.map(([name, value]) => [name, toStoredString(value)]));
+        log.info('settings stored', { settings: entries.map(([name]) => name) });
+        return view(deps);
+      },
+    }),
+  ];
+}

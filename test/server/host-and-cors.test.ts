@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from '../helpers/http.js';
+import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
+import { samplePath } from './routes-under-test.js';
+
+const LISTED_ORIGIN = 'https://dashboard.example';
+
+let server: InProcessServer;
+beforeAll(async () => {
+  server = await startInProcess({ AGENTED_CORS_ORIGINS: LISTED_ORIGIN });
+});
+afterAll(() => server.close());
+
+describe('DNS rebinding defence', () => {
+  it('a foreign Host header gets 403 on every route, with or without the key', async () => {
+    for (const route of server.worker.app.routes) {
+      const method = route.method.toUpperCase();
+      for (const host of ['evil.example', `evil.example:${server.port}`, `127.0.0.1.evil.example:${server.port}`]) {
+        for (const headers of [{ host }, { host, authorization: `Bearer ${server.key}` }]) {
+          const response = await request(server.url, { method, path: samplePath(route), headers });
+          expect(response.status, `${method} ${route.path} Host: ${host}`).toBe(403);
+          expect(response.json<{ error: { code: string } }>().error.code).toBe('ERR_HOST_NOT_ALLOWED');
+        }
+      }
+    }
+  });
+
+  it('loopback names are accepted', async () => {
+    for (const host of [`127.0.0.1:${server.port}`, `localhost:${server.port}`, `LOCALHOST:${server.port}`, `[::1]:${server.port}`]) {
+      const response = await request(server.url, { path: '/health/live', headers: { host } });
+      expect(response.status, host).toBe(200);
+    }
+  });
+});
+
+describe('CORS fails closed', () => {
+  const preflight = (origin: string) =>
+    request(server.url, {
+      method: 'OPTIONS',
+      path: '/api/settings',
+      headers: { origin, 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'authorization, content-type' },
+    });
+
+  it('a preflight from an unlisted origin gets no allow header', async () => {
+    const response = await preflight('https://attacker.example');
+    expect(response.headers['access-control-allow-origin']).toBeUndefined();
+    expect(response.headers['access-control-allow-methods']).toBeUndefined();
+    expect(response.status).toBe(403);
+  });
+
+  it('a preflight from a listed origin is allowed for that origin only', async () => {
+    const response = await preflight(LISTED_ORIGIN);
+    expect(response.status).toBe(204);
+    expect(response.headers['access-control-allow-origin']).toBe(LISTED_ORIGIN);
+    expect(response.headers['access-control-allow-headers']).toMatch(/authorization/i);
+    expect(response.headers.vary).toMatch(/origin/i);
+  });
+
+  it('simple requests carry the allow header only for listed origins', async () => {
+    const headers = { authorization: `Bearer ${server.key}` };
+    const unlisted = await request(server.url, { path: '/health/ready', headers: { ...headers, origin: 'https://attacker.example' } });
+    expect(unlisted.headers['access-control-allow-origin']).toBeUndefined();
+    const listed = await request(server.url, { path: '/health/ready', headers: { ...headers, origin: LISTED_ORIGIN } });
+    expect(listed.headers['access-control-allow-origin']).toBe(LISTED_ORIGIN);
+  });
+
+  it('with no origins configured, even a preflight from the page itself gets no allow header', async () => {
+    const plain = await startInProcess();
+    try {
+      const response = await request(plain.url, {
+        method: 'OPTIONS',
+        path: '/health/ready',
+        headers: { origin: plain.url, 'access-control-request-method': 'GET' },
+      });
+      expect(response.headers['access-control-allow-origin']).toBeUndefined();
+    } finally {
+      await plain.close();
+    }
+  });
+});
+
+describe('security headers', () => {
+  it('helmet headers and a strict CSP are on every response', async () => {
+    const response = await request(server.url, { path: '/health/live' });
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.headers['x-frame-options']).toBe('SAMEORIGIN');
+    expect(response.headers['content-security-policy']).toMatch(/default-src 'self'/);
+    expect(response.headers['content-security-policy']).not.toMatch(/unsafe-inline|unsafe-eval/);
+    expect(response.headers['x-powered-by']).toBeUndefined();
+  });
+});

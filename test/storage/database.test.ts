@@ -1,0 +1,79 @@
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DatabaseTooNewError, openDatabase, schemaVersion } from '../../main/storage/database.js';
+import { migrations } from '../../main/storage/migrations/index.js';
+import type { Migration } from '../../main/storage/migrations/migration.js';
+import { SettingsRepository } from '../../main/storage/settings-repository.js';
+import { makeTempDir } from '../helpers/temp.js';
+
+const latest = migrations.at(-1)!.version;
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+function tempFile(): string {
+  const temp = makeTempDir();
+  cleanups.push(temp.remove);
+  return `${temp.dir}/nested/agented.db`;
+}
+
+describe('database and migrations', () => {
+  it('a fresh file is created in WAL mode at the latest version', () => {
+    const file = tempFile();
+    const db = openDatabase({ file });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(schemaVersion(db)).toBe(latest);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'settings'").get()).toBeTruthy();
+    db.close();
+  });
+
+  it('a pre-existing database keeps its data and only runs the migrations it lacks', () => {
+    const file = tempFile();
+    const first = openDatabase({ file });
+    new SettingsRepository(first).set('logLevel', 'debug');
+    first.close();
+
+    const ran: number[] = [];
+    const extended: Migration[] = [
+      ...migrations.map((migration) => ({ ...migration, up: (db: Database.Database) => { ran.push(migration.version); migration.up(db); } })),
+      { version: latest + 1, name: 'add_column', up: (db) => { ran.push(latest + 1); db.exec('ALTER TABLE settings ADD COLUMN note TEXT'); } },
+    ];
+    const second = openDatabase({ file, migrations: extended });
+    expect(ran).toEqual([latest + 1]);
+    expect(schemaVersion(second)).toBe(latest + 1);
+    expect(new SettingsRepository(second).all()).toEqual({ logLevel: 'debug' });
+    second.close();
+  });
+
+  it('a database from a newer version is refused with a clear error, untouched', () => {
+    const file = tempFile();
+    openDatabase({ file }).close();
+    const raw = new Database(file);
+    raw.pragma('user_version = 99');
+    raw.close();
+    expect(() => openDatabase({ file })).toThrow(DatabaseTooNewError);
+    expect(() => openDatabase({ file })).toThrow(/schema version 99.*newer Agented/);
+    const check = new Database(file);
+    expect(check.pragma('user_version', { simple: true })).toBe(99);
+    check.close();
+  });
+
+  it('a failing migration rolls back entirely and leaves the previous version', () => {
+    const file = tempFile();
+    openDatabase({ file }).close();
+    const broken: Migration[] = [
+      ...migrations,
+      { version: latest + 1, name: 'broken', up: (db) => { db.exec('CREATE TABLE half_done (id INTEGER)'); db.exec('THIS IS NOT SQL'); } },
+    ];
+    expect(() => openDatabase({ file, migrations: broken })).toThrow();
+    const check = new Database(file);
+    expect(check.pragma('user_version', { simple: true })).toBe(latest);
+    expect(check.prepare("SELECT name FROM sqlite_master WHERE name = 'half_done'").get()).toBeUndefined();
+    check.close();
+  });
+
+  it('the migration list is numbered 1..n without gaps', () => {
+    expect(migrations.map((migration) => migration.version)).toEqual(migrations.map((_, index) => index + 1));
+    expect(() => openDatabase({ file: tempFile(), migrations: [{ ...migrations[0]!, version: 2 }] })).toThrow(/expected 1/);
+  });
+});
