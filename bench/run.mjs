@@ -1,0 +1,10 @@
+// Benchmarks, run with `npm run bench` (after a build). Each figure is a ratio
+// against a baseline measured in the same run on the same machine, never an
+// absolute number: the machines this runs on differ.
+import { api } from './api.mjs';
+
+const suites = [api];
+const results = [];
+for (const suite of suites) results.push(...(await suite.run()));
+
+console.log('\n' + JSON.stringify({ event: 'bench', results }, null, 2));
