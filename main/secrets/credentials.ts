@@ -42,7 +42,7 @@ function deriveSessionSecret(apiKey: string): Buffer {
 }
 
 async function getOrCreate(store: SecretStore, name: string, generate: () => string): Promise<string> {
-  const existing = await store.get(name);
+  const existing = await guarded(`reading "${name}"`, () => store.get(name));
   if (existing !== null) return existing;
   // Some Secret Service setups answer "nothing stored" while the collection is
   // locked or missing. Write, then read back: only a round trip proves the
@@ -53,9 +53,23 @@ async function getOrCreate(store: SecretStore, name: string, generate: () => str
 }
 
 async function writeAndVerify(store: SecretStore, name: string, value: string): Promise<void> {
-  await store.set(name, value);
-  const readBack = await store.get(name);
+  await guarded(`writing "${name}"`, () => store.set(name, value));
+  const readBack = await guarded(`reading "${name}" back`, () => store.get(name));
   if (readBack !== value) {
     throw new KeychainUnavailableError(`"${name}" was written but could not be read back (the keychain is probably locked)`);
+  }
+}
+
+/**
+ * Any failure of the store means the keychain cannot be used. Callers rely on
+ * the error type: the worker reports it as fatal (no restart loop) and the
+ * CLI prints the fix, whichever SecretStore raised it.
+ */
+async function guarded<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof KeychainUnavailableError) throw error;
+    throw new KeychainUnavailableError(`${what} failed (${error instanceof Error ? error.message : String(error)})`, { cause: error });
   }
 }

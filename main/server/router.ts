@@ -39,9 +39,10 @@ function handle(route: Route): RequestHandler {
 export function buildRouter(routes: readonly Route[], deps: AuthDependencies & { maxBodyBytes: number }): Router {
   const router = Router();
   for (const route of routes) {
-    const chain: RequestHandler[] = [authenticate(route.auth, deps)];
-    if (route.body) chain.push(...jsonBody(deps.maxBodyBytes));
-    chain.push(handle(route));
+    // Every route reads its body, even one that declares none: type, size and
+    // encoding are checked on every input, and no handler answers while the
+    // client is still sending (a shutdown then waits for the whole request).
+    const chain: RequestHandler[] = [authenticate(route.auth, deps), ...jsonBody(deps.maxBodyBytes), handle(route)];
     router[route.method](route.path, ...chain);
   }
   return router;
