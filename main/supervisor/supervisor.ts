@@ -138,6 +138,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       const message = parsed.data;
       switch (message.type) {
         case 'ready':
+          // A stop asked for while the worker was starting wins over its late "ready".
+          if (this.currentState.status === 'stopping') break;
           // Restarts come back on the same port, so URLs already handed out stay valid.
           this.env.AGENTED_PORT = String(message.port);
           this.setState({ status: 'running', url: message.url, port: message.port, pid: message.pid, restarts: this.restarts });

@@ -13,41 +13,18 @@ import { startWorker, type RunningWorker } from './start-worker.js';
  */
 async function main(): Promise<void> {
   const parent = connectToParent();
-  let worker: RunningWorker;
-  try {
-    worker = await startWorker({ env: process.env, logStream: process.env.AGENTED_LOG_STDOUT === '0' ? undefined : process.stdout });
-  } catch (error) {
-    const fatal = fatalCode(error);
-    const message = error instanceof Error ? error.message : String(error);
-    if (fatal) {
-      parent?.send({ type: 'fatal', code: fatal, message });
-      process.stderr.write(`${message}\n`);
-      process.exitCode = WORKER_EXIT_FATAL;
-      return;
-    }
-    throw error;
-  }
+  let worker: RunningWorker | undefined;
+  let stopReason: string | undefined;
 
-  let stopping = false;
+  // Listen before starting: a stop asked for during start-up is remembered and
+  // carried out as soon as there is something to close.
   const stop = (reason: string) => {
-    if (stopping) return;
-    stopping = true;
-    worker.logger.info('stop requested', { reason });
-    worker.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        worker.logger.error('shutdown failed', { err: error });
-        process.exit(1);
-      },
-    );
+    if (stopReason !== undefined) return;
+    stopReason = reason;
+    if (worker) shutDown(worker, reason);
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  process.on('uncaughtException', (error) => {
-    worker.logger.error('uncaught exception; the supervisor will restart the worker', { err: error });
-    process.exit(70);
-  });
-
   parent?.onDisconnect(() => stop('supervisor disconnected'));
   parent?.onMessage((message) => {
     switch (message.type) {
@@ -55,13 +32,45 @@ async function main(): Promise<void> {
         stop('supervisor asked');
         break;
       case 'issue-login-url':
-        parent.send({ type: 'login-url', requestId: message.requestId, url: worker.issueLoginUrl() });
+        if (worker) parent.send({ type: 'login-url', requestId: message.requestId, url: worker.issueLoginUrl() });
         break;
       default:
         message satisfies never;
     }
   });
-  parent?.send({ type: 'ready', port: worker.port, url: worker.url, pid: process.pid });
+
+  try {
+    worker = await startWorker({ env: process.env, logStream: process.env.AGENTED_LOG_STDOUT === '0' ? undefined : process.stdout });
+  } catch (error) {
+    const fatal = fatalCode(error);
+    const message = error instanceof Error ? error.message : String(error);
+    if (!fatal) throw error;
+    parent?.send({ type: 'fatal', code: fatal, message });
+    process.stderr.write(`${message}\n`);
+    process.exit(WORKER_EXIT_FATAL);
+  }
+
+  const running = worker;
+  process.on('uncaughtException', (error) => {
+    running.logger.error('uncaught exception; the supervisor will restart the worker', { err: error });
+    process.exit(70);
+  });
+  if (stopReason !== undefined) {
+    shutDown(running, stopReason);
+    return;
+  }
+  parent?.send({ type: 'ready', port: running.port, url: running.url, pid: process.pid });
+}
+
+function shutDown(worker: RunningWorker, reason: string): void {
+  worker.logger.info('stop requested', { reason });
+  worker.close().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      worker.logger.error('shutdown failed', { err: error });
+      process.exit(1);
+    },
+  );
 }
 
 function fatalCode(error: unknown): string | undefined {

@@ -38,7 +38,7 @@ describe('end to end: agented serve + Debian Chromium', () => {
       await page.screenshot({ path: artifactPath('foundation-placeholder.png') });
 
       // HttpOnly: the page's own scripts cannot read the session.
-      expect(await page.evaluate(() => document.cookie)).toBe('');
+      expect(await page.evaluate('document.cookie')).toBe('');
       const [cookie] = await browser.context.cookies(ready.url);
       expect(cookie).toMatchObject({ name: `agented_session_${ready.port}`, httpOnly: true, sameSite: 'Strict' });
 

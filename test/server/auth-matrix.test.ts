@@ -40,12 +40,12 @@ describe('auth matrix', () => {
       expect(none.status, `${label} without a key`).toBe(401);
       expect(none.json<{ error: { code: string } }>().error.code, label).toMatch(/^ERR_(UNAUTHORIZED|LOGIN_TOKEN_INVALID)$/);
 
-      for (const wrong of [{ authorization: 'Bearer wrong-key-0123456789abcdefghijkl' }, { 'x-api-key': `${server.key}x` }, { authorization: 'Bearer ' }]) {
+      for (const wrong of <Record<string, string>[]>[{ authorization: 'Bearer wrong-key-0123456789abcdefghijkl' }, { 'x-api-key': `${server.key}x` }, { authorization: 'Bearer ' }]) {
         const response = await request(server.url, { method, path, body, headers: { ...jsonHeaders, ...wrong } });
         expect(response.status, `${label} with ${JSON.stringify(wrong)}`).toBe(401);
       }
 
-      for (const right of [{ authorization: `Bearer ${server.key}` }, { 'x-api-key': server.key }]) {
+      for (const right of <Record<string, string>[]>[{ authorization: `Bearer ${server.key}` }, { 'x-api-key': server.key }]) {
         const response = await request(server.url, { method, path, body, headers: { ...jsonHeaders, ...right } });
         expect(response.status, `${label} with the right key`).not.toBe(401);
         expect(response.status, `${label} with the right key`).toBeLessThan(500);

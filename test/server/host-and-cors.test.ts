@@ -16,7 +16,7 @@ describe('DNS rebinding defence', () => {
     for (const route of server.worker.app.routes) {
       const method = route.method.toUpperCase();
       for (const host of ['evil.example', `evil.example:${server.port}`, `127.0.0.1.evil.example:${server.port}`]) {
-        for (const headers of [{ host }, { host, authorization: `Bearer ${server.key}` }]) {
+        for (const headers of <Record<string, string>[]>[{ host }, { host, authorization: `Bearer ${server.key}` }]) {
           const response = await request(server.url, { method, path: samplePath(route), headers });
           expect(response.status, `${method} ${route.path} Host: ${host}`).toBe(403);
           expect(response.json<{ error: { code: string } }>().error.code).toBe('ERR_HOST_NOT_ALLOWED');

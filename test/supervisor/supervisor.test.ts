@@ -270,4 +270,26 @@ describe('Supervisor with the real ForkHost', () => {
     expect(sink.lines.some((line) => line.includes('"msg":"worker started"'))).toBe(true);
     expect(sink.lines.some((line) => line.includes('"msg":"worker exited"') && line.includes('"code":0'))).toBe(true);
   });
+
+  it('a stop asked for while the worker is still starting ends it promptly, without counting a crash', async () => {
+    const { env } = tempHome();
+    const sink = new MemorySink();
+    const supervisor = new Supervisor({
+      host: new ForkHost(path.join(repoRoot, 'dist', 'main', 'worker', 'main.js')),
+      env: { ...env, PATH: process.env.PATH ?? '/usr/bin:/bin', AGENTED_PORT: '0', AGENTED_LOG_STDOUT: '0' },
+      logger: Logger.create({ sink }),
+      stopTimeoutMs: 15_000,
+    });
+    const states: SupervisorState['status'][] = [];
+    supervisor.on('state', (state) => states.push(state.status));
+    const started = supervisor.start();
+    started.catch(() => undefined);
+    const begun = Date.now();
+    await supervisor.stop();
+    expect(Date.now() - begun).toBeLessThan(10_000);
+    await expect(started).rejects.toThrow(/stopped/);
+    expect(states).toEqual(['starting', 'stopping', 'stopped']);
+    expect(sink.lines.some((line) => line.includes('crashed'))).toBe(false);
+    expect(sink.lines.some((line) => line.includes('did not stop in time'))).toBe(false);
+  });
 });
