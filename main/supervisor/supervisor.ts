@@ -53,7 +53,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.policy = new CrashPolicy({
       maxCrashes: options.maxCrashes ?? 5,
       windowMs: options.crashWindowMs ?? 60_000,
-      initialDelayMs: options.initialDelayMs ?? 200,
+      initialDelayMs: options.initialDelayMs ?? 100,
       maxDelayMs: options.maxDelayMs ?? 10_000,
     });
   }
