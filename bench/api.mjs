@@ -45,6 +45,7 @@ export const api = {
   async run() {
     const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'agented-bench-'));
     const bare = await startProcess(['bench/bare-server.mjs'], {});
+    const bareExpress = await startProcess(['bench/express-server.mjs'], {});
     const agented = await startProcess(['dist/main/cli.js', 'serve', '--port', '0'], {
       HOME: temp,
       AGENTED_API_KEY: KEY,
@@ -59,6 +60,8 @@ export const api = {
       const withKey = { authorization: `Bearer ${KEY}` };
       await load(bareUrl, {}); // warm-up
       const baseline = summary(await load(bareUrl, {}));
+      await load(`${bareExpress.url}/api/session`, {});
+      const expressOnly = summary(await load(`${bareExpress.url}/api/session`, {}));
       await load(agentedUrl, withKey);
       const measured = summary(await load(agentedUrl, withKey));
       const rejected = summary(await load(agentedUrl, {}));
@@ -69,15 +72,18 @@ export const api = {
         baseline,
         agented: measured,
         ratio: Number((measured.requestsPerSecond / baseline.requestsPerSecond).toFixed(3)),
+        bareExpress: { ...expressOnly, ratio: Number((expressOnly.requestsPerSecond / baseline.requestsPerSecond).toFixed(3)) },
+        ratioToBareExpress: Number((measured.requestsPerSecond / expressOnly.requestsPerSecond).toFixed(3)),
         rejectedWithoutKey: { ...rejected, ratio: Number((rejected.requestsPerSecond / baseline.requestsPerSecond).toFixed(3)) },
       };
       console.log(
-        `${result.name}: ${measured.requestsPerSecond} req/s (p99 ${measured.p99Ms} ms) vs ${baseline.requestsPerSecond} req/s (p99 ${baseline.p99Ms} ms) → ratio ${result.ratio}`,
+        `${result.name}: ${measured.requestsPerSecond} req/s (p99 ${measured.p99Ms} ms) vs ${baseline.requestsPerSecond} req/s (p99 ${baseline.p99Ms} ms) → ratio ${result.ratio}; bare Express 5: ${expressOnly.requestsPerSecond} req/s (ratio ${result.bareExpress.ratio}); Agented / bare Express ${result.ratioToBareExpress}`,
       );
       return [result];
     } finally {
       await agented.stop();
       await bare.stop();
+      await bareExpress.stop();
       fs.rmSync(temp, { recursive: true, force: true });
     }
   },

@@ -48,7 +48,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const disposables = new DisposableStore();
   try {
     const bootstrap = resolveConfig({ env: options.env });
-    const sinks: LogSink[] = [new ElectronLogFileSink(bootstrap.logDir, 'worker')];
+    const sinks: LogSink[] = [disposables.add(new ElectronLogFileSink(bootstrap.logDir, 'worker'))];
     if (options.logStream) sinks.push(new StreamSink(options.logStream));
     const logger = Logger.create({ sink: new FanOutSink(sinks), level: bootstrap.logLevel, bindings: { process: 'worker', pid: process.pid } });
 

@@ -5,12 +5,17 @@ import { Logger } from '../../main/telemetry/logger.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 describe('log files', () => {
-  it('are JSON lines, private to the user, and rotate past the size limit', () => {
+  it('are JSON lines, private to the user, and rotate past the size limit', async () => {
     const temp = makeTempDir();
     try {
       const sink = new ElectronLogFileSink(`${temp.dir}/logs`, 'worker', 4096);
       const logger = Logger.create({ sink, bindings: { request_id: 'r-1' } });
-      for (let index = 0; index < 100; index += 1) logger.info('line', { index, padding: 'x'.repeat(60) });
+      // Lines arrive over many turns of the event loop, as requests do.
+      for (let index = 0; index < 100; index += 1) {
+        logger.info('line', { index, padding: 'x'.repeat(60) });
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      sink.dispose();
 
       const current = fs.readFileSync(sink.file, 'utf8').trim().split('\n');
       const archived = fs.readFileSync(`${temp.dir}/logs/worker.old.log`, 'utf8').trim().split('\n');
@@ -20,6 +25,21 @@ describe('log files', () => {
       expect(fs.statSync(sink.file).size).toBeLessThanOrEqual(4096 + 200);
       expect(JSON.parse(current.at(-1)!).index).toBe(99);
       expect(fs.statSync(sink.file).mode & 0o077).toBe(0);
+    } finally {
+      temp.remove();
+    }
+  });
+
+  it('lines of one burst are all written, and nothing pending is lost on dispose', () => {
+    const temp = makeTempDir();
+    try {
+      const sink = new ElectronLogFileSink(`${temp.dir}/logs`, 'worker');
+      const logger = Logger.create({ sink });
+      for (let index = 0; index < 5000; index += 1) logger.info('burst', { index });
+      sink.dispose();
+      const lines = fs.readFileSync(sink.file, 'utf8').trim().split('\n');
+      expect(lines).toHaveLength(5000);
+      expect(lines.map((line) => (JSON.parse(line) as { index: number }).index)).toEqual([...Array(5000).keys()]);
     } finally {
       temp.remove();
     }
