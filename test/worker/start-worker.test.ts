@@ -42,6 +42,8 @@ describe('the worker', () => {
 
     const exposed = await startInProcess({ AGENTED_HOST: '0.0.0.0' });
     try {
+      // Log lines reach the file at the end of the event-loop turn that wrote them.
+      await new Promise((resolve) => setImmediate(resolve));
       const log = fs.readFileSync(`${exposed.logDir}/worker.log`, 'utf8');
       const warning = log.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.level === 'warn');
       expect(warning?.msg).toMatch(/non-loopback/);
