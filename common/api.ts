@@ -53,6 +53,10 @@ export const StoredSettingsPatch = z
     loginTokenTtlSeconds: z.number().int(),
     sessionTtlSeconds: z.number().int(),
     maxBodyBytes: z.number().int(),
+    maxHookBodyBytes: z.number().int(),
+    providerDedupTtlSeconds: z.number().int(),
+    deliveriesKept: z.number().int(),
+    promptValueMaxLength: z.number().int(),
   })
   .partial()
   .strict()

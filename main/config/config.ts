@@ -58,26 +58,16 @@ export const settingDefinitions = {
   loginTokenTtlSeconds: { env: 'AGENTED_LOGIN_TOKEN_TTL_S', stored: true, schema: integer(10, 3600) },
   sessionTtlSeconds: { env: 'AGENTED_SESSION_TTL_S', stored: true, schema: integer(60, 90 * 24 * 3600) },
   maxBodyBytes: { env: 'AGENTED_MAX_BODY_BYTES', stored: true, schema: integer(1024, 64 * 1024 * 1024) },
+  maxHookBodyBytes: { env: 'AGENTED_MAX_HOOK_BODY_BYTES', stored: true, schema: integer(1024, 64 * 1024 * 1024) },
+  providerDedupTtlSeconds: { env: 'AGENTED_PROVIDER_DEDUP_TTL_S', stored: true, schema: integer(60, 30 * 24 * 3600) },
+  deliveriesKept: { env: 'AGENTED_DELIVERIES_KEPT', stored: true, schema: integer(1, 10_000) },
+  promptValueMaxLength: { env: 'AGENTED_PROMPT_VALUE_MAX', stored: true, schema: integer(100, 1_000_000) },
 } as const;
 
 export type SettingName = keyof typeof settingDefinitions;
 
-export interface Config {
-  dataDir: string;
-  logDir: string;
-  host: string;
-  port: number;
-  /** Set only when AGENTED_API_KEY overrides the keychain. */
-  apiKey: string | undefined;
-  corsOrigins: string[];
-  allowedHosts: string[];
-  logLevel: 'debug' | 'info' | 'warn' | 'error';
-  dedupTtlSeconds: number;
-  maxConcurrent: number;
-  loginTokenTtlSeconds: number;
-  sessionTtlSeconds: number;
-  maxBodyBytes: number;
-}
+/** The resolved settings, typed by their schemas. `apiKey` is set only when AGENTED_API_KEY overrides the keychain. */
+export type Config = { [K in Exclude<SettingName, 'apiKey'>]: z.output<(typeof settingDefinitions)[K]['schema']> } & { apiKey: string | undefined };
 
 function defaults(env: Env): Record<Exclude<SettingName, 'apiKey'>, string> {
   return {
@@ -93,6 +83,10 @@ function defaults(env: Env): Record<Exclude<SettingName, 'apiKey'>, string> {
     loginTokenTtlSeconds: '300',
     sessionTtlSeconds: String(7 * 24 * 3600),
     maxBodyBytes: String(1024 * 1024),
+    maxHookBodyBytes: String(25 * 1024 * 1024),
+    providerDedupTtlSeconds: String(72 * 3600),
+    deliveriesKept: '50',
+    promptValueMaxLength: '2000',
   };
 }
 

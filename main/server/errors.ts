@@ -1,3 +1,4 @@
+import { ZodError } from 'zod';
 import { errorCatalogue, type ErrorBody, type ErrorCode } from '../../common/errors.js';
 
 /** An error with a stable code and the HTTP status it is answered with. */
@@ -31,6 +32,14 @@ export class ApiError extends Error {
  */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof ZodError) {
+    // A domain re-validating a merged object (a PATCH applied to what is stored).
+    return new ApiError(
+      'ERR_VALIDATION',
+      undefined,
+      error.issues.map((issue) => ({ path: ['body', ...issue.path.map(String)].join('.'), message: issue.message })),
+    );
+  }
   const { type, status } = (error ?? {}) as { type?: unknown; status?: unknown };
   switch (type) {
     case 'entity.too.large':

@@ -13,6 +13,19 @@ import { SettingsRepository } from '../storage/settings-repository.js';
 import { ElectronLogFileSink } from '../telemetry/file-sink.js';
 import { FanOutSink, Logger, StreamSink, type LogSink } from '../telemetry/logger.js';
 import { appRoot, readVersion } from '../version.js';
+import { SealedSecretStore } from '../secrets/sealed-store.js';
+import { AuditRepository } from '../storage/audit-repository.js';
+import { DedupRepository } from '../storage/dedup-repository.js';
+import { DeliveryRepository } from '../storage/delivery-repository.js';
+import { ExecutionRepository } from '../storage/execution-repository.js';
+import { TriggerRepository } from '../storage/trigger-repository.js';
+import { DeliveryIngest } from '../triggers/delivery-ingest.js';
+import { TriggerService } from '../triggers/trigger-service.js';
+import { auditRoutes } from '../server/routes/audit.js';
+import { executionRoutes } from '../server/routes/executions.js';
+import { hookRoutes } from '../server/routes/hooks.js';
+import { triggerRoutes } from '../server/routes/triggers.js';
+import { Pruner } from '../storage/pruner.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -66,6 +79,37 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     logger.redactor.addSecret(credentials.sessionSecret.toString('base64url'));
     logger.redactor.addSecret(credentials.sessionSecret.toString('hex'));
 
+    // Trigger secrets live beside the API key: in the keychain, or sealed in SQLite when AGENTED_API_KEY bypasses it.
+    const triggerSecrets = credentials.source === 'environment' ? new SealedSecretStore(db, credentials.apiKey) : secretStore;
+    const triggers = new TriggerRepository(db);
+    const deliveries = new DeliveryRepository(db);
+    const dedup = new DedupRepository(db);
+    const executions = new ExecutionRepository(db);
+    const audit = new AuditRepository(db);
+    const triggerService = new TriggerService({ triggers, secrets: triggerSecrets, audit });
+    const ingest = new DeliveryIngest({
+      db,
+      triggers,
+      secretOf: (id) => triggerService.secretOf(id),
+      deliveries,
+      dedup,
+      executions,
+      options: {
+        dedupTtlMs: config.dedupTtlSeconds * 1000,
+        providerDedupTtlMs: config.providerDedupTtlSeconds * 1000,
+        inspectorBodyCapBytes: 256 * 1024,
+        maxValueLength: config.promptValueMaxLength,
+      },
+    });
+    triggerService.onChange((id) => ingest.invalidate(id));
+    const pruner = disposables.add(
+      new Pruner(() => {
+        const now = Date.now();
+        return { dedupKeys: dedup.prune(now), deliveries: deliveries.prune(config.deliveriesKept) };
+      }, logger),
+    );
+    pruner.start(60_000);
+
     const loginTokens = new LoginTokens(config.loginTokenTtlSeconds * 1000);
     const sessions = new SessionCookies(() => credentials.sessionSecret, config.sessionTtlSeconds);
     const version = readVersion();
@@ -110,6 +154,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       corsOrigins: config.corsOrigins,
       maxBodyBytes: config.maxBodyBytes,
       settings: { config, env: options.env, settings },
+      extraRoutes: [
+        ...triggerRoutes({ service: triggerService, deliveries, executions, promptValueMaxLength: config.promptValueMaxLength }),
+        ...executionRoutes({ executions }),
+        ...auditRoutes({ audit }),
+        ...hookRoutes({ ingest, maxHookBodyBytes: config.maxHookBodyBytes }),
+      ],
       rendererDir: options.rendererDir ?? path.join(appRoot(), 'dist', 'renderer'),
     });
 

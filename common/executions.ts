@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { Backend } from './triggers.js';
+
+export const ExecutionState = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out', 'interrupted', 'skipped']);
+export type ExecutionState = z.infer<typeof ExecutionState>;
+
+export const ExecutionSource = z.enum(['webhook', 'schedule', 'manual', 'replay']);
+export type ExecutionSource = z.infer<typeof ExecutionSource>;
+
+export const PromptContextEntry = z.object({
+  field: z.string(),
+  /** The sanitised value, cut to a preview. */
+  value: z.string(),
+  /** Length of the original value, in characters. */
+  length: z.number().int(),
+  /** SHA-256 (hex) of the original, full value. */
+  sha256: z.string(),
+  truncated: z.boolean(),
+});
+export type PromptContextEntry = z.infer<typeof PromptContextEntry>;
+
+export const Execution = z
+  .object({
+    id: z.string(),
+    triggerId: z.string(),
+    source: ExecutionSource,
+    state: ExecutionState,
+    reason: z.string().nullable(),
+    backend: Backend,
+    model: z.string().nullable(),
+    account: z.string().nullable(),
+    attempts: z.array(z.record(z.string(), z.unknown())),
+    params: z.record(z.string(), z.unknown()),
+    prompt: z.string(),
+    promptContext: z.array(PromptContextEntry),
+    concurrencyKey: z.string().nullable(),
+    deliveryId: z.string().nullable(),
+    replayOf: z.string().nullable(),
+    createdAt: z.string(),
+    startedAt: z.string().nullable(),
+    endedAt: z.string().nullable(),
+    exitCode: z.number().int().nullable(),
+    usage: z.object({ inputTokens: z.number().nullable(), outputTokens: z.number().nullable(), costUsd: z.number().nullable() }),
+  })
+  .meta({ id: 'Execution' });
+export type Execution = z.infer<typeof Execution>;
+
+export const ExecutionSummary = Execution.omit({ prompt: true, promptContext: true, attempts: true, params: true }).meta({ id: 'ExecutionSummary' });
+export type ExecutionSummary = z.infer<typeof ExecutionSummary>;
+
+export const ExecutionListQuery = z.object({
+  trigger: z.string().max(100).optional(),
+  status: ExecutionState.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+export const ExecutionList = z.object({ items: z.array(ExecutionSummary), nextCursor: z.string().nullable() }).meta({ id: 'ExecutionList' });
+
+export const ExecutionIdParams = z.object({ id: z.string().regex(/^exe_[A-Za-z0-9_-]{1,64}$/, 'an execution id') });

@@ -1,0 +1,24 @@
+import { lookupPath, valueAsText } from './payload-path.js';
+import { templateFields, type PromptSources } from './prompt-template.js';
+
+const MAX_KEY_LENGTH = 200;
+
+/**
+ * The concurrency key of an execution, rendered from the trigger's key
+ * template (e.g. `{{payload.pull_request.number}}`). It never reaches a
+ * prompt, only comparisons, so it is not wrapped — just stripped of control
+ * characters and capped. An empty template or an empty result means no key.
+ */
+export function renderConcurrencyKey(template: string, sources: PromptSources): string | null {
+  if (template.trim() === '') return null;
+  let key = template;
+  for (const field of templateFields(template)) {
+    const [root, ...rest] = field.split('.');
+    const source = root === 'payload' ? sources.payload : root === 'params' ? sources.params : sources.trigger;
+    const value = valueAsText(lookupPath(source, rest.join('.')));
+    key = key.replace(new RegExp(`\\{\\{\\s*${field.replace(/\./g, '\\.')}\\s*\\}\\}`, 'g'), () => value);
+  }
+  // eslint-disable-next-line no-control-regex
+  key = key.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').slice(0, MAX_KEY_LENGTH);
+  return key === '' ? null : key;
+}

@@ -1,0 +1,98 @@
+import crypto from 'node:crypto';
+import { verify as verifyGithubSignature } from '@octokit/webhooks-methods';
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+import type { SignatureScheme } from '../../common/triggers.js';
+
+export const DEFAULT_HMAC_HEADER = 'x-signature-256';
+
+export type Verification =
+  | {
+      ok: true;
+      /** The provider's delivery id, when the scheme has one (GitHub, Standard Webhooks). */
+      providerDeliveryId: string | null;
+    }
+  | { ok: false; reason: string };
+
+type Headers = Readonly<Record<string, string | string[] | undefined>>;
+
+function header(headers: Headers, name: string): string | undefined {
+  const value = headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** A webhook secret in the form each scheme expects (Standard Webhooks: `whsec_` + base64). */
+export function generateWebhookSecret(scheme: SignatureScheme): string | null {
+  switch (scheme) {
+    case 'standard-webhooks':
+      return `whsec_${crypto.randomBytes(32).toString('base64')}`;
+    case 'github':
+    case 'hmac-sha256':
+      return crypto.randomBytes(32).toString('hex');
+    case 'none':
+      return null;
+    default:
+      return scheme satisfies never;
+  }
+}
+
+/**
+ * Checks a delivery's signature over the exact bytes received. The verifiers
+ * are the providers' own libraries (constant-time comparisons inside):
+ * - GitHub: `X-Hub-Signature-256: sha256=<hex HMAC>`, id in `X-GitHub-Delivery`
+ *   (https://docs.github.com/webhooks/using-webhooks/validating-webhook-deliveries);
+ * - Standard Webhooks: `webhook-id`, `webhook-timestamp` (5-minute tolerance),
+ *   `webhook-signature` (https://www.standardwebhooks.com/);
+ * - plain HMAC-SHA256 of the body, hex, in a configurable header (with or
+ *   without the `sha256=` prefix), checked with the same verifier as GitHub's.
+ */
+export async function verifyDelivery(
+  scheme: SignatureScheme,
+  options: { secret: string | null; headerName?: string | undefined },
+  rawBody: Buffer,
+  headers: Headers,
+): Promise<Verification> {
+  switch (scheme) {
+    case 'none':
+      return { ok: true, providerDeliveryId: null };
+    case 'github': {
+      const signature = header(headers, 'x-hub-signature-256');
+      if (!signature) return { ok: false, reason: 'missing X-Hub-Signature-256 header' };
+      if (!(await hmacMatches(options.secret, rawBody, signature))) return { ok: false, reason: 'X-Hub-Signature-256 does not match the body' };
+      return { ok: true, providerDeliveryId: header(headers, 'x-github-delivery') ?? null };
+    }
+    case 'hmac-sha256': {
+      const name = options.headerName ?? DEFAULT_HMAC_HEADER;
+      const value = header(headers, name);
+      if (!value) return { ok: false, reason: `missing ${name} header` };
+      const signature = value.startsWith('sha256=') ? value : `sha256=${value}`;
+      if (!(await hmacMatches(options.secret, rawBody, signature))) return { ok: false, reason: `${name} does not match the body` };
+      return { ok: true, providerDeliveryId: null };
+    }
+    case 'standard-webhooks': {
+      if (!options.secret) return { ok: false, reason: 'the trigger has no secret' };
+      const id = header(headers, 'webhook-id');
+      const timestamp = header(headers, 'webhook-timestamp');
+      const signature = header(headers, 'webhook-signature');
+      if (!id || !timestamp || !signature) return { ok: false, reason: 'missing webhook-id, webhook-timestamp or webhook-signature header' };
+      try {
+        new Webhook(options.secret).verify(rawBody, { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature });
+      } catch (error) {
+        if (error instanceof WebhookVerificationError) return { ok: false, reason: `Standard Webhooks: ${error.message}` };
+        return { ok: false, reason: 'Standard Webhooks: the signature could not be checked' };
+      }
+      return { ok: true, providerDeliveryId: id };
+    }
+    default:
+      return scheme satisfies never;
+  }
+}
+
+async function hmacMatches(secret: string | null, rawBody: Buffer, signature: string): Promise<boolean> {
+  if (!secret || rawBody.length === 0) return false;
+  try {
+    // GitHub signs the bytes it sent; as UTF-8 text they round-trip exactly when they are valid UTF-8 (JSON is).
+    return await verifyGithubSignature(secret, rawBody.toString('utf8'), signature);
+  } catch {
+    return false;
+  }
+}

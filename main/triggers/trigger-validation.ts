@@ -1,0 +1,50 @@
+import { Cron } from 'croner';
+import type { TriggerDefinition } from '../../common/triggers.js';
+import { ApiError } from '../server/errors.js';
+import { TemplateError, templateFields } from './prompt-template.js';
+
+type Issue = { path: string; message: string };
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks what the schema cannot: the templates parse and reference only
+ * declared parameters, the cron expression and time zone are real. Throws
+ * ERR_VALIDATION naming each field.
+ */
+export function validateTriggerDefinition(definition: TriggerDefinition): void {
+  const issues: Issue[] = [];
+  const declared = new Set(definition.params.map((param) => param.name));
+  for (const [path, template] of [['body.promptTemplate', definition.promptTemplate], ['body.concurrency.key', definition.concurrency.key]] as const) {
+    try {
+      for (const field of templateFields(template)) {
+        const [root, name] = field.split('.');
+        if (root === 'params' && name !== undefined && !declared.has(name)) issues.push({ path, message: `{{${field}}} is not a declared parameter` });
+      }
+    } catch (error) {
+      if (!(error instanceof TemplateError)) throw error;
+      issues.push({ path, message: error.message });
+    }
+  }
+  if (definition.schedule) {
+    if (!isTimeZone(definition.schedule.timezone)) issues.push({ path: 'body.schedule.timezone', message: 'not an IANA time zone' });
+    else {
+      try {
+        new Cron(definition.schedule.cron, { timezone: definition.schedule.timezone, paused: true }).stop();
+      } catch (error) {
+        issues.push({ path: 'body.schedule.cron', message: `not a valid cron expression: ${(error as Error).message}` });
+      }
+    }
+  }
+  if (new Set(definition.params.map((param) => param.name)).size !== definition.params.length) {
+    issues.push({ path: 'body.params', message: 'parameter names must be unique' });
+  }
+  if (issues.length > 0) throw new ApiError('ERR_VALIDATION', undefined, issues);
+}
