@@ -26,6 +26,8 @@ import { executionRoutes } from '../server/routes/executions.js';
 import { hookRoutes } from '../server/routes/hooks.js';
 import { triggerRoutes } from '../server/routes/triggers.js';
 import { Pruner } from '../storage/pruner.js';
+import { ScheduleStateRepository } from '../storage/schedule-state-repository.js';
+import { Scheduler } from '../triggers/scheduler.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -101,7 +103,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         maxValueLength: config.promptValueMaxLength,
       },
     });
-    triggerService.onChange((id) => ingest.invalidate(id));
+    const scheduler = disposables.add(
+      new Scheduler({ db, triggers, dedup, executions, state: new ScheduleStateRepository(db), logger, maxValueLength: config.promptValueMaxLength }),
+    );
+    triggerService.onChange((id) => {
+      ingest.invalidate(id);
+      scheduler.reload(id);
+    });
     const pruner = disposables.add(
       new Pruner(() => {
         const now = Date.now();
@@ -174,6 +182,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const urlHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
     const url = `http://${urlHost}:${port}`;
     disposables.defer(() => closeServer(server, options.shutdownGraceMs ?? 10_000));
+    scheduler.start();
     logger.info('worker listening', { url, version, credentials_source: credentials.source, data_dir: config.dataDir });
 
     let closing: Promise<void> | undefined;

@@ -1,0 +1,118 @@
+import { Cron } from 'croner';
+import type Database from 'better-sqlite3';
+import type { Disposable } from '../lifecycle/disposables.js';
+import type { DedupRepository } from '../storage/dedup-repository.js';
+import type { ExecutionRepository } from '../storage/execution-repository.js';
+import type { ScheduleStateRepository } from '../storage/schedule-state-repository.js';
+import type { StoredTrigger, TriggerRepository } from '../storage/trigger-repository.js';
+import type { Logger } from '../telemetry/logger.js';
+import { buildQueuedExecution } from './execution-factory.js';
+
+/** Tick keys only need to outlive any restart that could replay the tick. */
+const TICK_KEY_TTL_MS = 7 * 24 * 3600 * 1000;
+const MAX_MISSED_COUNTED = 10_000;
+
+export interface SchedulerDependencies {
+  db: Database.Database;
+  triggers: TriggerRepository;
+  dedup: DedupRepository;
+  executions: ExecutionRepository;
+  state: ScheduleStateRepository;
+  logger: Logger;
+  maxValueLength: number;
+  now?: () => Date;
+}
+
+export type TickOutcome = { started: string } | { duplicate: true };
+
+/**
+ * Runs schedule triggers with croner (cron expression + IANA time zone). Each
+ * tick is deduplicated on (trigger, scheduled time) by the same dedup keys as
+ * webhooks, in the same transaction as its execution, so a tick never runs
+ * twice, also across a restart. Ticks missed while Agented was stopped follow
+ * the trigger's policy: `skip`, or `run-once` (one execution for the latest
+ * missed tick).
+ */
+export class Scheduler implements Disposable {
+  private readonly jobs = new Map<string, Cron>();
+  private readonly fireInTransaction: (trigger: StoredTrigger, scheduledAt: Date) => TickOutcome;
+
+  constructor(private readonly deps: SchedulerDependencies) {
+    this.fireInTransaction = deps.db.transaction((trigger: StoredTrigger, scheduledAt: Date): TickOutcome => {
+      const now = this.now();
+      deps.state.markTick(trigger.id, scheduledAt.getTime());
+      if (!deps.dedup.claim(trigger.id, `tick:${scheduledAt.toISOString()}`, TICK_KEY_TTL_MS, now.getTime())) return { duplicate: true };
+      const execution = buildQueuedExecution(
+        { trigger, source: 'schedule', payload: { scheduledAt: scheduledAt.toISOString() }, params: {}, deliveryId: null, now },
+        { maxValueLength: deps.maxValueLength },
+      );
+      deps.executions.insert(execution);
+      return { started: execution.id };
+    });
+  }
+
+  /** Schedules every enabled schedule trigger, first settling the ticks each missed. */
+  start(): void {
+    for (const trigger of this.deps.triggers.enabledOfKind('schedule')) this.schedule(trigger);
+  }
+
+  /** A trigger changed (or was deleted): reschedule it from its stored definition. */
+  reload(triggerId: string): void {
+    this.jobs.get(triggerId)?.stop();
+    this.jobs.delete(triggerId);
+    const trigger = this.deps.triggers.get(triggerId);
+    if (trigger && trigger.definition.kind === 'schedule' && trigger.definition.enabled) this.schedule(trigger);
+  }
+
+  /** Records and starts the execution of one tick, unless that tick already ran. */
+  fire(trigger: StoredTrigger, scheduledAt: Date): TickOutcome {
+    const tick = new Date(Math.floor(scheduledAt.getTime() / 1000) * 1000);
+    const outcome = this.fireInTransaction(trigger, tick);
+    this.deps.logger.info('schedule tick', { trigger_id: trigger.id, scheduled_at: tick.toISOString(), ...('started' in outcome ? { execution_id: outcome.started } : { duplicate: true }) });
+    return outcome;
+  }
+
+  nextRun(triggerId: string): Date | null {
+    return this.jobs.get(triggerId)?.nextRun() ?? null;
+  }
+
+  dispose(): void {
+    for (const job of this.jobs.values()) job.stop();
+    this.jobs.clear();
+  }
+
+  private schedule(trigger: StoredTrigger): void {
+    const schedule = trigger.definition.schedule!;
+    const options = { timezone: schedule.timezone };
+    this.settleMissedTicks(trigger, new Cron(schedule.cron, { ...options, paused: true }));
+    const job = new Cron(schedule.cron, { ...options, protect: true, unref: true, catch: (error: unknown) => this.deps.logger.error('schedule tick failed', { trigger_id: trigger.id, err: error }) }, (self: Cron) => {
+      this.fire(trigger, self.currentRun() ?? this.now());
+    });
+    this.jobs.set(trigger.id, job);
+  }
+
+  private settleMissedTicks(trigger: StoredTrigger, pattern: Cron): void {
+    const now = this.now();
+    const last = this.deps.state.lastTick(trigger.id);
+    if (last === undefined) {
+      // First sight of this trigger: nothing can have been missed yet.
+      this.deps.state.markTick(trigger.id, now.getTime());
+      return;
+    }
+    let missed = 0;
+    let latest: Date | null = null;
+    for (let next = pattern.nextRun(new Date(last)); next && next.getTime() <= now.getTime() && missed < MAX_MISSED_COUNTED; next = pattern.nextRun(next)) {
+      missed += 1;
+      latest = next;
+    }
+    if (!latest) return;
+    const policy = trigger.definition.schedule!.missedRunPolicy;
+    this.deps.logger.info('missed schedule ticks', { trigger_id: trigger.id, missed, policy, latest: latest.toISOString() });
+    if (policy === 'run-once') this.fire(trigger, latest);
+    else this.deps.state.markTick(trigger.id, now.getTime());
+  }
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+}

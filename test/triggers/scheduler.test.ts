@@ -1,0 +1,119 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Execution, ExecutionSummary } from '../../common/executions.js';
+import { TriggerCreate } from '../../common/triggers.js';
+import { openDatabase } from '../../main/storage/database.js';
+import { DedupRepository } from '../../main/storage/dedup-repository.js';
+import { ExecutionRepository } from '../../main/storage/execution-repository.js';
+import { ScheduleStateRepository } from '../../main/storage/schedule-state-repository.js';
+import { TriggerRepository } from '../../main/storage/trigger-repository.js';
+import { Logger, MemorySink } from '../../main/telemetry/logger.js';
+import { Scheduler } from '../../main/triggers/scheduler.js';
+import { request } from '../helpers/http.js';
+import { startInProcess } from '../helpers/in-process.js';
+import { makeTempDir } from '../helpers/temp.js';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function storage() {
+  const temp = makeTempDir();
+  const db = openDatabase({ file: `${temp.dir}/agented.db` });
+  cleanups.push(temp.remove, () => db.close());
+  return {
+    db,
+    triggers: new TriggerRepository(db),
+    dedup: new DedupRepository(db),
+    executions: new ExecutionRepository(db),
+    state: new ScheduleStateRepository(db),
+  };
+}
+
+function scheduleTrigger(repo: TriggerRepository, cron: string, missedRunPolicy: 'skip' | 'run-once') {
+  const definition = TriggerCreate.parse({ name: 'nightly', kind: 'schedule', promptTemplate: 'tick at {{payload.scheduledAt}}', schedule: { cron, timezone: 'Europe/Berlin', missedRunPolicy } });
+  return repo.insert('trg_sched', definition, new Date().toISOString());
+}
+
+describe('schedules', () => {
+  it('a per-second cron fires on time through the real worker, never twice per tick', async () => {
+    const server = await startInProcess();
+    cleanups.push(() => server.close());
+    const auth = { authorization: `Bearer ${server.key}`, 'content-type': 'application/json' };
+    const created = await request(server.url, {
+      method: 'POST',
+      path: '/api/triggers',
+      headers: auth,
+      body: JSON.stringify({ name: 'every second', kind: 'schedule', promptTemplate: 'tick {{payload.scheduledAt}}', schedule: { cron: '* * * * * *', timezone: 'UTC' } }),
+    });
+    expect(created.status).toBe(201);
+    const { id } = created.json<{ id: string }>();
+    await new Promise((resolve) => setTimeout(resolve, 3_300));
+    // Stop it so the count below is final.
+    expect((await request(server.url, { method: 'PATCH', path: `/api/triggers/${id}`, headers: auth, body: '{"enabled":false}' })).status).toBe(200);
+
+    const list = await request(server.url, { path: `/api/executions?trigger=${id}&limit=50`, headers: auth });
+    const items = list.json<{ items: ExecutionSummary[] }>().items;
+    expect(items.length).toBeGreaterThanOrEqual(2);
+    expect(items.length).toBeLessThanOrEqual(4);
+    const ticks: string[] = [];
+    for (const item of items) {
+      expect(item.source).toBe('schedule');
+      const execution = (await request(server.url, { path: `/api/executions/${item.id}`, headers: auth })).json<Execution>();
+      const scheduledAt = execution.promptContext.find((entry) => entry.field === 'payload.scheduledAt')!.value;
+      expect(scheduledAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/);
+      // On time: created within a second of its scheduled second.
+      const lateness = Date.parse(execution.createdAt) - Date.parse(scheduledAt);
+      expect(lateness).toBeGreaterThanOrEqual(0);
+      expect(lateness).toBeLessThan(1_000);
+      ticks.push(scheduledAt);
+    }
+    expect(new Set(ticks).size).toBe(ticks.length);
+  });
+
+  it('firing the same tick twice starts one execution', () => {
+    const store = storage();
+    const trigger = scheduleTrigger(store.triggers, '0 9 * * 1-5', 'skip');
+    const scheduler = new Scheduler({ ...store, logger: Logger.create({ sink: new MemorySink() }), maxValueLength: 2000 });
+    const tick = new Date('2026-11-26T08:00:00.000Z');
+    expect('started' in scheduler.fire(trigger, tick)).toBe(true);
+    expect(scheduler.fire(trigger, new Date(tick.getTime() + 400))).toEqual({ duplicate: true });
+    expect(store.executions.count()).toBe(1);
+  });
+
+  it('run-once: after downtime, one execution for the latest missed tick, and a second start adds none', () => {
+    const store = storage();
+    const trigger = scheduleTrigger(store.triggers, '*/10 * * * *', 'run-once');
+    let now = new Date('2026-11-26T10:00:30.000Z');
+    const make = () => new Scheduler({ ...store, logger: Logger.create({ sink: new MemorySink() }), maxValueLength: 2000, now: () => now });
+    store.state.markTick(trigger.id, new Date('2026-11-26T07:00:00.000Z').getTime());
+
+    const first = make();
+    first.start();
+    first.dispose();
+    const executions = store.executions.page({ beforeSeq: Number.MAX_SAFE_INTEGER, limit: 10 }).items;
+    expect(executions).toHaveLength(1);
+    expect(store.executions.get(executions[0]!.id)!.prompt).toContain('2026-11-26T10:00:00.000Z');
+
+    now = new Date('2026-11-26T10:05:00.000Z');
+    const second = make();
+    second.start();
+    second.dispose();
+    expect(store.executions.count()).toBe(1);
+  });
+
+  it('skip: missed ticks start nothing and are not counted again', () => {
+    const store = storage();
+    const trigger = scheduleTrigger(store.triggers, '*/10 * * * *', 'skip');
+    const now = new Date('2026-11-26T10:00:30.000Z');
+    store.state.markTick(trigger.id, new Date('2026-11-26T07:00:00.000Z').getTime());
+    const sink = new MemorySink();
+    const scheduler = new Scheduler({ ...store, logger: Logger.create({ sink }), maxValueLength: 2000, now: () => now });
+    scheduler.start();
+    scheduler.dispose();
+    expect(store.executions.count()).toBe(0);
+    expect(store.state.lastTick(trigger.id)).toBe(now.getTime());
+    const line = sink.lines.map((text) => JSON.parse(text) as Record<string, unknown>).find((entry) => entry.msg === 'missed schedule ticks');
+    expect(line).toMatchObject({ missed: 18, policy: 'skip' });
+  });
+});
