@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { HealthReady } from '../../common/api.js';
@@ -15,6 +16,8 @@ import { rendererRoute } from './routes/renderer.js';
 import { sessionRoutes } from './routes/session.js';
 import { settingsRoutes, type SettingsDependencies } from './routes/settings.js';
 import type { LoginTokens, SessionCookies } from './session.js';
+import { hookFastPath, type HookHandler } from './hooks-handler.js';
+import { hookRoutes } from './routes/hooks.js';
 
 export interface AppDependencies {
   logger: Logger;
@@ -33,10 +36,14 @@ export interface AppDependencies {
   settings: SettingsDependencies;
   /** Routes contributed by the domains (triggers, executions …), mounted before the UI fallback. */
   extraRoutes?: readonly Route[];
+  /** Webhook deliveries (`POST /hooks/:triggerId`). */
+  hooks?: HookHandler;
 }
 
 export interface App {
   express: Express;
+  /** What the HTTP server calls: webhook deliveries take a fast path around Express, everything else goes through it. */
+  requestListener: (req: IncomingMessage, res: ServerResponse) => void;
   /** Every route, in mount order: the source of the router, the OpenAPI document and the auth matrix. */
   routes: readonly Route[];
 }
@@ -56,43 +63,52 @@ export function buildApp(deps: AppDependencies): App {
     ...settingsRoutes(deps.settings),
     openApiRoute(() => routes, deps.version),
     ...(deps.extraRoutes ?? []),
+    ...(deps.hooks ? hookRoutes({ handle: deps.hooks }) : []),
     rendererRoute(deps.rendererDir),
   ];
+  const context = requestContext(deps.logger);
+  const hosts = hostAllowlist(deps.allowedHosts);
+  const securityHeaders = helmet({
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        upgradeInsecureRequests: null,
+      },
+    },
+    // Plain HTTP on loopback: HSTS would be meaningless and sticky.
+    strictTransportSecurity: false,
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+  });
 
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.set('etag', false);
 
-  app.use(requestContext(deps.logger));
-  app.use(hostAllowlist(deps.allowedHosts));
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        directives: {
-          defaultSrc: ["'self'"],
-          scriptSrc: ["'self'"],
-          styleSrc: ["'self'"],
-          imgSrc: ["'self'", 'data:'],
-          connectSrc: ["'self'"],
-          fontSrc: ["'self'"],
-          objectSrc: ["'none'"],
-          frameAncestors: ["'none'"],
-          baseUri: ["'none'"],
-          formAction: ["'self'"],
-          upgradeInsecureRequests: null,
-        },
-      },
-      // Plain HTTP on loopback: HSTS would be meaningless and sticky.
-      strictTransportSecurity: false,
-      crossOriginResourcePolicy: { policy: 'same-origin' },
-    }),
-  );
+  app.use(context);
+  app.use(hosts);
+  app.use(securityHeaders);
   app.use(cors(deps.corsOrigins));
   app.use(buildRouter(routes, { apiKey: deps.apiKey, sessions: deps.sessions, maxBodyBytes: deps.maxBodyBytes }));
   // An unknown path says nothing about which paths exist until the caller is authenticated.
   app.use(authenticate('key', { apiKey: deps.apiKey, sessions: deps.sessions }), notFound);
   app.use(errorHandler);
 
-  return { express: app, routes };
+  const fastPath = deps.hooks ? hookFastPath(deps.hooks, [context, hosts, securityHeaders]) : undefined;
+  return {
+    express: app,
+    routes,
+    requestListener: (req, res) => {
+      if (!fastPath?.(req, res)) app(req, res);
+    },
+  };
 }

@@ -43,8 +43,8 @@ export interface Route<P = unknown, Q = unknown, B = unknown> {
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
-  /** Take the body as raw bytes (a Buffer in `req.body`) up to this many bytes, unparsed: webhook signatures are computed over exact bytes. */
-  rawBodyLimitBytes?: number;
+  /** The handler reads the request body itself (webhooks: signatures are over exact bytes); no JSON parsing. */
+  readsOwnBody?: boolean;
   /** Status answered when the handler returns a value. */
   successStatus?: number;
   responses: Record<number, RouteResponse>;

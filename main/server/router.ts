@@ -1,4 +1,4 @@
-import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { z } from 'zod';
 import { ApiError } from './errors.js';
 import { authenticate, type AuthDependencies } from './middleware/authenticate.js';
@@ -24,7 +24,7 @@ function handle(route: Route): RequestHandler {
     try {
       const params = parseOrThrow(route.params, req.params, 'params');
       const query = parseOrThrow(route.query, req.query, 'query');
-      const body = route.rawBodyLimitBytes !== undefined ? req.body : parseOrThrow(route.body, req.body ?? {}, 'body');
+      const body = route.readsOwnBody ? undefined : parseOrThrow(route.body, req.body ?? {}, 'body');
       const result = await route.handler({ params, query, body, req, res, log: req.log });
       if (result !== undefined && !res.headersSent) {
         res.status(route.successStatus ?? 200).json(result);
@@ -42,7 +42,7 @@ export function buildRouter(routes: readonly Route[], deps: AuthDependencies & {
     // Every route reads its body, even one that declares none: type, size and
     // encoding are checked on every input, and no handler answers while the
     // client is still sending (a shutdown then waits for the whole request).
-    const body = route.rawBodyLimitBytes !== undefined ? [express.raw({ type: () => true, limit: route.rawBodyLimitBytes })] : jsonBody(deps.maxBodyBytes);
+    const body = route.readsOwnBody ? [] : jsonBody(deps.maxBodyBytes);
     const chain: RequestHandler[] = [authenticate(route.auth, deps), ...body, handle(route)];
     router[route.method](route.path, ...chain);
   }

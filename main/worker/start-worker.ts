@@ -23,7 +23,7 @@ import { DeliveryIngest } from '../triggers/delivery-ingest.js';
 import { TriggerService } from '../triggers/trigger-service.js';
 import { auditRoutes } from '../server/routes/audit.js';
 import { executionRoutes } from '../server/routes/executions.js';
-import { hookRoutes } from '../server/routes/hooks.js';
+import { createHookHandler } from '../server/hooks-handler.js';
 import { triggerRoutes } from '../server/routes/triggers.js';
 import { Pruner } from '../storage/pruner.js';
 import { ScheduleStateRepository } from '../storage/schedule-state-repository.js';
@@ -166,8 +166,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         ...triggerRoutes({ service: triggerService, deliveries, executions, promptValueMaxLength: config.promptValueMaxLength }),
         ...executionRoutes({ executions }),
         ...auditRoutes({ audit }),
-        ...hookRoutes({ ingest, maxHookBodyBytes: config.maxHookBodyBytes }),
       ],
+      hooks: createHookHandler({ ingest, maxHookBodyBytes: config.maxHookBodyBytes }),
       rendererDir: options.rendererDir ?? path.join(appRoot(), 'dist', 'renderer'),
     });
 
@@ -176,7 +176,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         host: config.host,
       });
     }
-    const server = http.createServer({ requestTimeout: 60_000, headersTimeout: 20_000, keepAliveTimeout: 5_000 }, app.express);
+    const server = http.createServer({ requestTimeout: 60_000, headersTimeout: 20_000, keepAliveTimeout: 5_000 }, app.requestListener);
     await listen(server, config.port, config.host);
     const port = (server.address() as AddressInfo).port;
     const urlHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;

@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { ApiError } from '../errors.js';
 
 /** Host name of a Host header value, lower-cased, without the port; null when malformed. */
@@ -13,9 +13,9 @@ export function hostnameOf(hostHeader: string | undefined): string | null {
  * 127.0.0.1 still sends `Host: evil.example`. Runs before anything else, on
  * every route, including the public ones.
  */
-export function hostAllowlist(allowed: readonly string[]): RequestHandler {
+export function hostAllowlist(allowed: readonly string[]) {
   const names = new Set(allowed.map((name) => name.toLowerCase()));
-  return (req, _res, next) => {
+  return (req: IncomingMessage, _res: unknown, next: (error?: unknown) => void): void => {
     const hostname = hostnameOf(req.headers.host);
     if (hostname === null || !names.has(hostname)) {
       next(new ApiError('ERR_HOST_NOT_ALLOWED'));

@@ -1,27 +1,36 @@
 import crypto from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../telemetry/logger.js';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The request fields this middleware sets; Express's Request declares them too (express.d.ts). */
+export interface RequestContext {
+  requestId: string;
+  log: Logger;
+  auth?: { method: string };
+}
+
 /**
  * Takes X-Request-Id from the request when it is short and made of safe
  * characters (it ends up in logs), otherwise makes one; echoes it and binds a
- * child logger to it. Also writes one access-log line per request.
+ * child logger to it. Also writes one access-log line per request. Plain
+ * node:http types, so the webhook fast path runs it too.
  */
-export function requestContext(logger: Logger): RequestHandler {
-  return (req, res, next) => {
-    const offered = req.get('x-request-id');
-    const requestId = offered !== undefined && SANE_REQUEST_ID.test(offered) ? offered : crypto.randomUUID();
+export function requestContext(logger: Logger) {
+  return (req: IncomingMessage & Partial<RequestContext>, res: ServerResponse, next: (error?: unknown) => void): void => {
+    const offered = req.headers['x-request-id'];
+    const requestId = typeof offered === 'string' && SANE_REQUEST_ID.test(offered) ? offered : crypto.randomUUID();
+    const log = logger.child({ request_id: requestId });
     req.requestId = requestId;
-    req.log = logger.child({ request_id: requestId });
+    req.log = log;
     res.setHeader('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      // The path only: a query string can carry a one-time login token.
-      req.log.info('request', {
+      log.info('request', {
         method: req.method,
-        path: req.path,
+        // The path only: a query string can carry a one-time login token.
+        path: (req.url ?? '/').split('?')[0],
         status: res.statusCode,
         duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
         auth: req.auth?.method,

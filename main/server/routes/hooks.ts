@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { ErrorBody } from '../../../common/errors.js';
 import { HookAccepted, HookDuplicate, HookIgnored } from '../../../common/triggers.js';
-import type { DeliveryIngest } from '../../triggers/delivery-ingest.js';
+import type { HookHandler } from '../hooks-handler.js';
 import { defineRoute, type Route } from '../route.js';
 
-const HookParams = z.object({ triggerId: z.string().regex(/^trg_[A-Za-z0-9_-]{1,64}$/, 'a trigger id') });
+const HookParams = z.object({ triggerId: z.string().max(100) });
 
-export function hookRoutes(deps: { ingest: DeliveryIngest; maxHookBodyBytes: number }): Route[] {
+export function hookRoutes(deps: { handle: HookHandler }): Route[] {
   return [
     defineRoute<z.infer<typeof HookParams>>({
       method: 'post',
@@ -15,7 +15,7 @@ export function hookRoutes(deps: { ingest: DeliveryIngest; maxHookBodyBytes: num
       tag: 'hooks',
       summary: "A webhook delivery, authenticated by the trigger's signature scheme. Recorded whatever its outcome.",
       params: HookParams,
-      rawBodyLimitBytes: deps.maxHookBodyBytes,
+      readsOwnBody: true,
       responses: {
         202: { description: 'Accepted: an execution is queued (or the event was ignored by the filters)', schema: z.union([HookAccepted, HookIgnored]) },
         200: { description: 'A duplicate (nothing started), or a GitHub ping', schema: z.union([HookDuplicate, z.object({ ping: z.literal(true) })]) },
@@ -24,11 +24,7 @@ export function hookRoutes(deps: { ingest: DeliveryIngest; maxHookBodyBytes: num
         409: { description: 'The trigger is disabled, or does not take deliveries', schema: ErrorBody },
         413: { description: 'Body over AGENTED_MAX_HOOK_BODY_BYTES', schema: ErrorBody },
       },
-      handler: async ({ params, req, res, log }) => {
-        const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-        const answer = await deps.ingest.receive(params.triggerId, req.headers, body, log);
-        res.status(answer.status).json(answer.body);
-      },
+      handler: ({ params, req, res }) => deps.handle(req, res, params.triggerId),
     }),
   ];
 }

@@ -1,0 +1,97 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DeliveryIngest } from '../triggers/delivery-ingest.js';
+import { ApiError, toApiError } from './errors.js';
+import type { RequestContext } from './middleware/request-id.js';
+
+const TRIGGER_ID = /^trg_[A-Za-z0-9_-]{1,64}$/;
+
+/** Reads the whole body as bytes, refusing more than `limit` (declared or streamed). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) {
+    req.resume();
+    return Promise.reject(new ApiError('ERR_BODY_TOO_LARGE'));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new ApiError('ERR_BODY_TOO_LARGE'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.on('error', () => reject(new ApiError('ERR_BAD_REQUEST')));
+    req.on('aborted', () => reject(new ApiError('ERR_BAD_REQUEST')));
+  });
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
+  res.end(text);
+}
+
+/**
+ * `POST /hooks/:triggerId`: reads the raw bytes (signatures are over exact
+ * bytes), hands them to the ingest, and answers with its verdict. Plain
+ * node:http, so the same handler serves through Express and through the
+ * server's fast path for webhooks.
+ */
+export function createHookHandler(deps: { ingest: DeliveryIngest; maxHookBodyBytes: number }) {
+  return async (req: IncomingMessage & RequestContext, res: ServerResponse, triggerId: string): Promise<void> => {
+    try {
+      if (!TRIGGER_ID.test(triggerId)) throw new ApiError('ERR_TRIGGER_NOT_FOUND');
+      const body = await readBody(req, deps.maxHookBodyBytes);
+      const answer = await deps.ingest.receive(triggerId, req.headers, body, req.log);
+      sendJson(res, answer.status, answer.body);
+    } catch (error) {
+      const apiError = toApiError(error);
+      if (apiError.status >= 500) req.log.error('delivery failed', { err: error, trigger_id: triggerId });
+      if (!res.headersSent) sendJson(res, apiError.status, apiError.toBody(req.requestId));
+      // A body over the limit is not read to its end: close rather than drain it.
+      if (apiError.code === 'ERR_BODY_TOO_LARGE') res.once('finish', () => req.destroy());
+    }
+  };
+}
+
+export type HookHandler = ReturnType<typeof createHookHandler>;
+
+type Middleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
+
+/**
+ * Webhook deliveries are the one hot path (a busy repository sends bursts):
+ * a plain `POST /hooks/<id>` skips Express's router and runs only what every
+ * request gets anyway — request id and access log, the Host allowlist, the
+ * security headers — then the same handler Express would call. Anything
+ * unusual (a query string, a trailing slash) still goes through Express.
+ */
+export function hookFastPath(handle: HookHandler, middleware: readonly Middleware[]) {
+  return (req: IncomingMessage, res: ServerResponse): boolean => {
+    if (req.method !== 'POST' || !req.url?.startsWith('/hooks/')) return false;
+    const match = /^\/hooks\/([A-Za-z0-9_-]+)$/.exec(req.url);
+    if (!match) return false;
+    let failed: unknown;
+    for (const step of middleware) {
+      let advanced = false;
+      step(req, res, (error?: unknown) => {
+        advanced = true;
+        failed = error;
+      });
+      // Every step here is synchronous; one that did not call next has answered.
+      if (!advanced || failed !== undefined) break;
+    }
+    const withContext = req as IncomingMessage & RequestContext;
+    if (failed !== undefined) {
+      const apiError = toApiError(failed);
+      sendJson(res, apiError.status, apiError.toBody(withContext.requestId));
+      return true;
+    }
+    void handle(withContext, res, match[1]!);
+    return true;
+  };
+}
