@@ -4,15 +4,9 @@
 // competes with the load generator for its event loop.
 // Path measured: request id, Host allowlist, helmet, CORS, API-key check
 // (constant time), routing, JSON answer, access-log line to file and stdout.
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { startProcess, withTempDir } from './processes.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const KEY = 'bench-key-0123456789abcdefghijklmnop';
 const CONNECTIONS = 50;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
@@ -27,23 +21,12 @@ function summary(result) {
   return { requestsPerSecond: Math.round(result.requests.average), p99Ms: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
 }
 
-/** Starts a process that prints a JSON ready line with `url`; resolves with the url and a stop function. */
-function startProcess(args, env) {
-  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-    readline.createInterface({ input: child.stdout }).on('line', (line) => {
-      if (!line.includes('"event":"ready"')) return;
-      const { url } = JSON.parse(line);
-      resolve({ url, stop: () => new Promise((done) => { child.once('exit', done); child.kill('SIGTERM'); }) });
-    });
-  });
-}
-
 export const api = {
   name: 'api',
   async run() {
-    const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'agented-bench-'));
+    return withTempDir((temp) => this.measure(temp));
+  },
+  async measure(temp) {
     const bare = await startProcess(['bench/bare-server.mjs'], {});
     const bareExpress = await startProcess(['bench/express-server.mjs'], {});
     const agented = await startProcess(['dist/main/cli.js', 'serve', '--port', '0'], {
@@ -84,7 +67,6 @@ export const api = {
       await agented.stop();
       await bare.stop();
       await bareExpress.stop();
-      fs.rmSync(temp, { recursive: true, force: true });
     }
   },
 };

@@ -23,9 +23,10 @@ export class Redactor {
   scrub(line: string): string {
     let result = line;
     for (const secret of this.secrets) {
-      result = result.split(secret).join(Redactor.MASK);
+      // includes() first: on the common path (no secret in the line) nothing is copied.
+      if (result.includes(secret)) result = result.split(secret).join(Redactor.MASK);
       const escaped = JSON.stringify(secret).slice(1, -1);
-      if (escaped !== secret) result = result.split(escaped).join(Redactor.MASK);
+      if (escaped !== secret && result.includes(escaped)) result = result.split(escaped).join(Redactor.MASK);
     }
     return result;
   }

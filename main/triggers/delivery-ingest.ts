@@ -4,6 +4,7 @@ import type Database from 'better-sqlite3';
 import type { DeliveryOutcome } from '../../common/triggers.js';
 import { ApiError } from '../server/errors.js';
 import type { DedupRepository } from '../storage/dedup-repository.js';
+import { GroupCommit } from '../storage/group-commit.js';
 import type { DeliveryRepository } from '../storage/delivery-repository.js';
 import type { ExecutionRepository } from '../storage/execution-repository.js';
 import type { StoredTrigger, TriggerRepository } from '../storage/trigger-repository.js';
@@ -43,14 +44,15 @@ const TRUNCATION_MARK = '\n…[truncated by Agented]';
 /**
  * Turns one webhook delivery into at most one queued execution. The delivery
  * record, the dedup key (unique) and the execution are written in one SQLite
- * transaction; the caller answers 2xx only after it returned, so an accepted
+ * transaction (grouped with the other deliveries of the same event-loop turn);
+ * the caller answers 2xx only after it committed, so an accepted
  * delivery is on disk, and a retried one finds its key and starts nothing.
  * Every delivery is recorded for the inspector, rejected ones included.
  */
 export class DeliveryIngest {
   private readonly cache = new Map<string, Promise<CachedTrigger | undefined>>();
   private readonly record: (delivery: Parameters<DeliveryRepository['insert']>[0]) => void;
-  private readonly accept: (input: AcceptInput) => { executionId: string } | { duplicate: true };
+  private readonly accepts: GroupCommit<AcceptInput, { executionId: string } | { duplicate: true }>;
 
   constructor(
     private readonly deps: {
@@ -65,7 +67,7 @@ export class DeliveryIngest {
     },
   ) {
     this.record = (delivery) => deps.deliveries.insert(delivery);
-    this.accept = deps.db.transaction((input: AcceptInput) => {
+    this.accepts = new GroupCommit(deps.db, (input: AcceptInput) => {
       const now = input.now.getTime();
       if (!deps.dedup.claim(input.trigger.id, input.dedupKey, input.dedupTtlMs, now)) {
         deps.deliveries.insert({ ...input.delivery, outcome: 'duplicate', reason: `dedup key ${input.dedupKey} already seen`, executionId: null });
@@ -141,7 +143,7 @@ export class DeliveryIngest {
     const providerId = verification.providerDeliveryId;
     const dedupKey = providerId !== null ? `id:${providerId}` : `body:${crypto.createHash('sha256').update(body).digest('hex')}`;
     const dedupTtlMs = providerId !== null ? this.deps.options.providerDedupTtlMs : this.deps.options.dedupTtlMs;
-    const result = this.accept({ trigger, payload, now, dedupKey, dedupTtlMs, delivery: { ...verified, dedupKey } });
+    const result = await this.accepts.run({ trigger, payload, now, dedupKey, dedupTtlMs, delivery: { ...verified, dedupKey } });
     if ('duplicate' in result) {
       log.info('delivery duplicate', { trigger_id: triggerId, delivery_id: base.id, dedup_key: dedupKey });
       return { status: 200, body: { duplicate: true } };

@@ -2,5 +2,6 @@ import crypto from 'node:crypto';
 
 /** Opaque ids with a type prefix (`trg_…`, `exe_…`, `dlv_…`): readable in logs, unguessable in URLs. */
 export function newId(prefix: 'trg' | 'exe' | 'dlv'): string {
-  return `${prefix}_${crypto.randomBytes(12).toString('base64url')}`;
+  // randomUUID draws from a cached entropy pool: much cheaper per id than randomBytes on the webhook hot path.
+  return `${prefix}_${Buffer.from(crypto.randomUUID().replaceAll('-', ''), 'hex').toString('base64url')}`;
 }

@@ -1,0 +1,98 @@
+// Signed GitHub deliveries through the full path (fast path, signature
+// verification, dedup claim, delivery + execution rows in one committed
+// transaction, 202) against bare node:http reading the body and answering
+// 202, with the same load in the same run. Every delivery has its own
+// X-GitHub-Delivery, so every one is accepted and persisted.
+import crypto from 'node:crypto';
+import { createRequire } from 'node:module';
+import autocannon from 'autocannon';
+import { startProcess, withTempDir } from './processes.mjs';
+
+const require = createRequire(import.meta.url);
+const KEY = 'bench-key-0123456789abcdefghijklmnop';
+const CONNECTIONS = 50;
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
+const TARGET_BYTES = 3500;
+
+/** A real pull_request.opened example from @octokit/webhooks-examples, cut down to about 3.5 KB. */
+function pullRequestPayload() {
+  const examples = require('@octokit/webhooks-examples');
+  const opened = examples.find((entry) => entry.name === 'pull_request').examples.find((example) => example.action === 'opened');
+  const pr = opened.pull_request;
+  const payload = {
+    action: 'opened',
+    number: opened.number,
+    pull_request: {
+      url: pr.url, id: pr.id, html_url: pr.html_url, number: pr.number, state: pr.state, title: pr.title, body: pr.body ?? '',
+      user: { login: pr.user.login, id: pr.user.id, type: pr.user.type },
+      head: { label: pr.head.label, ref: pr.head.ref, sha: pr.head.sha },
+      base: { label: pr.base.label, ref: pr.base.ref, sha: pr.base.sha },
+      created_at: pr.created_at, updated_at: pr.updated_at, draft: pr.draft, additions: pr.additions, deletions: pr.deletions, changed_files: pr.changed_files,
+    },
+    repository: { id: opened.repository.id, name: opened.repository.name, full_name: opened.repository.full_name, private: opened.repository.private, html_url: opened.repository.html_url, default_branch: opened.repository.default_branch },
+    sender: { login: opened.sender.login, id: opened.sender.id, type: opened.sender.type },
+  };
+  const size = Buffer.byteLength(JSON.stringify(payload));
+  if (size < TARGET_BYTES) payload.pull_request.body += ' '.padEnd(TARGET_BYTES - size, 'x');
+  return JSON.stringify(payload);
+}
+
+function load(url, body, headersFor) {
+  let counter = 0;
+  return new Promise((resolve, reject) => {
+    autocannon(
+      {
+        url,
+        connections: CONNECTIONS,
+        duration: DURATION_S,
+        method: 'POST',
+        body,
+        requests: [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, ...headersFor(counter++) } }) }],
+      },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    );
+  });
+}
+
+const summary = (result) => ({ requestsPerSecond: Math.round(result.requests.average), p99Ms: result.latency.p99, errors: result.errors, non2xx: result.non2xx, total: result.requests.total });
+
+export const webhooks = {
+  name: 'webhooks',
+  async run() {
+    return withTempDir(async (temp) => {
+      const body = pullRequestPayload();
+      const bare = await startProcess(['bench/bare-accept-server.mjs'], {});
+      const agented = await startProcess(['dist/main/cli.js', 'serve', '--port', '0'], {
+        HOME: temp, AGENTED_API_KEY: KEY, AGENTED_DATA_DIR: `${temp}/data`, AGENTED_LOG_DIR: `${temp}/logs`, AGENTED_LOG_STDOUT: '0',
+      });
+      try {
+        const created = await fetch(`${agented.url}/api/triggers`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ name: 'bench', kind: 'github', promptTemplate: 'Review "{{payload.pull_request.title}}" in {{payload.repository.full_name}}', github: { events: ['pull_request.opened'] } }),
+        }).then((response) => response.json());
+        const signature = `sha256=${crypto.createHmac('sha256', created.secret).update(body).digest('hex')}`;
+        const run = Date.now();
+        const github = (i) => ({ 'content-type': 'application/json', 'x-github-event': 'pull_request', 'x-github-delivery': `bench-${run}-${i}`, 'x-hub-signature-256': signature });
+
+        await load(bare.url + '/hooks/x', body, github);
+        const baseline = summary(await load(bare.url + '/hooks/x', body, github));
+        await load(`${agented.url}/hooks/${created.id}`, body, (i) => github(`warm-${i}`));
+        const measured = summary(await load(`${agented.url}/hooks/${created.id}`, body, github));
+        const result = {
+          name: 'signed GitHub deliveries (3.5 KB pull_request.opened, 50 connections): verify + dedup + persist + 202 vs bare node:http 202',
+          payloadBytes: Buffer.byteLength(body),
+          baseline,
+          agented: measured,
+          ratio: Number((measured.requestsPerSecond / baseline.requestsPerSecond).toFixed(3)),
+          target: { ratio: 0.3, p99Ms: 20 },
+        };
+        console.log(`${result.name}: ${measured.requestsPerSecond} accepted/s (p99 ${measured.p99Ms} ms, non-2xx ${measured.non2xx}) vs ${baseline.requestsPerSecond}/s (p99 ${baseline.p99Ms} ms) → ratio ${result.ratio}`);
+        return [result];
+      } finally {
+        await agented.stop();
+        await bare.stop();
+      }
+    });
+  },
+};
