@@ -72,9 +72,23 @@ export const TriggerCreate = z.object(triggerFields).strict().superRefine(checkK
 export type TriggerCreate = z.input<typeof TriggerCreate>;
 export type TriggerDefinition = z.output<typeof TriggerCreate>;
 
-/** `PATCH /api/triggers/:id`: any field but `kind`. */
+type PatchFields = {
+  [K in Exclude<keyof typeof triggerFields, 'kind'>]: (typeof triggerFields)[K] extends z.ZodDefault<infer Inner> ? Inner : (typeof triggerFields)[K];
+};
+
+/**
+ * `PATCH /api/triggers/:id`: any field but `kind`. The fields lose their
+ * defaults: zod 4 applies a default even inside `.partial()`, which would
+ * reset every field a PATCH leaves out.
+ */
 export const TriggerPatch = z
-  .object(Object.fromEntries(Object.entries(triggerFields).filter(([name]) => name !== 'kind')) as Omit<typeof triggerFields, 'kind'>)
+  .object(
+    Object.fromEntries(
+      Object.entries(triggerFields)
+        .filter(([name]) => name !== 'kind')
+        .map(([name, schema]) => [name, schema instanceof z.ZodDefault ? schema.unwrap() : schema]),
+    ) as PatchFields,
+  )
   .partial()
   .strict()
   .meta({ id: 'TriggerPatch' });

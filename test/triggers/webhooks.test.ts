@@ -1,0 +1,565 @@
+import crypto from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditEntry } from '../../common/audit.js';
+import type { Execution, ExecutionSummary } from '../../common/executions.js';
+import type { Delivery, Trigger, TriggerCreate, TriggerCreated } from '../../common/triggers.js';
+import { githubExample, githubHeaders, githubSignature } from '../helpers/github-deliveries.js';
+import { request, type RawResponse } from '../helpers/http.js';
+import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
+
+let server: InProcessServer;
+beforeAll(async () => {
+  server = await startInProcess();
+});
+afterAll(() => server.close());
+
+interface ErrorAnswer {
+  error: { code: string; message: string; issues?: { path: string; message: string }[] };
+}
+
+function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, target = server): Promise<RawResponse> {
+  const json: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+  return request(target.url, {
+    method,
+    path,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: { authorization: `Bearer ${target.key}`, ...json, ...headers },
+  });
+}
+
+async function createTrigger(definition: TriggerCreate, headers: Record<string, string> = {}): Promise<TriggerCreated> {
+  const response = await api('POST', '/api/triggers', definition, headers);
+  expect(response.status, response.body).toBe(201);
+  return response.json<TriggerCreated>();
+}
+
+function deliver(triggerId: string, body: string | Buffer, headers: Record<string, string>, target = server): Promise<RawResponse> {
+  return request(target.url, { method: 'POST', path: `/hooks/${triggerId}`, body, headers });
+}
+
+async function execution(id: string): Promise<Execution> {
+  const response = await api('GET', `/api/executions/${id}`);
+  expect(response.status).toBe(200);
+  return response.json<Execution>();
+}
+
+async function executionsOf(triggerId: string): Promise<ExecutionSummary[]> {
+  const response = await api('GET', `/api/executions?trigger=${triggerId}&limit=200`);
+  expect(response.status).toBe(200);
+  return response.json<{ items: ExecutionSummary[] }>().items;
+}
+
+async function deliveriesOf(triggerId: string, target = server): Promise<Delivery[]> {
+  const response = await api('GET', `/api/triggers/${triggerId}/deliveries?limit=200`, undefined, {}, target);
+  expect(response.status).toBe(200);
+  return response.json<{ items: Delivery[] }>().items;
+}
+
+function expectError(response: RawResponse, status: number, code: string): ErrorAnswer['error'] {
+  expect(response.status, response.body).toBe(status);
+  const { error } = response.json<ErrorAnswer>();
+  expect(error.code).toBe(code);
+  return error;
+}
+
+function issuePaths(response: RawResponse): string[] {
+  return (response.json<ErrorAnswer>().error.issues ?? []).map((issue) => issue.path);
+}
+
+const sha256 = (text: string) => crypto.createHash('sha256').update(text, 'utf8').digest('hex');
+
+const githubTrigger = (overrides: Partial<TriggerCreate> = {}): TriggerCreate => ({
+  name: 'review pull requests',
+  kind: 'github',
+  promptTemplate: 'Review the pull request {{payload.pull_request.title}}',
+  github: { events: ['pull_request.opened'] },
+  ...overrides,
+});
+
+describe('trigger administration', () => {
+  it('creation shows the secret once; reading never does', async () => {
+    const created = await createTrigger(githubTrigger({ backend: 'codex', timeoutSeconds: 600, workingDirectory: '/srv/repo' }));
+    expect(created.id).toMatch(/^trg_/);
+    expect(created.secret).toMatch(/^[0-9a-f]{64}$/);
+    expect(created.webhookPath).toBe(`/hooks/${created.id}`);
+    expect(created.signature).toEqual({ scheme: 'github' });
+
+    const read = await api('GET', `/api/triggers/${created.id}`);
+    expect(read.status).toBe(200);
+    expect(read.json()).not.toHaveProperty('secret');
+    expect(read.body).not.toContain(created.secret);
+    const { secret: _secret, ...withoutSecret } = created;
+    expect(read.json()).toEqual(withoutSecret);
+
+    const list = await api('GET', '/api/triggers?limit=200');
+    expect(list.status).toBe(200);
+    expect(list.body).not.toContain(created.secret);
+    expect(list.json<{ items: Trigger[] }>().items.map((trigger) => trigger.id)).toContain(created.id);
+  });
+
+  it('PATCH changes the given fields and leaves the others alone; the kind cannot change', async () => {
+    const created = await createTrigger(
+      githubTrigger({ backend: 'codex', timeoutSeconds: 600, workingDirectory: '/srv/repo', params: [{ name: 'focus', type: 'string', required: false }], enabled: false }),
+    );
+    const patched = await api('PATCH', `/api/triggers/${created.id}`, { name: 'renamed', promptTemplate: 'Look at {{payload.pull_request.title}} for {{params.focus}}' });
+    expect(patched.status, patched.body).toBe(200);
+    const trigger = patched.json<Trigger>();
+    expect(trigger).toMatchObject({ name: 'renamed', backend: 'codex', timeoutSeconds: 600, workingDirectory: '/srv/repo', enabled: false, kind: 'github' });
+    expect(trigger.params.map((param) => param.name)).toEqual(['focus']);
+    expect(trigger.updatedAt >= created.updatedAt).toBe(true);
+    expect((await api('GET', `/api/triggers/${created.id}`)).json<Trigger>()).toEqual(trigger);
+
+    const kind = await api('PATCH', `/api/triggers/${created.id}`, { kind: 'webhook' });
+    const error = expectError(kind, 400, 'ERR_VALIDATION');
+    expect(JSON.stringify(error.issues)).toContain('kind');
+    expect((await api('GET', `/api/triggers/${created.id}`)).json<Trigger>().kind).toBe('github');
+  });
+
+  it('invalid definitions → 400 ERR_VALIDATION naming the field', async () => {
+    const cases: [TriggerCreate, string][] = [
+      [{ name: 'nightly', kind: 'schedule', promptTemplate: 'Tidy up', schedule: { cron: '61 25 * * *' } }, 'body.schedule.cron'],
+      [{ name: 'manual', kind: 'manual', promptTemplate: 'Build {{params.branch}}' }, 'body.promptTemplate'],
+      [{ name: 'relative', kind: 'manual', promptTemplate: 'Go', workingDirectory: 'repos/app' }, 'body.workingDirectory'],
+      [{ name: 'no events', kind: 'github', promptTemplate: 'Review' }, 'body.github'],
+    ];
+    for (const [definition, field] of cases) {
+      const response = await api('POST', '/api/triggers', definition);
+      expectError(response, 400, 'ERR_VALIDATION');
+      expect(issuePaths(response), definition.name).toContain(field);
+    }
+    const created = await createTrigger({ name: 'schedule', kind: 'schedule', promptTemplate: 'Tidy up', schedule: { cron: '0 9 * * 1-5' } });
+    expect(issuePaths(await api('PATCH', `/api/triggers/${created.id}`, { schedule: { cron: 'every day' } }))).toContain('body.schedule.cron');
+    expect(issuePaths(await api('PATCH', `/api/triggers/${created.id}`, { promptTemplate: '{{params.nope}}' }))).toContain('body.promptTemplate');
+  });
+
+  it('DELETE → 204, then 404', async () => {
+    const created = await createTrigger(githubTrigger());
+    const deleted = await api('DELETE', `/api/triggers/${created.id}`);
+    expect(deleted.status).toBe(204);
+    expect(deleted.body).toBe('');
+    expectError(await api('GET', `/api/triggers/${created.id}`), 404, 'ERR_TRIGGER_NOT_FOUND');
+    expectError(await api('DELETE', `/api/triggers/${created.id}`), 404, 'ERR_TRIGGER_NOT_FOUND');
+    const body = JSON.stringify(githubExample('pull_request', 'opened'));
+    expectError(await deliver(created.id, body, githubHeaders({ secret: created.secret!, event: 'pull_request', body })), 404, 'ERR_TRIGGER_NOT_FOUND');
+  });
+
+  it('every administrative action is in the audit log with the request id that did it', async () => {
+    const requestId = (step: string) => `audit-${step}-${crypto.randomUUID()}`;
+    const ids = { create: requestId('create'), update: requestId('update'), disable: requestId('disable'), rotate: requestId('rotate'), delete: requestId('delete') };
+    const created = await createTrigger(githubTrigger(), { 'x-request-id': ids.create });
+    expect((await api('PATCH', `/api/triggers/${created.id}`, { name: 'audited' }, { 'x-request-id': ids.update })).status).toBe(200);
+    expect((await api('PATCH', `/api/triggers/${created.id}`, { enabled: false }, { 'x-request-id': ids.disable })).status).toBe(200);
+    expect((await api('POST', `/api/triggers/${created.id}/secret`, undefined, { 'x-request-id': ids.rotate })).status).toBe(200);
+    expect((await api('DELETE', `/api/triggers/${created.id}`, undefined, { 'x-request-id': ids.delete })).status).toBe(204);
+
+    const audit = await api('GET', '/api/audit?limit=500');
+    expect(audit.status).toBe(200);
+    const entries = audit.json<{ items: AuditEntry[] }>().items.filter((entry) => entry.targetId === created.id);
+    expect(entries.map((entry) => [entry.action, entry.requestId, entry.actor])).toEqual([
+      ['trigger.deleted', ids.delete, 'key'],
+      ['trigger.secret_rotated', ids.rotate, 'key'],
+      ['trigger.disabled', ids.disable, 'key'],
+      ['trigger.updated', ids.update, 'key'],
+      ['trigger.created', ids.create, 'key'],
+    ]);
+    expect(audit.body).not.toContain(created.secret);
+  });
+
+  it('rotating the secret: the old one stops working at once, the new one works', async () => {
+    const created = await createTrigger(githubTrigger());
+    const rotated = await api('POST', `/api/triggers/${created.id}/secret`);
+    expect(rotated.status).toBe(200);
+    const { secret } = rotated.json<TriggerCreated>();
+    expect(secret).toMatch(/^[0-9a-f]{64}$/);
+    expect(secret).not.toBe(created.secret);
+    expect((await api('GET', `/api/triggers/${created.id}`)).body).not.toContain(secret);
+
+    const body = JSON.stringify(githubExample('pull_request', 'opened'));
+    expectError(await deliver(created.id, body, githubHeaders({ secret: created.secret!, event: 'pull_request', body })), 401, 'ERR_SIGNATURE_INVALID');
+    const fresh = await deliver(created.id, body, githubHeaders({ secret: secret!, event: 'pull_request', body }));
+    expect(fresh.status, fresh.body).toBe(202);
+
+    const manual = await createTrigger({ name: 'no secret', kind: 'manual', promptTemplate: 'Go' });
+    expect(manual.secret).toBeNull();
+    expectError(await api('POST', `/api/triggers/${manual.id}/secret`), 409, 'ERR_TRIGGER_KIND');
+  });
+});
+
+describe('GitHub deliveries', () => {
+  let trigger: TriggerCreated;
+  beforeAll(async () => {
+    trigger = await createTrigger(githubTrigger());
+  });
+
+  it('a signed pull_request.opened → 202 and a queued execution with the title fenced as untrusted input', async () => {
+    const payload = githubExample('pull_request', 'opened');
+    const body = JSON.stringify(payload);
+    const headers = githubHeaders({ secret: trigger.secret!, event: 'pull_request', body });
+    const accepted = await deliver(trigger.id, body, headers);
+    expect(accepted.status, accepted.body).toBe(202);
+    const { executionId } = accepted.json<{ executionId: string }>();
+    expect(executionId).toMatch(/^exe_/);
+
+    const queued = await execution(executionId);
+    expect(queued).toMatchObject({ id: executionId, triggerId: trigger.id, state: 'queued', source: 'webhook', backend: 'claude' });
+    const title = payload.pull_request.title;
+    const block = /<untrusted-input[^>]*>\n([\s\S]*?)\n<\/untrusted-input[^>]*>/.exec(queued.prompt);
+    expect(block?.[0], queued.prompt).toContain('field="payload.pull_request.title"');
+    expect(block?.[1]).toBe(title);
+    expect(queued.promptContext).toEqual([{ field: 'payload.pull_request.title', value: title, length: title.length, sha256: sha256(title), truncated: false }]);
+    const [delivery] = await deliveriesOf(trigger.id);
+    expect(delivery).toMatchObject({ outcome: 'execution', verified: true, executionId, dedupKey: `id:${headers['x-github-delivery']}` });
+    expect(queued.deliveryId).toBe(delivery!.id);
+
+    // GitHub redelivers with the same X-GitHub-Delivery: nothing new starts.
+    const again = await deliver(trigger.id, body, headers);
+    expect(again.status).toBe(200);
+    expect(again.json()).toEqual({ duplicate: true });
+    expect((await executionsOf(trigger.id)).map((item) => item.id)).toEqual([executionId]);
+  });
+
+  it('a delivery that takes the Express route (a query string) is handled the same way', async () => {
+    const body = JSON.stringify(githubExample('pull_request', 'opened'));
+    const headers = githubHeaders({ secret: trigger.secret!, event: 'pull_request', body });
+    const accepted = await request(server.url, { method: 'POST', path: `/hooks/${trigger.id}?from=express`, body, headers });
+    expect(accepted.status, accepted.body).toBe(202);
+    expect(accepted.headers['x-request-id']).toBeTruthy();
+    const again = await deliver(trigger.id, body, headers);
+    expect(again.json()).toEqual({ duplicate: true });
+    const tampered = await request(server.url, { method: 'POST', path: `/hooks/${trigger.id}?from=express`, body: body.replace('README', 'readme'), headers });
+    expectError(tampered, 401, 'ERR_SIGNATURE_INVALID');
+  });
+
+  it('one byte changed after signing → 401 ERR_SIGNATURE_INVALID, nothing queued', async () => {
+    const before = (await executionsOf(trigger.id)).length;
+    const body = Buffer.from(JSON.stringify(githubExample('pull_request', 'opened')));
+    const headers = githubHeaders({ secret: trigger.secret!, event: 'pull_request', body });
+    const tampered = Buffer.from(body);
+    const at = tampered.indexOf('README');
+    tampered[at] = 'r'.charCodeAt(0);
+    expectError(await deliver(trigger.id, tampered, headers), 401, 'ERR_SIGNATURE_INVALID');
+    const { 'x-hub-signature-256': _signature, ...unsigned } = headers;
+    expectError(await deliver(trigger.id, body, unsigned), 401, 'ERR_SIGNATURE_INVALID');
+    expect(await executionsOf(trigger.id)).toHaveLength(before);
+  });
+
+  it('an action the trigger does not listen to → 202 ignored with the reason', async () => {
+    const body = JSON.stringify(githubExample('pull_request', 'closed'));
+    const response = await deliver(trigger.id, body, githubHeaders({ secret: trigger.secret!, event: 'pull_request', body }));
+    expect(response.status).toBe(202);
+    const answer = response.json<{ ignored: boolean; reason: string }>();
+    expect(answer.ignored).toBe(true);
+    expect(answer.reason).toContain('pull_request.closed');
+    expect((await deliveriesOf(trigger.id))[0]).toMatchObject({ outcome: 'ignored', verified: true, reason: answer.reason, executionId: null });
+  });
+
+  it('a ping → 200, recorded', async () => {
+    const body = JSON.stringify(githubExample('ping'));
+    const headers = githubHeaders({ secret: trigger.secret!, event: 'ping', body });
+    const response = await deliver(trigger.id, body, headers);
+    expect(response.status).toBe(200);
+    expect(response.json()).toEqual({ ping: true });
+    const [delivery] = await deliveriesOf(trigger.id);
+    expect(delivery).toMatchObject({ outcome: 'ping', verified: true, executionId: null, body });
+    expect(delivery!.headers['x-github-event']).toBe('ping');
+  });
+
+  it('form-encoded (payload=<json>) signed over the exact form body → 202', async () => {
+    const payload = githubExample('pull_request', 'opened');
+    payload.pull_request.title = 'Form & encoded: 100% + "quotes" ✓';
+    const body = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
+    const response = await deliver(trigger.id, body, githubHeaders({ secret: trigger.secret!, event: 'pull_request', body, contentType: 'application/x-www-form-urlencoded' }));
+    expect(response.status, response.body).toBe(202);
+    const queued = await execution(response.json<{ executionId: string }>().executionId);
+    expect(queued.promptContext[0]).toMatchObject({ field: 'payload.pull_request.title', sha256: sha256(payload.pull_request.title) });
+  });
+
+  it('issue_comment.created with a mention filter: only a comment mentioning @agented starts an execution', async () => {
+    const comments = await createTrigger({
+      name: 'answer mentions',
+      kind: 'github',
+      promptTemplate: 'Answer the comment on "{{payload.issue.title}}": {{payload.comment.body}}',
+      github: { events: ['issue_comment.created'], mention: '@agented' },
+    });
+    const send = (payload: unknown) => {
+      const body = JSON.stringify(payload);
+      return deliver(comments.id, body, githubHeaders({ secret: comments.secret!, event: 'issue_comment', body }));
+    };
+
+    const plain = githubExample('issue_comment', 'created');
+    expect(plain.comment.body).not.toContain('@agented');
+    const ignored = await send(plain);
+    expect(ignored.status).toBe(202);
+    expect(ignored.json()).toEqual({ ignored: true, reason: expect.stringContaining('@agented') as string });
+
+    const mentioning = githubExample('issue_comment', 'created');
+    mentioning.comment.body = `@agented ${mentioning.comment.body}`;
+    const accepted = await send(mentioning);
+    expect(accepted.status, accepted.body).toBe(202);
+    const queued = await execution(accepted.json<{ executionId: string }>().executionId);
+    expect(queued.promptContext.map((entry) => entry.field)).toEqual(['payload.issue.title', 'payload.comment.body']);
+    expect(queued.prompt).toContain(mentioning.issue.title);
+
+    const edited = githubExample('issue_comment', 'edited');
+    edited.comment.body = '@agented again';
+    expect((await send(edited)).json()).toMatchObject({ ignored: true });
+    expect(await executionsOf(comments.id)).toHaveLength(1);
+  });
+});
+
+describe('Standard Webhooks deliveries', () => {
+  // The test vector of the Standard Webhooks reference libraries
+  // (https://github.com/standard-webhooks/standard-webhooks, javascript/src/index.test.ts).
+  const vector = {
+    secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    id: 'msg_p5jXN8AQM9LWM0D4loKWxJek',
+    timestamp: 1614265330,
+    payload: '{"test": 2432232314}',
+    signature: 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+  };
+  let trigger: TriggerCreated;
+  beforeAll(async () => {
+    trigger = await createTrigger({ name: 'standard', kind: 'webhook', promptTemplate: 'Handle {{payload.type}}', signature: { scheme: 'standard-webhooks' } });
+  });
+
+  function signed(secret: string, body: string, at = new Date(), id = `msg_${crypto.randomUUID()}`): Record<string, string> {
+    return {
+      'content-type': 'application/json',
+      'webhook-id': id,
+      'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+      'webhook-signature': new Webhook(secret).sign(id, at, body),
+    };
+  }
+
+  it('the signing helper reproduces the spec test vector', () => {
+    expect(new Webhook(vector.secret).sign(vector.id, new Date(vector.timestamp * 1000), vector.payload)).toBe(vector.signature);
+  });
+
+  it('the (old) test vector is refused for its timestamp', async () => {
+    expect(trigger.secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
+    const response = await deliver(trigger.id, vector.payload, {
+      'content-type': 'application/json',
+      'webhook-id': vector.id,
+      'webhook-timestamp': String(vector.timestamp),
+      'webhook-signature': vector.signature,
+    });
+    expect(expectError(response, 401, 'ERR_SIGNATURE_INVALID').message).toMatch(/timestamp/i);
+    expect((await deliveriesOf(trigger.id))[0]).toMatchObject({ outcome: 'rejected', verified: false, reason: expect.stringMatching(/timestamp/i) as string });
+  });
+
+  it('signed now → 202; the same webhook-id again → 200 duplicate', async () => {
+    const body = JSON.stringify({ type: 'invoice.paid', data: { id: 'in_1' } });
+    const headers = signed(trigger.secret!, body);
+    const accepted = await deliver(trigger.id, body, headers);
+    expect(accepted.status, accepted.body).toBe(202);
+    const queued = await execution(accepted.json<{ executionId: string }>().executionId);
+    expect(queued).toMatchObject({ state: 'queued', source: 'webhook' });
+
+    const again = await deliver(trigger.id, body, headers);
+    expect(again.status).toBe(200);
+    expect(again.json()).toEqual({ duplicate: true });
+    const resigned = await deliver(trigger.id, body, signed(trigger.secret!, body, new Date(), headers['webhook-id']));
+    expect(resigned.json()).toEqual({ duplicate: true });
+    expect(await executionsOf(trigger.id)).toHaveLength(1);
+  });
+
+  it('10 minutes old → 401; a wrong secret → 401', async () => {
+    const body = JSON.stringify({ type: 'invoice.paid', data: { id: 'in_2' } });
+    const old = await deliver(trigger.id, body, signed(trigger.secret!, body, new Date(Date.now() - 10 * 60_000)));
+    expect(expectError(old, 401, 'ERR_SIGNATURE_INVALID').message).toMatch(/timestamp/i);
+    const wrongSecret = `whsec_${crypto.randomBytes(32).toString('base64')}`;
+    expectError(await deliver(trigger.id, body, signed(wrongSecret, body)), 401, 'ERR_SIGNATURE_INVALID');
+    expectError(await deliver(trigger.id, body, { 'content-type': 'application/json' }), 401, 'ERR_SIGNATURE_INVALID');
+    expect(await executionsOf(trigger.id)).toHaveLength(1);
+  });
+});
+
+describe('plain HMAC-SHA256 and unsigned deliveries', () => {
+  const hmac = (secret: string, body: string) => crypto.createHmac('sha256', secret).update(body).digest('hex');
+
+  it('a webhook trigger defaults to HMAC-SHA256 in X-Signature-256, with or without the sha256= prefix', async () => {
+    const trigger = await createTrigger({ name: 'plain', kind: 'webhook', promptTemplate: 'Deploy {{payload.ref}}' });
+    expect(trigger.signature).toEqual({ scheme: 'hmac-sha256', header: 'x-signature-256' });
+    const first = JSON.stringify({ ref: 'refs/heads/main' });
+    const second = JSON.stringify({ ref: 'refs/heads/next' });
+    const withPrefix = await deliver(trigger.id, first, { 'content-type': 'application/json', 'X-Signature-256': `sha256=${hmac(trigger.secret!, first)}` });
+    expect(withPrefix.status, withPrefix.body).toBe(202);
+    const bare = await deliver(trigger.id, second, { 'content-type': 'application/json', 'X-Signature-256': hmac(trigger.secret!, second) });
+    expect(bare.status, bare.body).toBe(202);
+    expectError(await deliver(trigger.id, second, { 'content-type': 'application/json', 'X-Signature-256': hmac('another secret', second) }), 401, 'ERR_SIGNATURE_INVALID');
+    expectError(await deliver(trigger.id, second, { 'content-type': 'application/json', 'X-Hub-Signature-256': githubSignature(trigger.secret!, second) }), 401, 'ERR_SIGNATURE_INVALID');
+    expect(await executionsOf(trigger.id)).toHaveLength(2);
+  });
+
+  it('a custom header name', async () => {
+    const trigger = await createTrigger({ name: 'custom header', kind: 'webhook', promptTemplate: 'Go', signature: { scheme: 'hmac-sha256', header: 'X-Acme-Signature' } });
+    const body = JSON.stringify({ event: 'build.finished' });
+    expect((await deliver(trigger.id, body, { 'content-type': 'application/json', 'x-acme-signature': hmac(trigger.secret!, body) })).status).toBe(202);
+    expectError(await deliver(trigger.id, body, { 'content-type': 'application/json', 'x-signature-256': hmac(trigger.secret!, body) }), 401, 'ERR_SIGNATURE_INVALID');
+  });
+
+  it('scheme none dedups on the body within the TTL: the same body twice is a duplicate, another body is new', async () => {
+    const trigger = await createTrigger({ name: 'unsigned', kind: 'webhook', promptTemplate: 'Note {{payload.n}}', signature: { scheme: 'none' } });
+    expect(trigger.secret).toBeNull();
+    const body = JSON.stringify({ n: 1 });
+    const first = await deliver(trigger.id, body, { 'content-type': 'application/json' });
+    expect(first.status, first.body).toBe(202);
+    const again = await deliver(trigger.id, body, { 'content-type': 'application/json' });
+    expect(again.status).toBe(200);
+    expect(again.json()).toEqual({ duplicate: true });
+    const other = await deliver(trigger.id, JSON.stringify({ n: 2 }), { 'content-type': 'application/json' });
+    expect(other.status).toBe(202);
+    expect(await executionsOf(trigger.id)).toHaveLength(2);
+    const [latest, duplicate] = await deliveriesOf(trigger.id);
+    expect(latest).toMatchObject({ outcome: 'execution', verified: true });
+    expect(duplicate).toMatchObject({ outcome: 'duplicate', dedupKey: `body:${sha256(body)}`, executionId: null });
+  });
+});
+
+describe('delivery inspector', () => {
+  it('every delivery, newest first, rejected ones with a reason, signatures masked, bodies kept', async () => {
+    const trigger = await createTrigger(githubTrigger({ name: 'inspected' }));
+    const opened = JSON.stringify(githubExample('pull_request', 'opened'));
+    const closed = JSON.stringify(githubExample('pull_request', 'closed'));
+    const sent = [
+      { body: opened, headers: githubHeaders({ secret: trigger.secret!, event: 'pull_request', body: opened }), outcome: 'execution' },
+      { body: closed, headers: githubHeaders({ secret: 'not the secret', event: 'pull_request', body: closed }), outcome: 'rejected' },
+      { body: closed, headers: githubHeaders({ secret: trigger.secret!, event: 'pull_request', body: closed }), outcome: 'ignored' },
+    ];
+    for (const delivery of sent) await deliver(trigger.id, delivery.body, { ...delivery.headers, authorization: 'Bearer not-for-the-log' });
+
+    const deliveries = await deliveriesOf(trigger.id);
+    expect(deliveries.map((delivery) => delivery.outcome)).toEqual(sent.map((delivery) => delivery.outcome).reverse());
+    expect(deliveries.map((delivery) => delivery.headers['x-github-delivery'])).toEqual(sent.map((delivery) => delivery.headers['x-github-delivery']).reverse());
+    for (const [index, delivery] of deliveries.entries()) {
+      const original = sent[sent.length - 1 - index]!;
+      expect(delivery.body).toBe(original.body);
+      expect(delivery).toMatchObject({ triggerId: trigger.id, bodyBytes: Buffer.byteLength(original.body), truncated: false });
+      expect(delivery.headers['x-hub-signature-256']).toBe('[masked]');
+      expect(delivery.headers.authorization).toBe('[masked]');
+      expect(delivery.headers['content-type']).toBe('application/json');
+    }
+    expect(deliveries[1]).toMatchObject({ verified: false, outcome: 'rejected', reason: expect.stringContaining('X-Hub-Signature-256') as string, executionId: null });
+    expect(deliveries[2]!.verified).toBe(true);
+    expect(deliveries[0]!.receivedAt >= deliveries[2]!.receivedAt).toBe(true);
+
+    const page = await api('GET', `/api/triggers/${trigger.id}/deliveries?limit=2`);
+    const first = page.json<{ items: Delivery[]; nextCursor: string }>();
+    expect(first.items.map((delivery) => delivery.id)).toEqual(deliveries.slice(0, 2).map((delivery) => delivery.id));
+    const rest = await api('GET', `/api/triggers/${trigger.id}/deliveries?limit=2&cursor=${first.nextCursor}`);
+    expect(rest.json<{ items: Delivery[]; nextCursor: string | null }>()).toEqual({ items: deliveries.slice(2), nextCursor: null });
+  });
+
+  it('a custom HMAC header is masked too', async () => {
+    const trigger = await createTrigger({ name: 'masked', kind: 'webhook', promptTemplate: 'Go', signature: { scheme: 'hmac-sha256', header: 'X-Acme-Signature' } });
+    const body = '{"a":1}';
+    await deliver(trigger.id, body, { 'content-type': 'application/json', 'x-acme-signature': crypto.createHmac('sha256', trigger.secret!).update(body).digest('hex') });
+    expect((await deliveriesOf(trigger.id))[0]!.headers['x-acme-signature']).toBe('[masked]');
+  });
+
+  it('a body over 256 KB is kept truncated, with its full size', async () => {
+    const trigger = await createTrigger({ name: 'big', kind: 'webhook', promptTemplate: 'Read {{payload.text}}', signature: { scheme: 'none' } });
+    const body = JSON.stringify({ text: 'x'.repeat(300 * 1024) });
+    const response = await deliver(trigger.id, body, { 'content-type': 'application/json' });
+    expect(response.status, response.body).toBe(202);
+    const [delivery] = await deliveriesOf(trigger.id);
+    expect(delivery).toMatchObject({ truncated: true, bodyBytes: Buffer.byteLength(body), outcome: 'execution' });
+    expect(delivery!.body.startsWith(body.slice(0, 256 * 1024))).toBe(true);
+    expect(delivery!.body.length).toBeLessThan(body.length);
+    expect(delivery!.body.length).toBeLessThan(256 * 1024 + 100);
+    const queued = await execution(response.json<{ executionId: string }>().executionId);
+    expect(queued.promptContext[0]).toMatchObject({ field: 'payload.text', length: 300 * 1024, truncated: true });
+  });
+
+  it('the pruner keeps the newest AGENTED_DELIVERIES_KEPT deliveries of each trigger', async () => {
+    const first = await startInProcess();
+    try {
+      const create = await api('POST', '/api/triggers', { name: 'pruned', kind: 'webhook', promptTemplate: 'Go', signature: { scheme: 'none' } }, {}, first);
+      const trigger = create.json<TriggerCreated>();
+      for (let n = 0; n < 8; n += 1) {
+        expect((await deliver(trigger.id, JSON.stringify({ n }), { 'content-type': 'application/json' }, first)).status).toBe(202);
+      }
+      expect(await deliveriesOf(trigger.id, first)).toHaveLength(8);
+
+      // The pruner runs once at start: a second worker on the same database with a lower limit prunes it.
+      const second = await startInProcess({ AGENTED_DATA_DIR: first.dataDir, AGENTED_DELIVERIES_KEPT: '5' });
+      try {
+        const kept = await deliveriesOf(trigger.id, second);
+        expect(kept.map((delivery) => delivery.body)).toEqual([7, 6, 5, 4, 3].map((n) => JSON.stringify({ n })));
+        expect(await deliveriesOf(trigger.id, first)).toHaveLength(5);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await first.close();
+    }
+  });
+});
+
+describe('manual runs and refused deliveries', () => {
+  let manual: TriggerCreated;
+  beforeAll(async () => {
+    manual = await createTrigger({
+      name: 'release',
+      kind: 'manual',
+      promptTemplate: 'Prepare release {{params.version}} from {{params.branch}} (dry run: {{params.dryRun}}, retries {{params.retries}})',
+      params: [
+        { name: 'version', type: 'string', required: true },
+        { name: 'branch', type: 'string' },
+        { name: 'dryRun', type: 'boolean' },
+        { name: 'retries', type: 'number' },
+      ],
+    });
+  });
+  const run = (id: string, body: unknown) => api('POST', `/api/triggers/${id}/run`, body);
+
+  it('params are checked against the declared ones', async () => {
+    expect(issuePaths(await run(manual.id, { params: { version: '1.2.0', colour: 'red' } }))).toEqual(['body.params.colour']);
+    expect(issuePaths(await run(manual.id, { params: { version: 120 } }))).toEqual(['body.params.version']);
+    expect(issuePaths(await run(manual.id, { params: { version: '1.2.0', retries: '3' } }))).toEqual(['body.params.retries']);
+    expect(issuePaths(await run(manual.id, { params: { version: '1.2.0', dryRun: 'yes' } }))).toEqual(['body.params.dryRun']);
+    expect(issuePaths(await run(manual.id, { params: { branch: 'main' } }))).toEqual(['body.params.version']);
+    expectError(await run(manual.id, { params: { branch: 'main' } }), 400, 'ERR_VALIDATION');
+    expect(await executionsOf(manual.id)).toHaveLength(0);
+
+    const good = await run(manual.id, { params: { version: '1.2.0', branch: 'main', dryRun: true, retries: 3 } });
+    expect(good.status, good.body).toBe(202);
+    const queued = await execution(good.json<{ executionId: string }>().executionId);
+    expect(queued).toMatchObject({ source: 'manual', state: 'queued', triggerId: manual.id, deliveryId: null, params: { version: '1.2.0', branch: 'main', dryRun: true, retries: 3 } });
+    expect(queued.promptContext.map((entry) => entry.field)).toEqual(['params.version', 'params.branch', 'params.dryRun', 'params.retries']);
+    expect(queued.prompt).toContain('1.2.0');
+  });
+
+  it('a disabled trigger: run → 409 ERR_TRIGGER_DISABLED; a delivery → 409, recorded as rejected', async () => {
+    const disabled = await createTrigger({ ...githubTrigger(), name: 'off', enabled: false });
+    expectError(await run(disabled.id, {}), 409, 'ERR_TRIGGER_DISABLED');
+    const body = JSON.stringify(githubExample('pull_request', 'opened'));
+    expectError(await deliver(disabled.id, body, githubHeaders({ secret: disabled.secret!, event: 'pull_request', body })), 409, 'ERR_TRIGGER_DISABLED');
+    expect((await deliveriesOf(disabled.id))[0]).toMatchObject({ outcome: 'rejected', verified: false, reason: 'the trigger is disabled' });
+    expect(await executionsOf(disabled.id)).toHaveLength(0);
+
+    expect((await api('PATCH', `/api/triggers/${disabled.id}`, { enabled: true })).status).toBe(200);
+    expect((await deliver(disabled.id, body, githubHeaders({ secret: disabled.secret!, event: 'pull_request', body }))).status).toBe(202);
+    expect((await run(disabled.id, {})).status).toBe(202);
+  });
+
+  it('a delivery to a schedule or manual trigger → 409 ERR_TRIGGER_KIND', async () => {
+    const schedule = await createTrigger({ name: 'nightly', kind: 'schedule', promptTemplate: 'Tidy up', schedule: { cron: '0 3 * * *' } });
+    for (const id of [schedule.id, manual.id]) {
+      expectError(await deliver(id, '{}', { 'content-type': 'application/json' }), 409, 'ERR_TRIGGER_KIND');
+      expect((await deliveriesOf(id))[0]).toMatchObject({ outcome: 'rejected', verified: false });
+    }
+  });
+
+  it('an unknown trigger id → 404', async () => {
+    const unknown = 'trg_doesNotExist0123';
+    expectError(await deliver(unknown, '{}', { 'content-type': 'application/json' }), 404, 'ERR_TRIGGER_NOT_FOUND');
+    expectError(await run(unknown, {}), 404, 'ERR_TRIGGER_NOT_FOUND');
+    expectError(await api('GET', `/api/triggers/${unknown}`), 404, 'ERR_TRIGGER_NOT_FOUND');
+    expectError(await api('GET', `/api/triggers/${unknown}/deliveries`), 404, 'ERR_TRIGGER_NOT_FOUND');
+    expectError(await api('PATCH', `/api/triggers/${unknown}`, { name: 'x' }), 404, 'ERR_TRIGGER_NOT_FOUND');
+    expectError(await api('GET', '/api/executions/exe_doesNotExist0123'), 404, 'ERR_EXECUTION_NOT_FOUND');
+    expectError(await deliver('not-a-trigger-id', '{}', { 'content-type': 'application/json' }), 404, 'ERR_TRIGGER_NOT_FOUND');
+  });
+});
