@@ -159,8 +159,13 @@ export class DeliveryIngest {
         const trigger = this.deps.triggers.get(triggerId);
         return trigger ? { trigger, secret: await this.deps.secretOf(triggerId) } : undefined;
       })();
-      // Failures (a locked keychain) are not cached: the next delivery tries again.
-      entry.catch(() => this.cache.delete(triggerId));
+      // Only found triggers stay cached: failures (a locked keychain) are tried again, and made-up ids cannot grow the map.
+      entry.then(
+        (found) => {
+          if (!found) this.cache.delete(triggerId);
+        },
+        () => this.cache.delete(triggerId),
+      );
       this.cache.set(triggerId, entry);
     }
     return entry;
