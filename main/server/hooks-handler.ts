@@ -48,6 +48,7 @@ export function createHookHandler(deps: { ingest: DeliveryIngest; maxHookBodyByt
       if (!TRIGGER_ID.test(triggerId)) throw new ApiError('ERR_TRIGGER_NOT_FOUND');
       const body = await readBody(req, deps.maxHookBodyBytes);
       const answer = await deps.ingest.receive(triggerId, req.headers, body, req.log);
+      req.logFields = answer.logFields;
       sendJson(res, answer.status, answer.body);
     } catch (error) {
       const apiError = toApiError(error);

@@ -30,6 +30,8 @@ export interface DeliveryIngestOptions {
 export interface IngestAnswer {
   status: number;
   body: Record<string, unknown>;
+  /** What the request's access-log line should say about this delivery. */
+  logFields: Record<string, unknown>;
 }
 
 interface CachedTrigger {
@@ -120,8 +122,7 @@ export class DeliveryIngest {
     const verified = { ...base, verified: true };
     const ignore = (outcome: Extract<DeliveryOutcome, 'ignored' | 'ping'>, reason: string, status: number, answer: Record<string, unknown>): IngestAnswer => {
       this.record({ ...verified, outcome, reason, executionId: null });
-      log.info(`delivery ${outcome}`, { trigger_id: triggerId, delivery_id: base.id, reason });
-      return { status, body: answer };
+      return { status, body: answer, logFields: { trigger_id: triggerId, delivery_id: base.id, outcome, reason } };
     };
 
     if (trigger.definition.kind === 'github') {
@@ -144,12 +145,9 @@ export class DeliveryIngest {
     const dedupKey = providerId !== null ? `id:${providerId}` : `body:${crypto.createHash('sha256').update(body).digest('hex')}`;
     const dedupTtlMs = providerId !== null ? this.deps.options.providerDedupTtlMs : this.deps.options.dedupTtlMs;
     const result = await this.accepts.run({ trigger, payload, now, dedupKey, dedupTtlMs, delivery: { ...verified, dedupKey } });
-    if ('duplicate' in result) {
-      log.info('delivery duplicate', { trigger_id: triggerId, delivery_id: base.id, dedup_key: dedupKey });
-      return { status: 200, body: { duplicate: true } };
-    }
-    log.info('delivery accepted', { trigger_id: triggerId, delivery_id: base.id, execution_id: result.executionId });
-    return { status: 202, body: { executionId: result.executionId } };
+    const logFields = { trigger_id: triggerId, delivery_id: base.id, dedup_key: dedupKey };
+    if ('duplicate' in result) return { status: 200, body: { duplicate: true }, logFields: { ...logFields, outcome: 'duplicate' } };
+    return { status: 202, body: { executionId: result.executionId }, logFields: { ...logFields, outcome: 'execution', execution_id: result.executionId } };
   }
 
   private lookup(triggerId: string): Promise<CachedTrigger | undefined> {

@@ -1,7 +1,14 @@
-import crypto from 'node:crypto';
+import { pooledRandomBytes } from './random.js';
 
-/** Opaque ids with a type prefix (`trg_…`, `exe_…`, `dlv_…`): readable in logs, unguessable in URLs. */
+/**
+ * Opaque ids with a type prefix (`trg_…`, `exe_…`, `dlv_…`): readable in
+ * logs, unguessable in URLs (80 random bits), and ordered by creation time (a
+ * 48-bit millisecond prefix) so SQLite appends to its id indexes instead of
+ * dirtying a random page per insert.
+ */
 export function newId(prefix: 'trg' | 'exe' | 'dlv'): string {
-  // randomUUID draws from a cached entropy pool: much cheaper per id than randomBytes on the webhook hot path.
-  return `${prefix}_${Buffer.from(crypto.randomUUID().replaceAll('-', ''), 'hex').toString('base64url')}`;
+  const bytes = Buffer.alloc(16);
+  bytes.writeUIntBE(Date.now(), 0, 6);
+  pooledRandomBytes(10).copy(bytes, 6);
+  return `${prefix}_${bytes.toString('base64url')}`;
 }

@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { pooledRandomBytes } from './random.js';
 
 /**
  * Renders a trigger's prompt template. Everything from outside (webhook
@@ -87,7 +88,7 @@ export function templateFields(template: string): string[] {
 export function renderPrompt(template: string, sources: PromptSources, options: RenderOptions = {}): RenderedPrompt {
   const { maxValueLength, maxContextValueLength } = resolveOptions(options);
   const parts = parseTemplate(template);
-  const nonce = randomBytes(NONCE_BYTES).toString('hex');
+  const nonce = pooledRandomBytes(NONCE_BYTES).toString('hex');
   const context = new Map<string, PromptContextEntry>();
   let untrustedBlocks = 0;
 

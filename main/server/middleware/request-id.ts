@@ -9,6 +9,8 @@ export interface RequestContext {
   requestId: string;
   log: Logger;
   auth?: { method: string };
+  /** Ids a handler adds to the access-log line (trigger_id, execution_id …), instead of logging a line of its own. */
+  logFields?: Record<string, unknown>;
 }
 
 /**
@@ -34,6 +36,7 @@ export function requestContext(logger: Logger) {
         status: res.statusCode,
         duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
         auth: req.auth?.method,
+        ...req.logFields,
       });
     });
     next();
