@@ -1,6 +1,9 @@
+import path from 'node:path';
 import { resolveConfig } from '../config/config.js';
 import { loadCredentials, rotateApiKey } from '../secrets/credentials.js';
 import { OsKeychain, type SecretStore } from '../secrets/keychain.js';
+import { AuditRepository } from '../storage/audit-repository.js';
+import { openDatabase } from '../storage/database.js';
 
 /** `agented key show`: the key in effect (creating it in the keychain on first use). */
 export async function keyShow(store: SecretStore = new OsKeychain()): Promise<number> {
@@ -19,7 +22,18 @@ export async function keyRotate(store: SecretStore = new OsKeychain()): Promise<
     return 2;
   }
   const apiKey = await rotateApiKey(store);
+  recordRotation(config.dataDir);
   process.stdout.write(`${apiKey}\n`);
   process.stderr.write('The key was replaced in the keychain. Restart running servers (agented serve, or Stop/Start in the tray) to apply it.\n');
   return 0;
+}
+
+/** The rotation goes to the audit log beside the API's own admin actions (the key itself never does). */
+function recordRotation(dataDir: string): void {
+  const db = openDatabase({ file: path.join(dataDir, 'agented.db') });
+  try {
+    new AuditRepository(db).record({ action: 'key.rotated', actor: 'cli', requestId: null, targetId: null });
+  } finally {
+    db.close();
+  }
 }

@@ -161,7 +161,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       allowedHosts: allowedHostnames(config.host, config.allowedHosts),
       corsOrigins: config.corsOrigins,
       maxBodyBytes: config.maxBodyBytes,
-      settings: { config, env: options.env, settings },
+      settings: { config, env: options.env, settings, audit },
       extraRoutes: [
         ...triggerRoutes({ service: triggerService, deliveries, executions, promptValueMaxLength: config.promptValueMaxLength }),
         ...executionRoutes({ executions }),

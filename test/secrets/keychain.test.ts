@@ -1,4 +1,5 @@
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HealthReady } from '../../common/api.js';
 import { loadCredentials } from '../../main/secrets/credentials.js';
@@ -124,6 +125,11 @@ describe('API key in a real Secret Service (gnome-keyring)', () => {
     expect(after).toMatch(/^agt_[A-Za-z0-9_-]{43}$/);
     expect(after).not.toBe(before);
     expect(await keyShow(env)).toBe(after);
+    // The rotation is in the audit log, the key is not.
+    const db = new Database(path.join(env.AGENTED_DATA_DIR!, 'agented.db'), { readonly: true });
+    const audit = db.prepare("SELECT action, actor, detail FROM audit_log WHERE action = 'key.rotated'").all();
+    db.close();
+    expect(audit).toEqual([{ action: 'key.rotated', actor: 'cli', detail: '{}' }]);
 
     const refused = await runInSession(['key', 'rotate'], { ...env, AGENTED_API_KEY: 'environment-key-0123456789abcdef' }, true);
     expect(refused.code).toBe(2);

@@ -123,5 +123,10 @@ describe('stored settings', () => {
     expect(settings.maxConcurrent).toMatchObject({ source: 'stored', restartRequired: true, env: 'AGENTED_MAX_CONCURRENT', value: 2 });
     expect(settings.maxBodyBytes).toMatchObject({ source: 'environment', value: 4096 });
     expect(settings.apiKey).toBeUndefined();
+    const audit = await request(server.url, { path: '/api/audit', headers: auth() });
+    expect(audit.json<{ items: { action: string; detail: Record<string, unknown> }[] }>().items[0]).toMatchObject({
+      action: 'settings.updated',
+      detail: { settings: { maxConcurrent: 4, corsOrigins: ['https://a.example'] } },
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { SettingsView, StoredSettingsPatch } from '../../../common/api.js';
 import { ErrorBody } from '../../../common/errors.js';
 import { parseSetting, settingDefinitions, settingSource, type Config, type SettingName } from '../../config/config.js';
+import type { AuditRepository } from '../../storage/audit-repository.js';
 import type { SettingsRepository } from '../../storage/settings-repository.js';
 import { ApiError } from '../errors.js';
 import { defineRoute, type Route } from '../route.js';
@@ -10,6 +11,8 @@ export interface SettingsDependencies {
   config: Config;
   env: Readonly<Record<string, string | undefined>>;
   settings: SettingsRepository;
+  /** Where administrative changes are recorded; optional for apps built without the audit log. */
+  audit?: AuditRepository;
 }
 
 /** Settings are stored as the same strings an environment variable would hold, and parsed by the same code. */
@@ -61,7 +64,7 @@ export function settingsRoutes(deps: SettingsDependencies): Route[] {
         400: { description: 'A value is invalid; nothing was stored', schema: ErrorBody },
         401: { description: 'No valid key', schema: ErrorBody },
       },
-      handler: ({ body, log }) => {
+      handler: ({ body, log, req }) => {
         const entries = Object.entries(body) as [SettingName, unknown][];
         const issues = entries.flatMap(([name, value]) => {
           const parsed = parseSetting(name, toStoredString(value));
@@ -70,6 +73,7 @@ export function settingsRoutes(deps: SettingsDependencies): Route[] {
         if (issues.length > 0) throw new ApiError('ERR_VALIDATION', undefined, issues);
         deps.settings.setMany(entries.map(([name, value]) => [name, toStoredString(value)]));
         log.info('settings stored', { settings: entries.map(([name]) => name) });
+        deps.audit?.record({ action: 'settings.updated', actor: req.auth?.method ?? 'unknown', requestId: req.requestId, targetId: null, detail: { settings: Object.fromEntries(entries) } });
         return view(deps);
       },
     }),
