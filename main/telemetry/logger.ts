@@ -63,8 +63,22 @@ export class Logger {
   private write(level: LogLevel, msg: string, fields: LogFields | undefined): void {
     if (rank[level] < rank[this.state.level]) return;
     const record = { time: new Date().toISOString(), level, msg, ...this.bindings, ...fields };
-    const line = this.state.redactor.scrub(JSON.stringify(record, this.replacer));
+    // A replacer takes JSON.stringify off V8's fast path; most lines (the access log) need none.
+    const json = this.needsReplacer(record, 0) ? JSON.stringify(record, this.replacer) : JSON.stringify(record);
+    const line = this.state.redactor.scrub(json);
     this.state.sink.write(level, line);
+  }
+
+  /** True when some key is a secret field name, or some value needs converting (Error, bigint), down to a few levels. */
+  private needsReplacer(value: unknown, depth: number): boolean {
+    if (typeof value === 'bigint' || value instanceof Error) return true;
+    if (value === null || typeof value !== 'object') return false;
+    if (depth > 6) return true;
+    if (Array.isArray(value)) return value.some((item) => this.needsReplacer(item, depth + 1));
+    for (const key in value) {
+      if (this.state.redactor.isSecretField(key) || this.needsReplacer((value as Record<string, unknown>)[key], depth + 1)) return true;
+    }
+    return false;
   }
 
   private readonly replacer = (key: string, value: unknown): unknown => {
