@@ -1,0 +1,124 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+
+export interface StopPolicy {
+  /** How long the group gets after SIGINT before SIGTERM, and after SIGTERM before SIGKILL. */
+  graceMs: number;
+}
+
+export interface SpawnedGroup {
+  readonly child: ChildProcess;
+  /** The process group id (the child's pid: it leads its own group). */
+  readonly pgid: number;
+  /** Resolves when the leader exits: its code, or the signal that ended it. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGINT, then SIGTERM, then SIGKILL to the whole group, each after the grace period; resolves when no process of the group is left. */
+  stop(policy: StopPolicy): Promise<void>;
+}
+
+/** The state letter and process group of a pid from /proc (Linux), or undefined where /proc is not there. */
+function procStat(pid: number): { state: string; pgrp: number } | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may contain spaces: split after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0]!, pgrp: Number(fields[2]) };
+  } catch {
+    return undefined;
+  }
+}
+
+const HAS_PROC = process.platform === 'linux' && fs.existsSync('/proc/self/stat');
+
+/**
+ * True while a process runs. A zombie (exited, not yet reaped by its parent —
+ * for an orphaned grandchild, by init, whenever it gets to it) runs nothing
+ * and holds nothing but its pid, so it does not count.
+ */
+export function processRunning(pid: number): boolean {
+  if (HAS_PROC) {
+    const stat = procStat(pid);
+    return stat !== undefined && stat.state !== 'Z';
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** True while any process of the group runs (zombies aside, where /proc can tell). */
+export function groupAlive(pgid: number): boolean {
+  if (HAS_PROC) {
+    for (const entry of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const stat = procStat(Number(entry));
+      if (stat && stat.pgrp === pgid && stat.state !== 'Z') return true;
+    }
+    return false;
+  }
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error) {
+    // EPERM means it exists but is not ours to signal: still alive.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+async function waitUntilGone(pgid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (groupAlive(pgid)) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return true;
+}
+
+/**
+ * Ends a process group left behind (a worker that died while an agent CLI
+ * ran): the same escalation as `stop`, for a group we only know by its id.
+ */
+export async function killGroup(pgid: number, policy: StopPolicy): Promise<void> {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    if (!groupAlive(pgid)) return;
+    signalGroup(pgid, signal);
+    if (await waitUntilGone(pgid, policy.graceMs)) return;
+  }
+  signalGroup(pgid, 'SIGKILL');
+  await waitUntilGone(pgid, 5_000);
+}
+
+/**
+ * Starts a command (argv, never a shell string) as the leader of its own
+ * process group, with stdin closed, so everything it starts — an agent CLI's
+ * tool calls, their children — can be stopped together and none is orphaned.
+ */
+export function spawnGroup(argv: readonly string[], options: { cwd?: string; env: NodeJS.ProcessEnv }): SpawnedGroup {
+  const [command, ...args] = argv;
+  if (!command) throw new Error('spawnGroup needs a command');
+  const child = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid === undefined) {
+    // spawn reports ENOENT and friends asynchronously; surface it as a rejected exit.
+    const failed = once(child, 'error').then(([error]) => {
+      throw error;
+    });
+    failed.catch(() => undefined);
+    return { child, pgid: -1, exited: failed, stop: async () => undefined };
+  }
+  const pgid = child.pid;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  return { child, pgid, exited, stop: (policy) => killGroup(pgid, policy) };
+}
