@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { groupAlive, killGroup, processRunning, spawnGroup } from '../../main/executions/process-group.js';
 import { repoRoot } from '../helpers/serve.js';
 
-const STUBBORN = path.join(repoRoot, 'test', 'fixtures', 'stubborn-tree.cjs');
+const STUBBORN = path.join(repoRoot, 'test', 'fixtures', 'stubborn-tree.mjs');
 
 function firstLine(stream: NodeJS.ReadableStream): Promise<string> {
   return new Promise((resolve) => readline.createInterface({ input: stream }).once('line', resolve));
