@@ -8,6 +8,7 @@ import { request } from '../helpers/http.js';
 import { inSecretService } from '../helpers/secret-service.js';
 import { runCli, type ServeProcess } from '../helpers/serve.js';
 import { makeTempDir } from '../helpers/temp.js';
+import { within } from '../helpers/time.js';
 
 /** Everything a test started, ended in afterEach even when an assertion failed first. */
 const cleanups: (() => void | Promise<unknown>)[] = [];
@@ -51,14 +52,6 @@ function serveInSession(env: Record<string, string>, unlock: boolean): ServeProc
   // dbus-run-session wraps the CLI: end the whole group.
   cleanups.push(() => server.killGroup('SIGKILL'));
   return server;
-}
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 const ready = (url: string, key: string) => request(url, { path: '/health/ready', headers: { authorization: `Bearer ${key}` } });

@@ -12,6 +12,7 @@ import { Logger, MemorySink } from '../../main/telemetry/logger.js';
 import { request } from '../helpers/http.js';
 import { isAlive, repoRoot, runCli, type ServeProcess } from '../helpers/serve.js';
 import { makeTempDir } from '../helpers/temp.js';
+import { sleep, within } from '../helpers/time.js';
 
 const KEY = 'supervisor-test-key-0123456789ab';
 const auth = { authorization: `Bearer ${KEY}` };
@@ -35,16 +36,6 @@ function serve(env: Record<string, string>): ServeProcess {
   cleanups.push(() => server.killGroup('SIGKILL'));
   return server;
 }
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function workerPid(url: string): Promise<number> {
   const response = await request(url, { path: '/health/ready', headers: auth });
