@@ -57,6 +57,10 @@ export const StoredSettingsPatch = z
     providerDedupTtlSeconds: z.number().int(),
     deliveriesKept: z.number().int(),
     promptValueMaxLength: z.number().int(),
+    claudePath: z.string().max(4096),
+    codexPath: z.string().max(4096),
+    geminiPath: z.string().max(4096),
+    opencodePath: z.string().max(4096),
   })
   .partial()
   .strict()

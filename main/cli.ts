@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { doctor } from './cli/doctor.js';
 import { keyRotate, keyShow } from './cli/key.js';
 import { serve } from './cli/serve.js';
 import { ConfigError } from './config/config.js';
@@ -7,6 +8,7 @@ import { KeychainUnavailableError } from './secrets/keychain.js';
 
 const USAGE = `Usage:
   agented serve [--host H] [--port P] [--data-dir D]   run the API headless (supervisor + worker)
+  agented doctor [--json]                              check the agent CLIs (exit 1 when none is usable)
   agented key show                                     print the API key
   agented key rotate                                   replace the API key in the keychain
 
@@ -22,6 +24,10 @@ async function run(argv: string[]): Promise<number> {
         strict: true,
       });
       return serve({ host: values.host, port: values.port, dataDir: values['data-dir'] });
+    }
+    case 'doctor': {
+      const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } }, strict: true });
+      return doctor({ json: values.json ?? false });
     }
     case 'key':
       if (rest[0] === 'show' && rest.length === 1) return keyShow();

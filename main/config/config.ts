@@ -26,6 +26,8 @@ const origin: z.ZodType<string, string> = z.string().refine((value) => {
   }
 }, 'each entry must be an origin such as https://example.com (scheme, host and optional port; no path)');
 
+const absolutePath = z.string().refine((value) => /^(\/|[A-Za-z]:[\\/])/.test(value), 'must be an absolute path').optional();
+
 const hostname: z.ZodType<string, string> = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9.-]+)$/, 'each entry must be a host name or IP address, without a port');
@@ -62,14 +64,28 @@ export const settingDefinitions = {
   providerDedupTtlSeconds: { env: 'AGENTED_PROVIDER_DEDUP_TTL_S', stored: true, schema: integer(60, 30 * 24 * 3600) },
   deliveriesKept: { env: 'AGENTED_DELIVERIES_KEPT', stored: true, schema: integer(1, 10_000) },
   promptValueMaxLength: { env: 'AGENTED_PROMPT_VALUE_MAX', stored: true, schema: integer(100, 1_000_000) },
+  claudePath: { env: 'AGENTED_CLAUDE_PATH', stored: true, schema: absolutePath },
+  codexPath: { env: 'AGENTED_CODEX_PATH', stored: true, schema: absolutePath },
+  geminiPath: { env: 'AGENTED_GEMINI_PATH', stored: true, schema: absolutePath },
+  opencodePath: { env: 'AGENTED_OPENCODE_PATH', stored: true, schema: absolutePath },
 } as const;
+
+/** Settings with no default: unset unless given. */
+const OPTIONAL_SETTINGS = new Set<SettingName>(['apiKey', 'claudePath', 'codexPath', 'geminiPath', 'opencodePath']);
+type OptionalSetting = 'apiKey' | 'claudePath' | 'codexPath' | 'geminiPath' | 'opencodePath';
 
 export type SettingName = keyof typeof settingDefinitions;
 
 /** The resolved settings, typed by their schemas. `apiKey` is set only when AGENTED_API_KEY overrides the keychain. */
 export type Config = { [K in Exclude<SettingName, 'apiKey'>]: z.output<(typeof settingDefinitions)[K]['schema']> } & { apiKey: string | undefined };
 
-function defaults(env: Env): Record<Exclude<SettingName, 'apiKey'>, string> {
+/** Per-backend executable paths from settings (see main/backends). */
+export function backendPathOverrides(config: Config): Partial<Record<'claude' | 'codex' | 'gemini' | 'opencode', string>> {
+  const entries = [['claude', config.claudePath], ['codex', config.codexPath], ['gemini', config.geminiPath], ['opencode', config.opencodePath]] as const;
+  return Object.fromEntries(entries.filter(([, value]) => value !== undefined));
+}
+
+function defaults(env: Env): Record<Exclude<SettingName, OptionalSetting>, string> {
   return {
     dataDir: defaultDataDir(env),
     logDir: defaultLogDir(env),
@@ -135,7 +151,7 @@ export function resolveConfig({ env, stored = {}, flags = {} }: ConfigSources): 
     const fromFlag = flags[name];
     const fromEnv = nonEmpty(env[definition.env]);
     const fromStore = definition.stored ? stored[name] : undefined;
-    const raw = fromFlag ?? fromEnv ?? fromStore ?? (name === 'apiKey' ? undefined : fallback[name]);
+    const raw = fromFlag ?? fromEnv ?? fromStore ?? (OPTIONAL_SETTINGS.has(name) ? undefined : fallback[name as Exclude<SettingName, OptionalSetting>]);
     if (raw === undefined) {
       resolved[name] = undefined;
       continue;

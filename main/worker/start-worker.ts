@@ -2,7 +2,9 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { HealthReady } from '../../common/api.js';
-import { isLoopbackHost, resolveConfig, type Config } from '../config/config.js';
+import { backendPathOverrides, isLoopbackHost, resolveConfig, type Config } from '../config/config.js';
+import { BackendHealth } from '../backends/backend-health.js';
+import { backendRoutes } from '../server/routes/backends.js';
 import { DisposableStore } from '../lifecycle/disposables.js';
 import { OsKeychain, type SecretStore } from '../secrets/keychain.js';
 import { API_KEY_NAME, loadCredentials } from '../secrets/credentials.js';
@@ -166,6 +168,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         ...triggerRoutes({ service: triggerService, deliveries, executions, promptValueMaxLength: config.promptValueMaxLength }),
         ...executionRoutes({ executions }),
         ...auditRoutes({ audit }),
+        ...backendRoutes({ health: new BackendHealth({ env: options.env, overrides: backendPathOverrides(config) }) }),
       ],
       hooks: createHookHandler({ ingest, maxHookBodyBytes: config.maxHookBodyBytes }),
       rendererDir: options.rendererDir ?? path.join(appRoot(), 'dist', 'renderer'),

@@ -1,0 +1,56 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { Backend } from '../../common/triggers.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** What Agented knows of each agent CLI: how to find it, how it authenticates, how to fix it. */
+export interface BackendSpec {
+  name: Backend;
+  command: string;
+  /** The npm package the CLI is published as. */
+  npmPackage: string;
+  /** Environment variables that authenticate it on their own. */
+  apiKeyVariables: readonly string[];
+  /** Files its own login writes (their existence is checked, never their content). */
+  credentialFiles(env: Env): string[];
+  /** What to run when it is installed but not authenticated. */
+  loginHint: string;
+}
+
+const home = (env: Env) => env.HOME || os.homedir();
+
+export const backendCatalog: readonly BackendSpec[] = [
+  {
+    name: 'claude',
+    command: 'claude',
+    npmPackage: '@anthropic-ai/claude-code',
+    apiKeyVariables: ['ANTHROPIC_API_KEY', 'CLAUDE_CODE_OAUTH_TOKEN'],
+    credentialFiles: (env) => [path.join(env.CLAUDE_CONFIG_DIR || path.join(home(env), '.claude'), '.credentials.json')],
+    loginHint: 'run `claude`, then `/login` (or `claude setup-token`), or set ANTHROPIC_API_KEY',
+  },
+  {
+    name: 'codex',
+    command: 'codex',
+    npmPackage: '@openai/codex',
+    apiKeyVariables: ['OPENAI_API_KEY', 'CODEX_API_KEY'],
+    credentialFiles: (env) => [path.join(env.CODEX_HOME || path.join(home(env), '.codex'), 'auth.json')],
+    loginHint: 'run `codex login`, or set OPENAI_API_KEY',
+  },
+  {
+    name: 'gemini',
+    command: 'gemini',
+    npmPackage: '@google/gemini-cli',
+    apiKeyVariables: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'],
+    credentialFiles: (env) => [path.join(home(env), '.gemini', 'oauth_creds.json')],
+    loginHint: 'run `gemini` and choose "Login with Google", or set GEMINI_API_KEY',
+  },
+  {
+    name: 'opencode',
+    command: 'opencode',
+    npmPackage: 'opencode-ai',
+    apiKeyVariables: ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY'],
+    credentialFiles: (env) => [path.join(env.XDG_DATA_HOME || path.join(home(env), '.local', 'share'), 'opencode', 'auth.json')],
+    loginHint: 'run `opencode auth login`, or set ANTHROPIC_API_KEY (or another provider key)',
+  },
+];

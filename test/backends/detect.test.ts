@@ -1,0 +1,110 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { BackendChecklist, BackendStatus } from '../../common/backends.js';
+import { BackendHealth } from '../../main/backends/backend-health.js';
+import { AGENT_CLI_VERSIONS, agentClisBin } from '../helpers/agent-clis.js';
+import { request } from '../helpers/http.js';
+import { startInProcess } from '../helpers/in-process.js';
+import { runCli } from '../helpers/serve.js';
+import { makeTempDir } from '../helpers/temp.js';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/**
+ * A user whose CLIs are on PATH only through their shell profile — as with
+ * nvm or ~/.local/bin — while the app itself starts with the minimal PATH a
+ * desktop launcher gives it.
+ */
+function userHome(profile: string | null): Record<string, string> {
+  const temp = makeTempDir();
+  cleanups.push(temp.remove);
+  if (profile !== null) fs.writeFileSync(path.join(temp.dir, '.bash_profile'), profile);
+  return { HOME: temp.dir, SHELL: '/bin/bash', PATH: '/usr/bin:/bin' };
+}
+
+const byName = (items: BackendStatus[]) => Object.fromEntries(items.map((item) => [item.name, item]));
+
+describe('CLI health checklist (the real CLIs, pinned)', () => {
+  it("finds all four through the login shell's PATH, with their versions, and says how to log in", async () => {
+    const env = userHome(`export PATH="$PATH:${agentClisBin()}"\n`);
+    const checklist = await new BackendHealth({ env, overrides: {} }).checklist();
+    expect(checklist.pathSource).toBe('login-shell');
+    const items = byName(checklist.items);
+    for (const [name, version] of Object.entries(AGENT_CLI_VERSIONS)) {
+      const item = items[name]!;
+      expect(item, name).toMatchObject({ installed: true, authenticated: false, usable: false });
+      expect(item.path).toBe(path.join(agentClisBin(), name));
+      expect(item.version).toContain(version);
+    }
+    expect(items.claude!.hint).toMatch(/\/login|ANTHROPIC_API_KEY/);
+    expect(items.codex!.hint).toMatch(/codex login/);
+    expect(items.opencode!.hint).toMatch(/opencode auth login/);
+  });
+
+  it('without the profile the same app sees none of them, and says how to install each', async () => {
+    const env = userHome(null);
+    const items = byName((await new BackendHealth({ env, overrides: {} }).checklist()).items);
+    expect(items.claude).toMatchObject({ installed: false, path: null, usable: false, hint: 'install it: npm install -g @anthropic-ai/claude-code' });
+    expect(items.codex!.hint).toBe('install it: npm install -g @openai/codex');
+    expect(items.gemini!.hint).toBe('install it: npm install -g @google/gemini-cli');
+    expect(items.opencode!.hint).toBe('install it: npm install -g opencode-ai');
+  });
+
+  it('an API key or a credentials file makes a CLI usable; the secret never appears', async () => {
+    const env = { ...userHome(`export PATH="$PATH:${agentClisBin()}"\n`), ANTHROPIC_API_KEY: 'sk-ant-test-secret-value-0123456789' };
+    fs.mkdirSync(path.join(env.HOME, '.codex'));
+    fs.writeFileSync(path.join(env.HOME, '.codex', 'auth.json'), '{"OPENAI_API_KEY":"sk-file-secret-value"}');
+    const checklist = await new BackendHealth({ env, overrides: {} }).checklist();
+    const items = byName(checklist.items);
+    expect(items.claude).toMatchObject({ authenticated: true, usable: true, authSource: 'ANTHROPIC_API_KEY', hint: null });
+    expect(items.codex).toMatchObject({ authenticated: true, usable: true, authSource: path.join(env.HOME, '.codex', 'auth.json') });
+    expect(items.gemini).toMatchObject({ authenticated: false, usable: false });
+    const text = JSON.stringify(checklist);
+    expect(text).not.toContain('sk-ant-test-secret-value');
+    expect(text).not.toContain('sk-file-secret-value');
+  });
+
+  it('a login shell that hangs falls back to the process PATH after the timeout', async () => {
+    const env = userHome('sleep 30\n');
+    const started = Date.now();
+    const checklist = await new BackendHealth({ env, overrides: {}, shellTimeoutMs: 500 }).checklist();
+    expect(checklist.pathSource).toBe('process');
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('GET /api/backends serves the checklist, honours a configured path, and caches until ?refresh=1', async () => {
+    const env = userHome(null);
+    const claude = path.join(agentClisBin(), 'claude');
+    const server = await startInProcess({ ...env, AGENTED_CLAUDE_PATH: claude, ANTHROPIC_API_KEY: 'sk-ant-route-secret-0123456789' });
+    cleanups.push(() => server.close());
+    const get = (query = '') => request(server.url, { path: `/api/backends${query}`, headers: { authorization: `Bearer ${server.key}` } });
+    const first = await get();
+    expect(first.status).toBe(200);
+    const checklist = first.json<BackendChecklist>();
+    expect(byName(checklist.items).claude).toMatchObject({ installed: true, path: claude, usable: true });
+    expect(first.body).not.toContain('sk-ant-route-secret');
+    expect((await get()).json<BackendChecklist>().checkedAt).toBe(checklist.checkedAt);
+    expect((await get('?refresh=1')).json<BackendChecklist>().checkedAt).not.toBe(checklist.checkedAt);
+  });
+
+  it('`agented doctor` prints the checklist and exits 1 when nothing is usable, 0 when something is', async () => {
+    const env = userHome(`export PATH="$PATH:${agentClisBin()}"\n`);
+    const base = { ...env, AGENTED_DATA_DIR: path.join(env.HOME, 'data'), AGENTED_LOG_DIR: path.join(env.HOME, 'logs') };
+    const none = runCli({ args: ['doctor'], env: base });
+    expect(await none.exited).toBe(1);
+    const text = none.stdout.join('\n');
+    expect(text).toMatch(/claude\s+2\.1\.332 \(Claude Code\) at .*; not authenticated/);
+    expect(text).toMatch(/fix: run `codex login`/);
+    expect(text).toMatch(/No agent CLI is usable/);
+
+    const some = runCli({ args: ['doctor', '--json'], env: { ...base, GEMINI_API_KEY: 'gemini-secret-0123456789' } });
+    expect(await some.exited).toBe(0);
+    const checklist = JSON.parse(some.stdout.join('\n')) as BackendChecklist;
+    expect(byName(checklist.items).gemini).toMatchObject({ usable: true, authSource: 'GEMINI_API_KEY' });
+    expect(some.stdout.join('\n')).not.toContain('gemini-secret');
+  });
+});
