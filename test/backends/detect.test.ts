@@ -19,7 +19,7 @@ afterEach(async () => {
  * nvm or ~/.local/bin — while the app itself starts with the minimal PATH a
  * desktop launcher gives it.
  */
-function userHome(profile: string | null): Record<string, string> {
+function userHome(profile: string | null): { HOME: string; SHELL: string; PATH: string } {
   const temp = makeTempDir();
   cleanups.push(temp.remove);
   if (profile !== null) fs.writeFileSync(path.join(temp.dir, '.bash_profile'), profile);
