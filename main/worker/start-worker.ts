@@ -94,7 +94,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const ingest = new DeliveryIngest({
       db,
       triggers,
-      secretOf: (id) => triggerService.secretOf(id),
+      secretOf: async (id) => {
+        const secret = await triggerService.secretOf(id);
+        // Never logged on purpose; registered so that a mistake would still be masked.
+        if (secret) logger.redactor.addSecret(secret);
+        return secret;
+      },
       deliveries,
       dedup,
       executions,
