@@ -14,6 +14,7 @@ export const errorCatalogue = {
   ERR_EXECUTION_NOT_FOUND: { status: 404, message: 'No execution with this id.' },
   ERR_TRIGGER_DISABLED: { status: 409, message: 'The trigger is disabled.' },
   ERR_TRIGGER_KIND: { status: 409, message: 'This trigger kind does not accept that.' },
+  ERR_EXECUTION_FINISHED: { status: 409, message: 'The execution has already finished.' },
   ERR_SIGNATURE_INVALID: { status: 401, message: 'The webhook signature is missing or does not match.' },
   ERR_BAD_JSON: { status: 400, message: 'The request body is not valid JSON.' },
   ERR_BAD_ENCODING: { status: 400, message: 'The request body is not valid UTF-8.' },

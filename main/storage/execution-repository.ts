@@ -78,6 +78,7 @@ export class ExecutionRepository {
   private readonly insertStatement: Database.Statement<unknown[]>;
   private readonly selectOne: Database.Statement<[string], Row>;
   private readonly countStatement: Database.Statement<[], { count: number }>;
+  private readonly cancelQueuedStatement: Database.Statement<[string, string, string]>;
   private readonly db: Database.Database;
 
   constructor(db: Database.Database) {
@@ -88,6 +89,7 @@ export class ExecutionRepository {
     );
     this.selectOne = db.prepare('SELECT * FROM executions WHERE id = ?');
     this.countStatement = db.prepare('SELECT count(*) AS count FROM executions');
+    this.cancelQueuedStatement = db.prepare("UPDATE executions SET state = 'cancelled', reason = ?, ended_at = ? WHERE id = ? AND state = 'queued'");
   }
 
   insert(execution: NewExecution): void {
@@ -133,6 +135,11 @@ export class ExecutionRepository {
       items: rows.slice(0, filter.limit).map(summary),
       nextCursor: rows.length > filter.limit ? String(rows[filter.limit - 1]!.seq) : null,
     };
+  }
+
+  /** Cancels an execution that has not started; false when it is no longer queued. */
+  cancelQueued(id: string, reason: string, now: string): boolean {
+    return this.cancelQueuedStatement.run(reason, now, id).changes > 0;
   }
 
   count(): number {

@@ -24,7 +24,7 @@ import { TriggerRepository } from '../storage/trigger-repository.js';
 import { DeliveryIngest } from '../triggers/delivery-ingest.js';
 import { TriggerService } from '../triggers/trigger-service.js';
 import { auditRoutes } from '../server/routes/audit.js';
-import { executionRoutes } from '../server/routes/executions.js';
+import { executionActionRoutes, executionRoutes } from '../server/routes/executions.js';
 import { createHookHandler } from '../server/hooks-handler.js';
 import { triggerRoutes } from '../server/routes/triggers.js';
 import { Pruner } from '../storage/pruner.js';
@@ -172,6 +172,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       extraRoutes: [
         ...triggerRoutes({ service: triggerService, deliveries, executions, promptValueMaxLength: config.promptValueMaxLength }),
         ...executionRoutes({ executions }),
+        ...executionActionRoutes({ executions, triggers }),
         ...auditRoutes({ audit }),
         ...backendRoutes({ health: new BackendHealth({ env: options.env, overrides: backendPathOverrides(config) }) }),
       ],

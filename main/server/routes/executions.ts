@@ -1,7 +1,10 @@
 import type { z } from 'zod';
 import { ErrorBody } from '../../../common/errors.js';
 import { Execution, ExecutionIdParams, ExecutionList, ExecutionListQuery } from '../../../common/executions.js';
+import { HookAccepted } from '../../../common/triggers.js';
 import type { ExecutionRepository } from '../../storage/execution-repository.js';
+import type { TriggerRepository } from '../../storage/trigger-repository.js';
+import { newId } from '../../triggers/ids.js';
 import { ApiError } from '../errors.js';
 import { defineRoute, type Route } from '../route.js';
 
@@ -35,6 +38,76 @@ export function executionRoutes(deps: { executions: ExecutionRepository }): Rout
         const execution = deps.executions.get(params.id);
         if (!execution) throw new ApiError('ERR_EXECUTION_NOT_FOUND');
         return execution;
+      },
+    }),
+  ];
+}
+
+/** Cancel and replay: what an operator does to one execution. */
+export function executionActionRoutes(deps: { executions: ExecutionRepository; triggers: TriggerRepository }): Route[] {
+  const find = (id: string): Execution => {
+    const execution = deps.executions.get(id);
+    if (!execution) throw new ApiError('ERR_EXECUTION_NOT_FOUND');
+    return execution;
+  };
+  return [
+    defineRoute<z.infer<typeof ExecutionIdParams>>({
+      method: 'post',
+      path: '/api/executions/:id/cancel',
+      auth: 'key',
+      tag: 'executions',
+      summary: 'Cancels an execution. A queued one never starts; a finished one answers 409.',
+      params: ExecutionIdParams,
+      responses: {
+        200: { description: 'The execution, now cancelled', schema: Execution },
+        401: { description: 'No valid key', schema: ErrorBody },
+        404: { description: 'No such execution', schema: ErrorBody },
+        409: { description: 'Already finished', schema: ErrorBody },
+      },
+      handler: ({ params, req }) => {
+        const execution = find(params.id);
+        if (!deps.executions.cancelQueued(execution.id, `cancelled before it started (${req.auth?.method ?? 'api'})`, new Date().toISOString())) {
+          throw new ApiError('ERR_EXECUTION_FINISHED', `The execution is ${find(params.id).state}.`);
+        }
+        return find(params.id);
+      },
+    }),
+    defineRoute<z.infer<typeof ExecutionIdParams>>({
+      method: 'post',
+      path: '/api/executions/:id/replay',
+      auth: 'key',
+      tag: 'executions',
+      summary: 'Queues a new execution with the same trigger, params and rendered prompt (and its context audit), linked to the original.',
+      params: ExecutionIdParams,
+      successStatus: 202,
+      responses: {
+        202: { description: 'Queued', schema: HookAccepted },
+        401: { description: 'No valid key', schema: ErrorBody },
+        404: { description: 'No such execution, or its trigger was deleted', schema: ErrorBody },
+      },
+      handler: ({ params }) => {
+        const original = find(params.id);
+        const trigger = deps.triggers.get(original.triggerId);
+        if (!trigger) throw new ApiError('ERR_TRIGGER_NOT_FOUND', 'The trigger of this execution was deleted.');
+        const id = newId('exe');
+        deps.executions.insert({
+          id,
+          triggerId: original.triggerId,
+          source: 'replay',
+          state: 'queued',
+          reason: null,
+          // The trigger's current backend: the replay runs as the trigger is set up now, with the same prompt.
+          backend: trigger.definition.backend,
+          model: trigger.definition.model,
+          params: original.params,
+          prompt: original.prompt,
+          promptContext: original.promptContext,
+          concurrencyKey: original.concurrencyKey,
+          deliveryId: original.deliveryId,
+          replayOf: original.id,
+          createdAt: new Date().toISOString(),
+        });
+        return { executionId: id };
       },
     }),
   ];
