@@ -113,10 +113,11 @@ export class DeliveryIngest {
 
     if (!receivesDeliveries(trigger.definition)) reject('ERR_TRIGGER_KIND', `a ${trigger.definition.kind} trigger does not take webhook deliveries`);
     if (!trigger.definition.enabled) reject('ERR_TRIGGER_DISABLED', 'the trigger is disabled');
-    const verification = await verifyDelivery(signature.scheme, { secret, headerName: signature.header }, body, headers);
+    const text = body.toString('utf8');
+    const verification = await verifyDelivery(signature.scheme, { secret, headerName: signature.header }, body, headers, text);
     if (!verification.ok) return reject('ERR_SIGNATURE_INVALID', verification.reason);
 
-    const payload = parsePayload(headers, body);
+    const payload = parsePayload(headers, text);
     if (payload === undefined) return reject('ERR_BAD_JSON', 'the body is not JSON (nor a form with a JSON "payload" field)', true);
 
     const verified = { ...base, verified: true };
@@ -184,8 +185,7 @@ function singleHeader(value: string | string[] | undefined): string | undefined 
 }
 
 /** JSON, or GitHub's form encoding (`payload=<json>`). undefined when neither. */
-function parsePayload(headers: IncomingHttpHeaders, body: Buffer): unknown {
-  const text = body.toString('utf8');
+function parsePayload(headers: IncomingHttpHeaders, text: string): unknown {
   try {
     if ((headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
       const form = new URLSearchParams(text).get('payload');

@@ -149,7 +149,21 @@ function resolveOptions(options: RenderOptions): Required<RenderOptions> {
   return { maxValueLength, maxContextValueLength };
 }
 
-function parseTemplate(template: string): TemplatePart[] {
+/** Parsed templates by text: a trigger's template is parsed once, not per delivery (bounded; trigger templates are few). */
+const parsedTemplates = new Map<string, readonly TemplatePart[]>();
+const MAX_CACHED_TEMPLATES = 500;
+
+function parseTemplate(template: string): readonly TemplatePart[] {
+  let parts = parsedTemplates.get(template);
+  if (!parts) {
+    parts = parseTemplateText(template);
+    if (parsedTemplates.size >= MAX_CACHED_TEMPLATES) parsedTemplates.clear();
+    parsedTemplates.set(template, parts);
+  }
+  return parts;
+}
+
+function parseTemplateText(template: string): TemplatePart[] {
   const parts: TemplatePart[] = [];
   let position = 0;
   for (;;) {

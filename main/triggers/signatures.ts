@@ -50,6 +50,8 @@ export async function verifyDelivery(
   options: { secret: string | null; headerName?: string | undefined },
   rawBody: Buffer,
   headers: Headers,
+  /** The body as UTF-8 text, when the caller has it already. */
+  bodyText: string = rawBody.toString('utf8'),
 ): Promise<Verification> {
   switch (scheme) {
     case 'none':
@@ -57,7 +59,7 @@ export async function verifyDelivery(
     case 'github': {
       const signature = header(headers, 'x-hub-signature-256');
       if (!signature) return { ok: false, reason: 'missing X-Hub-Signature-256 header' };
-      if (!(await hmacMatches(options.secret, rawBody, signature))) return { ok: false, reason: 'X-Hub-Signature-256 does not match the body' };
+      if (!(await hmacMatches(options.secret, bodyText, signature))) return { ok: false, reason: 'X-Hub-Signature-256 does not match the body' };
       return { ok: true, providerDeliveryId: header(headers, 'x-github-delivery') ?? null };
     }
     case 'hmac-sha256': {
@@ -65,7 +67,7 @@ export async function verifyDelivery(
       const value = header(headers, name);
       if (!value) return { ok: false, reason: `missing ${name} header` };
       const signature = value.startsWith('sha256=') ? value : `sha256=${value}`;
-      if (!(await hmacMatches(options.secret, rawBody, signature))) return { ok: false, reason: `${name} does not match the body` };
+      if (!(await hmacMatches(options.secret, bodyText, signature))) return { ok: false, reason: `${name} does not match the body` };
       return { ok: true, providerDeliveryId: null };
     }
     case 'standard-webhooks': {
@@ -87,11 +89,11 @@ export async function verifyDelivery(
   }
 }
 
-async function hmacMatches(secret: string | null, rawBody: Buffer, signature: string): Promise<boolean> {
-  if (!secret || rawBody.length === 0) return false;
+async function hmacMatches(secret: string | null, bodyText: string, signature: string): Promise<boolean> {
+  if (!secret || bodyText.length === 0) return false;
   try {
     // GitHub signs the bytes it sent; as UTF-8 text they round-trip exactly when they are valid UTF-8 (JSON is).
-    return await verifyGithubSignature(secret, rawBody.toString('utf8'), signature);
+    return await verifyGithubSignature(secret, bodyText, signature);
   } catch {
     return false;
   }
