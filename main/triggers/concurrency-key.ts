@@ -1,4 +1,4 @@
-import { lookupPath, valueAsText } from './payload-path.js';
+import { lookupSegments, valueAsText } from './payload-path.js';
 import { templateFields, type PromptSources } from './prompt-template.js';
 
 const MAX_KEY_LENGTH = 200;
@@ -15,7 +15,7 @@ export function renderConcurrencyKey(template: string, sources: PromptSources): 
   for (const field of templateFields(template)) {
     const [root, ...rest] = field.split('.');
     const source = root === 'payload' ? sources.payload : root === 'params' ? sources.params : sources.trigger;
-    const value = valueAsText(lookupPath(source, rest.join('.')));
+    const value = valueAsText(lookupSegments(source, rest));
     key = key.replace(new RegExp(`\\{\\{\\s*${field.replace(/\./g, '\\.')}\\s*\\}\\}`, 'g'), () => value);
   }
   // eslint-disable-next-line no-control-regex

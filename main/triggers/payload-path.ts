@@ -1,27 +1,41 @@
 /**
- * Looks up `a.b.0.c` in parsed JSON. Missing steps give undefined; only own
- * properties are followed, so `__proto__` or `constructor` never reach
- * anything but data.
+ * Follows path segments (`['pull_request', 'labels', '0', 'name']`) into
+ * parsed JSON. Missing steps give undefined; only own properties and array
+ * indices are followed, so `__proto__`, `constructor` or `length` never reach
+ * anything but data. No segments: the root itself.
  */
-export function lookupPath(root: unknown, path: string): unknown {
-  let current: unknown = root;
-  for (const segment of path.split('.')) {
-    if (current === null || typeof current !== 'object') return undefined;
+export function lookupSegments(root: unknown, segments: readonly string[]): unknown {
+  let current = root;
+  for (const segment of segments) {
     if (Array.isArray(current)) {
       if (!/^\d+$/.test(segment)) return undefined;
-      current = current[Number(segment)];
-    } else {
-      if (!Object.prototype.hasOwnProperty.call(current, segment)) return undefined;
+      current = (current as unknown[])[Number(segment)];
+    } else if (typeof current === 'object' && current !== null && Object.hasOwn(current, segment)) {
       current = (current as Record<string, unknown>)[segment];
+    } else {
+      return undefined;
     }
   }
   return current;
 }
 
-/** A value as text: strings as they are, other scalars via String, objects as compact JSON, nothing as ''. */
+/** `a.b.0.c` form of lookupSegments. */
+export function lookupPath(root: unknown, path: string): unknown {
+  return lookupSegments(root, path === '' ? [] : path.split('.'));
+}
+
+/** A value as text: strings as they are, other scalars via String, objects and arrays as compact JSON, nothing as ''. */
 export function valueAsText(value: unknown): string {
-  if (value === undefined || value === null) return '';
-  if (typeof value === 'string') return value;
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value);
+  switch (typeof value) {
+    case 'string':
+      return value;
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return String(value);
+    case 'object':
+      return value === null ? '' : (JSON.stringify(value) ?? '');
+    default:
+      return '';
+  }
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { lookupSegments, valueAsText } from './payload-path.js';
 import { pooledRandomBytes } from './random.js';
 
 /**
@@ -99,7 +100,7 @@ export function renderPrompt(template: string, sources: PromptSources, options: 
         const field = part.segments[0] === 'id' ? sources.trigger.id : sources.trigger.name;
         return capLength(cleanCharacters(field), maxValueLength).text;
       }
-      const original = stringify(lookup(part.root === 'payload' ? sources.payload : sources.params, part.segments));
+      const original = valueAsText(lookupSegments(part.root === 'payload' ? sources.payload : sources.params, part.segments));
       const cleaned = neutraliseDelimiters(cleanCharacters(original));
       const capped = capLength(cleaned, maxValueLength);
       if (!context.has(part.field)) {
@@ -203,36 +204,6 @@ function shorten(text: string): string {
 }
 
 /** Own properties and array elements only: `payload.constructor` must not reach Object.prototype. */
-function lookup(root: unknown, segments: readonly string[]): unknown {
-  let current = root;
-  for (const segment of segments) {
-    if (Array.isArray(current)) {
-      if (!INDEX.test(segment)) return undefined;
-      current = (current as unknown[])[Number(segment)];
-    } else if (typeof current === 'object' && current !== null && Object.hasOwn(current, segment)) {
-      current = (current as Record<string, unknown>)[segment];
-    } else {
-      return undefined;
-    }
-  }
-  return current;
-}
-
-function stringify(value: unknown): string {
-  switch (typeof value) {
-    case 'string':
-      return value;
-    case 'number':
-    case 'boolean':
-    case 'bigint':
-      return String(value);
-    case 'object':
-      return value === null ? '' : (JSON.stringify(value) ?? '');
-    default:
-      return '';
-  }
-}
-
 // Lone surrogates are repaired first: removing a character between two halves
 // must not fuse them into a new, unchecked code point.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
