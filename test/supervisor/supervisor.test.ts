@@ -232,15 +232,22 @@ describe('CrashPolicy', () => {
   });
 });
 
+/** The Supervisor class in this process, hosting the built worker with the real ForkHost, logging to memory. */
+function forkSupervisor(options: { stopTimeoutMs?: number } = {}): { supervisor: Supervisor; sink: MemorySink } {
+  const { env } = tempHome();
+  const sink = new MemorySink();
+  const supervisor = new Supervisor({
+    host: new ForkHost(path.join(repoRoot, 'dist', 'main', 'worker', 'main.js')),
+    env: { ...env, PATH: process.env.PATH ?? '/usr/bin:/bin', AGENTED_PORT: '0', AGENTED_LOG_STDOUT: '0' },
+    logger: Logger.create({ sink }),
+    ...options,
+  });
+  return { supervisor, sink };
+}
+
 describe('Supervisor with the real ForkHost', () => {
   it('starts a worker that serves, and stop() leaves nothing running', async () => {
-    const { env } = tempHome();
-    const sink = new MemorySink();
-    const supervisor = new Supervisor({
-      host: new ForkHost(path.join(repoRoot, 'dist', 'main', 'worker', 'main.js')),
-      env: { ...env, PATH: process.env.PATH ?? '/usr/bin:/bin', AGENTED_PORT: '0', AGENTED_LOG_STDOUT: '0' },
-      logger: Logger.create({ sink }),
-    });
+    const { supervisor, sink } = forkSupervisor();
     const states: SupervisorState['status'][] = [];
     supervisor.on('state', (state) => states.push(state.status));
     cleanups.push(() => supervisor.stop());
@@ -263,14 +270,7 @@ describe('Supervisor with the real ForkHost', () => {
   });
 
   it('a stop asked for while the worker is still starting ends it promptly, without counting a crash', async () => {
-    const { env } = tempHome();
-    const sink = new MemorySink();
-    const supervisor = new Supervisor({
-      host: new ForkHost(path.join(repoRoot, 'dist', 'main', 'worker', 'main.js')),
-      env: { ...env, PATH: process.env.PATH ?? '/usr/bin:/bin', AGENTED_PORT: '0', AGENTED_LOG_STDOUT: '0' },
-      logger: Logger.create({ sink }),
-      stopTimeoutMs: 15_000,
-    });
+    const { supervisor, sink } = forkSupervisor({ stopTimeoutMs: 15_000 });
     const states: SupervisorState['status'][] = [];
     supervisor.on('state', (state) => states.push(state.status));
     const started = supervisor.start();

@@ -13,6 +13,7 @@ import { request } from '../helpers/http.js';
 import { startInProcess } from '../helpers/in-process.js';
 import { runCli, type ServeProcess } from '../helpers/serve.js';
 import { makeTempDir } from '../helpers/temp.js';
+import { sleep } from '../helpers/time.js';
 
 const KEY = 'exactly-once-test-key-0123456789abcdef';
 const auth = { authorization: `Bearer ${KEY}` };
@@ -168,8 +169,6 @@ function acceptedByGithubId(outcomes: SendOutcome[]): Map<string, string[]> {
   }
   return accepted;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('webhook deliveries are exactly-once', () => {
   it(
