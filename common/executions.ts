@@ -58,3 +58,33 @@ export const ExecutionListQuery = z.object({
 export const ExecutionList = z.object({ items: z.array(ExecutionSummary), nextCursor: z.string().nullable() }).meta({ id: 'ExecutionList' });
 
 export const ExecutionIdParams = z.object({ id: z.string().regex(/^exe_[A-Za-z0-9_-]{1,64}$/, 'an execution id') });
+
+/**
+ * What an agent CLI's output line means, the same for every backend. Each
+ * adapter parses its CLI's own JSON lines into these; a line that is not one
+ * of them is still kept (as a raw line), it just carries no event.
+ */
+export const AgentEvent = z
+  .discriminatedUnion('type', [
+    z.object({ type: z.literal('message'), role: z.enum(['assistant', 'user', 'system']), text: z.string() }),
+    z.object({ type: z.literal('tool_call'), id: z.string().nullable(), name: z.string(), input: z.unknown() }),
+    z.object({ type: z.literal('tool_result'), id: z.string().nullable(), output: z.string(), isError: z.boolean() }),
+    z.object({
+      type: z.literal('usage'),
+      inputTokens: z.number().nullable(),
+      outputTokens: z.number().nullable(),
+      /** US dollars, only when the CLI reports it. */
+      costUsd: z.number().nullable(),
+    }),
+    z.object({
+      type: z.literal('error'),
+      message: z.string(),
+      /** What kind of failure, when the output says: a rate limit can be retried elsewhere, an auth failure cannot. */
+      kind: z.enum(['rate_limit', 'auth', 'server', 'other']),
+      /** When a rate limit resets, if the CLI says (ISO 8601). */
+      retryAt: z.string().nullable(),
+    }),
+    z.object({ type: z.literal('result'), ok: z.boolean(), text: z.string().nullable() }),
+  ])
+  .meta({ id: 'AgentEvent' });
+export type AgentEvent = z.infer<typeof AgentEvent>;

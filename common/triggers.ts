@@ -9,6 +9,14 @@ export type TriggerKind = z.infer<typeof TriggerKind>;
 export const SignatureScheme = z.enum(['github', 'standard-webhooks', 'hmac-sha256', 'none']);
 export type SignatureScheme = z.infer<typeof SignatureScheme>;
 
+/**
+ * What the agent may do without asking (it runs unattended, so nobody can be asked):
+ * `read-only` — read and answer; `edit` — also change files in the working directory;
+ * `full` — also run any command. Each adapter maps it to its CLI's own flags.
+ */
+export const PermissionMode = z.enum(['read-only', 'edit', 'full']);
+export type PermissionMode = z.infer<typeof PermissionMode>;
+
 export const ConcurrencyStrategy = z.enum(['queue', 'cancel-in-progress', 'drop-newest']);
 
 const headerName = z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'a header name: letters, digits and dashes');
@@ -33,7 +41,8 @@ const triggerFields = {
   model: z.string().max(200).nullable().default(null),
   promptTemplate: z.string().min(1).max(20_000),
   workingDirectory: z.string().min(1).max(4096).nullable().default(null),
-  timeoutSeconds: z.number().int().min(10).max(7 * 24 * 3600).default(1800),
+  timeoutSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(1800),
+  permissionMode: PermissionMode.default('edit'),
   maxConcurrent: z.number().int().min(1).max(32).default(1),
   concurrency: z
     .object({ key: z.string().max(500).default(''), strategy: ConcurrencyStrategy.default('queue') })

@@ -1,0 +1,117 @@
+import type { Readable } from 'node:stream';
+import type { AgentEvent } from '../../common/executions.js';
+import { outcomeOf, type BackendAdapter, type Invocation } from '../backends/adapter.js';
+import { spawnGroup, type StopPolicy } from './process-group.js';
+
+export type OutputStream = 'stdout' | 'stderr';
+
+export interface AgentProcessOptions {
+  /** Absolute path of the CLI (resolved with the login shell's PATH or set in settings). */
+  executable: string;
+  adapter: BackendAdapter;
+  invocation: Invocation;
+  /** Every output line, in order, with what it means (stderr lines are never parsed). Called synchronously as lines arrive. */
+  onLine(stream: OutputStream, text: string, events: AgentEvent[]): void;
+}
+
+export interface AgentExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Whether the run counts as a success (see outcomeOf), and why not. */
+  ok: boolean;
+  reason: string | null;
+  /** Every normalized event of the run, in order. */
+  events: AgentEvent[];
+}
+
+export interface AgentProcess {
+  /** The process group id (stored, so a restarted worker can end a group left behind). */
+  readonly pgid: number;
+  /** Resolves when the CLI has exited and all its output has been read. Rejects when it could not start. */
+  readonly done: Promise<AgentExit>;
+  /** SIGINT, SIGTERM, SIGKILL to the whole group, each after the grace period. */
+  stop(policy: StopPolicy): Promise<void>;
+}
+
+const LEFTOVER_GRACE_MS = 1_000;
+
+/** Variables the worker has that an agent must never see. */
+const PRIVATE_VARIABLES = /^AGENTED_/;
+
+export function childEnvironment(base: Invocation['env'], extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(base)) {
+    if (value !== undefined && !PRIVATE_VARIABLES.test(name)) env[name] = value;
+  }
+  for (const [name, value] of Object.entries(extra)) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
+  return env;
+}
+
+/**
+ * Splits a byte stream into lines as it arrives and hands each on at once.
+ * Nothing is queued here: while the handler runs, the pipe is not read, so a
+ * CLI that writes faster than lines are handled is slowed by the pipe (back
+ * pressure), not buffered in memory. A partial line waits for its end, up to
+ * `maxLineBytes`, past which it is handed on in pieces.
+ */
+export function readLines(stream: Readable, onLine: (line: string) => void, maxLineBytes = 1024 * 1024): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let partial = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      let text = partial + chunk;
+      let start = 0;
+      for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
+        const line = text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end);
+        onLine(line);
+        start = end + 1;
+      }
+      text = text.slice(start);
+      while (text.length > maxLineBytes) {
+        onLine(text.slice(0, maxLineBytes));
+        text = text.slice(maxLineBytes);
+      }
+      partial = text;
+    });
+    stream.once('end', () => {
+      if (partial !== '') onLine(partial);
+      partial = '';
+      resolve();
+    });
+    stream.once('error', reject);
+  });
+}
+
+/** Starts one agent CLI in its own process group and reads its output line by line. */
+export function startAgentProcess(options: AgentProcessOptions): AgentProcess {
+  const commandLine = options.adapter.commandLine(options.invocation);
+  const group = spawnGroup([options.executable, ...commandLine.args], {
+    cwd: options.invocation.workingDirectory,
+    env: childEnvironment(options.invocation.env, commandLine.env),
+  });
+  const parser = options.adapter.createParser();
+  const events: AgentEvent[] = [];
+  const { stdout, stderr } = group.child;
+  const reading =
+    stdout && stderr
+      ? Promise.all([
+          readLines(stdout, (line) => {
+            const parsed = parser.parseLine(line);
+            events.push(...parsed);
+            options.onLine('stdout', line, parsed);
+          }),
+          readLines(stderr, (line) => options.onLine('stderr', line, [])),
+        ])
+      : Promise.resolve();
+  const done = (async (): Promise<AgentExit> => {
+    const exit = await group.exited;
+    // What the CLI started dies with it (a tool's background process would otherwise be orphaned, and keep the pipes open).
+    await group.stop({ graceMs: LEFTOVER_GRACE_MS });
+    await reading;
+    return { ...exit, ...outcomeOf(events, exit), events };
+  })();
+  return { pgid: group.pgid, done, stop: (policy) => group.stop(policy) };
+}
