@@ -69,6 +69,7 @@ export const AgentEvent = z
     z.object({ type: z.literal('message'), role: z.enum(['assistant', 'user', 'system']), text: z.string() }),
     z.object({ type: z.literal('tool_call'), id: z.string().nullable(), name: z.string(), input: z.unknown() }),
     z.object({ type: z.literal('tool_result'), id: z.string().nullable(), output: z.string(), isError: z.boolean() }),
+    /** Tokens and cost of one part of the run; the runner adds them up (an adapter whose CLI reports a running total reports only the final total, or differences). */
     z.object({
       type: z.literal('usage'),
       inputTokens: z.number().nullable(),
