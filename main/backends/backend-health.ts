@@ -1,7 +1,8 @@
 import type { BackendChecklist } from '../../common/backends.js';
-import type { Backend } from '../../common/triggers.js';
 import { detectBackends } from './detect.js';
-import { loginShellPath, type ResolvedPath } from './login-path.js';
+import type { ResolvedPath } from './login-path.js';
+import type { Disposable } from '../lifecycle/disposables.js';
+import type { BackendLocator } from './locator.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -12,9 +13,11 @@ type Env = Readonly<Record<string, string | undefined>>;
  */
 export class BackendHealth {
   private cached: { at: number; checklist: Promise<BackendChecklist> } | undefined;
+  private lastItems: string | undefined;
+  private readonly listeners = new Set<(checklist: BackendChecklist) => void>();
 
   constructor(
-    private readonly options: { env: Env; overrides: Partial<Record<Backend, string>>; maxAgeMs?: number; shellTimeoutMs?: number },
+    private readonly options: { env: Env; locator: BackendLocator; maxAgeMs?: number },
   ) {}
 
   checklist(refresh = false): Promise<BackendChecklist> {
@@ -26,9 +29,25 @@ export class BackendHealth {
     return checklist;
   }
 
+  /** Called when a check finds something different from the previous one (a CLI installed, logged in…). */
+  onChange(listener: (checklist: BackendChecklist) => void): Disposable {
+    this.listeners.add(listener);
+    return {
+      dispose: () => {
+        this.listeners.delete(listener);
+      },
+    };
+  }
+
   private async check(): Promise<BackendChecklist> {
-    const resolved: ResolvedPath = await loginShellPath({ env: this.options.env, timeoutMs: this.options.shellTimeoutMs });
-    const items = await detectBackends({ env: this.options.env, searchPath: resolved.path, overrides: this.options.overrides });
-    return { items, checkedAt: new Date().toISOString(), pathSource: resolved.source };
+    const resolved: ResolvedPath = await this.options.locator.searchPath(true);
+    const items = await detectBackends({ env: this.options.env, searchPath: resolved.path, overrides: this.options.locator.overrides });
+    const checklist: BackendChecklist = { items, checkedAt: new Date().toISOString(), pathSource: resolved.source };
+    const fingerprint = JSON.stringify(items);
+    if (this.lastItems !== undefined && this.lastItems !== fingerprint) {
+      for (const listener of this.listeners) listener(checklist);
+    }
+    this.lastItems = fingerprint;
+    return checklist;
   }
 }

@@ -17,7 +17,7 @@ export interface DetectOptions {
   versionTimeoutMs?: number;
 }
 
-function isExecutable(file: string): boolean {
+export function isExecutable(file: string): boolean {
   try {
     fs.accessSync(file, fs.constants.X_OK);
     return fs.statSync(file).isFile();

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { BackendChecklist } from '../../common/backends.js';
+import { BackendLocator } from '../backends/locator.js';
 import { BackendHealth } from '../backends/backend-health.js';
 import { backendPathOverrides, resolveConfig } from '../config/config.js';
 import { openDatabase } from '../storage/database.js';
@@ -32,7 +33,7 @@ export function formatChecklist(checklist: BackendChecklist): string {
 export async function doctor(options: { json: boolean }): Promise<number> {
   const bootstrap = resolveConfig({ env: process.env });
   const config = resolveConfig({ env: process.env, stored: storedSettings(bootstrap.dataDir) });
-  const checklist = await new BackendHealth({ env: process.env, overrides: backendPathOverrides(config) }).checklist();
+  const checklist = await new BackendHealth({ env: process.env, locator: new BackendLocator({ env: process.env, overrides: backendPathOverrides(config) }) }).checklist();
   process.stdout.write(`${options.json ? JSON.stringify(checklist) : formatChecklist(checklist)}\n`);
   return checklist.items.some((item) => item.usable) ? 0 : 1;
 }

@@ -1,6 +1,32 @@
 import type Database from 'better-sqlite3';
 import type { Execution, ExecutionSource, ExecutionState, ExecutionSummary, PromptContextEntry } from '../../common/executions.js';
 import type { Backend } from '../../common/triggers.js';
+import type { Disposable } from '../lifecycle/disposables.js';
+
+/** A new execution, or one whose state changed (the dashboard's event stream and the queue listen). */
+export interface ExecutionChange {
+  kind: 'created' | 'state';
+  id: string;
+  triggerId: string;
+  state: ExecutionState;
+  reason: string | null;
+}
+
+/** What the queue needs of a queued execution to decide whether it may start. */
+export interface QueuedExecution {
+  id: string;
+  triggerId: string;
+  concurrencyKey: string | null;
+}
+
+export interface Usage {
+  inputTokens: number | null;
+  outputTokens: number | null;
+  costUsd: number | null;
+}
+
+/** The states an execution ends in once it ran. */
+export type EndState = Extract<ExecutionState, 'succeeded' | 'failed' | 'cancelled' | 'timed_out' | 'interrupted'>;
 
 export interface NewExecution {
   id: string;
@@ -43,6 +69,7 @@ interface Row {
   input_tokens: number | null;
   output_tokens: number | null;
   cost_usd: number | null;
+  pgid: number | null;
 }
 
 function summary(row: Row): ExecutionSummary {
@@ -79,7 +106,15 @@ export class ExecutionRepository {
   private readonly selectOne: Database.Statement<[string], Row>;
   private readonly countStatement: Database.Statement<[], { count: number }>;
   private readonly cancelQueuedStatement: Database.Statement<[string, string, string]>;
+  private readonly skipStatement: Database.Statement<[string, string, string]>;
+  private readonly startStatement: Database.Statement<[string, string]>;
+  private readonly pgidStatement: Database.Statement<[number, string]>;
+  private readonly finishStatement: Database.Statement<[string, string | null, number | null, string, string]>;
+  private readonly usageStatement: Database.Statement<[number | null, number | null, number | null, string]>;
+  private readonly queuedStatement: Database.Statement<[number], { id: string; trigger_id: string; concurrency_key: string | null }>;
+  private readonly runningStatement: Database.Statement<[], { id: string; trigger_id: string; pgid: number | null }>;
   private readonly db: Database.Database;
+  private readonly listeners = new Set<(change: ExecutionChange) => void>();
 
   constructor(db: Database.Database) {
     this.db = db;
@@ -90,6 +125,23 @@ export class ExecutionRepository {
     this.selectOne = db.prepare('SELECT * FROM executions WHERE id = ?');
     this.countStatement = db.prepare('SELECT count(*) AS count FROM executions');
     this.cancelQueuedStatement = db.prepare("UPDATE executions SET state = 'cancelled', reason = ?, ended_at = ? WHERE id = ? AND state = 'queued'");
+    this.skipStatement = db.prepare("UPDATE executions SET state = 'skipped', reason = ?, ended_at = ? WHERE id = ? AND state = 'queued'");
+    this.startStatement = db.prepare("UPDATE executions SET state = 'running', started_at = ? WHERE id = ? AND state = 'queued'");
+    this.pgidStatement = db.prepare("UPDATE executions SET pgid = ? WHERE id = ? AND state = 'running'");
+    this.finishStatement = db.prepare("UPDATE executions SET state = ?, reason = ?, exit_code = ?, ended_at = ? WHERE id = ? AND state = 'running'");
+    this.usageStatement = db.prepare('UPDATE executions SET input_tokens = ?, output_tokens = ?, cost_usd = ? WHERE id = ?');
+    this.queuedStatement = db.prepare("SELECT id, trigger_id, concurrency_key FROM executions WHERE state = 'queued' ORDER BY seq LIMIT ?");
+    this.runningStatement = db.prepare("SELECT id, trigger_id, pgid FROM executions WHERE state = 'running' ORDER BY seq");
+  }
+
+  /** Calls `listener` after every insert and state change made through this repository (synchronously, possibly inside a transaction). */
+  onChange(listener: (change: ExecutionChange) => void): Disposable {
+    this.listeners.add(listener);
+    return {
+      dispose: () => {
+        this.listeners.delete(listener);
+      },
+    };
   }
 
   insert(execution: NewExecution): void {
@@ -109,6 +161,7 @@ export class ExecutionRepository {
       execution.replayOf,
       execution.createdAt,
     );
+    this.emit({ kind: 'created', id: execution.id, triggerId: execution.triggerId, state: execution.state, reason: execution.reason });
   }
 
   get(id: string): Execution | undefined {
@@ -139,10 +192,56 @@ export class ExecutionRepository {
 
   /** Cancels an execution that has not started; false when it is no longer queued. */
   cancelQueued(id: string, reason: string, now: string): boolean {
-    return this.cancelQueuedStatement.run(reason, now, id).changes > 0;
+    return this.changeState(id, 'cancelled', reason, this.cancelQueuedStatement.run(reason, now, id).changes);
+  }
+
+  /** Marks a queued execution as never to run (a concurrency strategy dropped it); false when it is no longer queued. */
+  skip(id: string, reason: string, now: string): boolean {
+    return this.changeState(id, 'skipped', reason, this.skipStatement.run(reason, now, id).changes);
+  }
+
+  /** Claims a queued execution for running; false when it is no longer queued (cancelled meanwhile). */
+  start(id: string, now: string): boolean {
+    return this.changeState(id, 'running', null, this.startStatement.run(now, id).changes);
+  }
+
+  setProcessGroup(id: string, pgid: number): void {
+    this.pgidStatement.run(pgid, id);
+  }
+
+  /** Ends a running execution; false when it was not running. */
+  finish(id: string, end: { state: EndState; reason: string | null; exitCode: number | null; endedAt: string }): boolean {
+    return this.changeState(id, end.state, end.reason, this.finishStatement.run(end.state, end.reason, end.exitCode, end.endedAt, id).changes);
+  }
+
+  setUsage(id: string, usage: Usage): void {
+    this.usageStatement.run(usage.inputTokens, usage.outputTokens, usage.costUsd, id);
+  }
+
+  /** The oldest queued executions, first in first out. */
+  queued(limit: number): QueuedExecution[] {
+    return this.queuedStatement.all(limit).map((row) => ({ id: row.id, triggerId: row.trigger_id, concurrencyKey: row.concurrency_key }));
+  }
+
+  /** Executions marked running, with their process groups (after a crash: the ones a dead worker left). */
+  running(): { id: string; triggerId: string; pgid: number | null }[] {
+    return this.runningStatement.all().map((row) => ({ id: row.id, triggerId: row.trigger_id, pgid: row.pgid }));
   }
 
   count(): number {
     return this.countStatement.get()!.count;
+  }
+
+  private changeState(id: string, state: ExecutionState, reason: string | null, changes: number): boolean {
+    if (changes === 0) return false;
+    if (this.listeners.size > 0) {
+      const triggerId = this.selectOne.get(id)?.trigger_id ?? '';
+      this.emit({ kind: 'state', id, triggerId, state, reason });
+    }
+    return true;
+  }
+
+  private emit(change: ExecutionChange): void {
+    for (const listener of this.listeners) listener(change);
   }
 }

@@ -4,6 +4,13 @@ import type { AddressInfo } from 'node:net';
 import type { HealthReady } from '../../common/api.js';
 import { backendPathOverrides, isLoopbackHost, resolveConfig, type Config } from '../config/config.js';
 import { BackendHealth } from '../backends/backend-health.js';
+import { backendAdapters } from '../backends/adapters/index.js';
+import { BackendLocator } from '../backends/locator.js';
+import { ExecutionQueue } from '../executions/execution-queue.js';
+import { LiveOutput } from '../executions/live-output.js';
+import { LogStore } from '../executions/log-store.js';
+import { executionStreamRoutes } from '../server/routes/execution-stream.js';
+import { SseRegistry } from '../server/sse.js';
 import { backendRoutes } from '../server/routes/backends.js';
 import { DisposableStore } from '../lifecycle/disposables.js';
 import { OsKeychain, type SecretStore } from '../secrets/keychain.js';
@@ -125,6 +132,31 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     );
     pruner.start(60_000);
 
+    const locator = new BackendLocator({ env: options.env, overrides: backendPathOverrides(config) });
+    const health = new BackendHealth({ env: options.env, locator });
+    const logs = disposables.add(new LogStore(db));
+    const live = new LiveOutput();
+    disposables.add(live.followEnds(executions));
+    const queue = new ExecutionQueue(
+      {
+        executions,
+        triggers,
+        logs,
+        live,
+        adapters: backendAdapters,
+        locator,
+        env: options.env,
+        workspacesDir: path.join(config.dataDir, 'workspaces'),
+        stopGraceMs: config.stopGraceMs,
+        logger,
+      },
+      { maxConcurrent: config.maxConcurrent },
+    );
+    // Before anything can start: what a dead worker left running is marked interrupted and its processes ended.
+    await queue.recover();
+    disposables.add(queue);
+    const streams = new SseRegistry();
+
     const loginTokens = new LoginTokens(config.loginTokenTtlSeconds * 1000);
     const sessions = new SessionCookies(() => credentials.sessionSecret, config.sessionTtlSeconds);
     const version = readVersion();
@@ -172,9 +204,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       extraRoutes: [
         ...triggerRoutes({ service: triggerService, deliveries, executions, promptValueMaxLength: config.promptValueMaxLength }),
         ...executionRoutes({ executions }),
-        ...executionActionRoutes({ executions, triggers }),
+        ...executionActionRoutes({ executions, triggers, queue }),
+        ...executionStreamRoutes({ executions, logs, live, health, registry: streams, sse: { heartbeatMs: config.sseHeartbeatMs, maxBufferedBytes: 512 * 1024 } }),
         ...auditRoutes({ audit }),
-        ...backendRoutes({ health: new BackendHealth({ env: options.env, overrides: backendPathOverrides(config) }) }),
+        ...backendRoutes({ health }),
       ],
       hooks: createHookHandler({ ingest, maxHookBodyBytes: config.maxHookBodyBytes }),
       rendererDir: options.rendererDir ?? path.join(appRoot(), 'dist', 'renderer'),
@@ -191,7 +224,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const urlHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
     const url = `http://${urlHost}:${port}`;
     disposables.defer(() => closeServer(server, options.shutdownGraceMs ?? 10_000));
+    // Open event streams would hold the server open: they end first.
+    disposables.add(streams);
     scheduler.start();
+    queue.start();
     logger.info('worker listening', { url, version, credentials_source: credentials.source, data_dir: config.dataDir });
 
     let closing: Promise<void> | undefined;

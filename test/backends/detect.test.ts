@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BackendChecklist, BackendStatus } from '../../common/backends.js';
+import { BackendLocator } from '../../main/backends/locator.js';
 import { BackendHealth } from '../../main/backends/backend-health.js';
 import { AGENT_CLI_VERSIONS, agentClisBin } from '../helpers/agent-clis.js';
 import { request } from '../helpers/http.js';
@@ -31,7 +32,7 @@ const byName = (items: BackendStatus[]) => Object.fromEntries(items.map((item) =
 describe('CLI health checklist (the real CLIs, pinned)', () => {
   it("finds all four through the login shell's PATH, with their versions, and says how to log in", async () => {
     const env = userHome(`export PATH="$PATH:${agentClisBin()}"\n`);
-    const checklist = await new BackendHealth({ env, overrides: {} }).checklist();
+    const checklist = await new BackendHealth({ env, locator: new BackendLocator({ env, overrides: {} }) }).checklist();
     expect(checklist.pathSource).toBe('login-shell');
     const items = byName(checklist.items);
     for (const [name, version] of Object.entries(AGENT_CLI_VERSIONS)) {
@@ -47,7 +48,7 @@ describe('CLI health checklist (the real CLIs, pinned)', () => {
 
   it('without the profile the same app sees none of them, and says how to install each', async () => {
     const env = userHome(null);
-    const items = byName((await new BackendHealth({ env, overrides: {} }).checklist()).items);
+    const items = byName((await new BackendHealth({ env, locator: new BackendLocator({ env, overrides: {} }) }).checklist()).items);
     expect(items.claude).toMatchObject({ installed: false, path: null, usable: false, hint: 'install it: npm install -g @anthropic-ai/claude-code' });
     expect(items.codex!.hint).toBe('install it: npm install -g @openai/codex');
     expect(items.gemini!.hint).toBe('install it: npm install -g @google/gemini-cli');
@@ -58,7 +59,7 @@ describe('CLI health checklist (the real CLIs, pinned)', () => {
     const env = { ...userHome(`export PATH="$PATH:${agentClisBin()}"\n`), ANTHROPIC_API_KEY: 'sk-ant-test-secret-value-0123456789' };
     fs.mkdirSync(path.join(env.HOME, '.codex'));
     fs.writeFileSync(path.join(env.HOME, '.codex', 'auth.json'), '{"OPENAI_API_KEY":"sk-file-secret-value"}');
-    const checklist = await new BackendHealth({ env, overrides: {} }).checklist();
+    const checklist = await new BackendHealth({ env, locator: new BackendLocator({ env, overrides: {} }) }).checklist();
     const items = byName(checklist.items);
     expect(items.claude).toMatchObject({ authenticated: true, usable: true, authSource: 'ANTHROPIC_API_KEY', hint: null });
     expect(items.codex).toMatchObject({ authenticated: true, usable: true, authSource: path.join(env.HOME, '.codex', 'auth.json') });
@@ -71,7 +72,7 @@ describe('CLI health checklist (the real CLIs, pinned)', () => {
   it('a login shell that hangs falls back to the process PATH after the timeout', async () => {
     const env = userHome('sleep 30\n');
     const started = Date.now();
-    const checklist = await new BackendHealth({ env, overrides: {}, shellTimeoutMs: 500 }).checklist();
+    const checklist = await new BackendHealth({ env, locator: new BackendLocator({ env, overrides: {}, shellTimeoutMs: 500 }) }).checklist();
     expect(checklist.pathSource).toBe('process');
     expect(Date.now() - started).toBeLessThan(10_000);
   });

@@ -14,9 +14,12 @@ export interface RawRequest {
   body?: string | Buffer;
 }
 
+const isEventStream = (headers: http.IncomingHttpHeaders) => (headers['content-type'] ?? '').startsWith('text/event-stream');
+
 /**
  * An HTTP request with full control over headers (fetch forbids setting Host,
- * which the DNS-rebinding tests need). One connection per request.
+ * which the DNS-rebinding tests need). One connection per request. An event
+ * stream is answered as soon as its headers arrive (with an empty body).
  */
 export function request(baseUrl: string, options: RawRequest): Promise<RawResponse> {
   const url = new URL(options.path, baseUrl);
@@ -31,6 +34,12 @@ export function request(baseUrl: string, options: RawRequest): Promise<RawRespon
         agent: false,
       },
       (res) => {
+        // An event stream does not end: answer with its status and headers, and hang up.
+        if (isEventStream(res.headers)) {
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: '', json: <T>() => JSON.parse('null') as T });
+          req.destroy();
+          return;
+        }
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => {

@@ -5,6 +5,7 @@ import { HookAccepted } from '../../../common/triggers.js';
 import type { ExecutionRepository } from '../../storage/execution-repository.js';
 import type { TriggerRepository } from '../../storage/trigger-repository.js';
 import { newId } from '../../triggers/ids.js';
+import { ExecutionFinishedError, type ExecutionQueue } from '../../executions/execution-queue.js';
 import { ApiError } from '../errors.js';
 import { defineRoute, type Route } from '../route.js';
 
@@ -44,7 +45,7 @@ export function executionRoutes(deps: { executions: ExecutionRepository }): Rout
 }
 
 /** Cancel and replay: what an operator does to one execution. */
-export function executionActionRoutes(deps: { executions: ExecutionRepository; triggers: TriggerRepository }): Route[] {
+export function executionActionRoutes(deps: { executions: ExecutionRepository; triggers: TriggerRepository; queue: ExecutionQueue }): Route[] {
   const find = (id: string): Execution => {
     const execution = deps.executions.get(id);
     if (!execution) throw new ApiError('ERR_EXECUTION_NOT_FOUND');
@@ -56,7 +57,7 @@ export function executionActionRoutes(deps: { executions: ExecutionRepository; t
       path: '/api/executions/:id/cancel',
       auth: 'key',
       tag: 'executions',
-      summary: 'Cancels an execution. A queued one never starts; a finished one answers 409.',
+      summary: 'Cancels an execution. A queued one never starts; a running one is stopped (SIGINT, SIGTERM, SIGKILL to its process group) and answered once it has ended; a finished one answers 409.',
       params: ExecutionIdParams,
       responses: {
         200: { description: 'The execution, now cancelled', schema: Execution },
@@ -64,10 +65,13 @@ export function executionActionRoutes(deps: { executions: ExecutionRepository; t
         404: { description: 'No such execution', schema: ErrorBody },
         409: { description: 'Already finished', schema: ErrorBody },
       },
-      handler: ({ params, req }) => {
+      handler: async ({ params, req }) => {
         const execution = find(params.id);
-        if (!deps.executions.cancelQueued(execution.id, `cancelled before it started (${req.auth?.method ?? 'api'})`, new Date().toISOString())) {
-          throw new ApiError('ERR_EXECUTION_FINISHED', `The execution is ${find(params.id).state}.`);
+        try {
+          await deps.queue.cancel(execution.id, `cancelled through the API (${req.auth?.method ?? 'key'})`);
+        } catch (error) {
+          if (error instanceof ExecutionFinishedError) throw new ApiError('ERR_EXECUTION_FINISHED', error.message);
+          throw error;
         }
         return find(params.id);
       },

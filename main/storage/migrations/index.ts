@@ -2,7 +2,8 @@ import { migration0001 } from './0001_settings.js';
 import { migration0002 } from './0002_triggers_deliveries_executions.js';
 import { migration0003 } from './0003_schedule_state.js';
 import { migration0004 } from './0004_execution_logs.js';
+import { migration0005 } from './0005_execution_process_group.js';
 import type { Migration } from './migration.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
-export const migrations: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004];
+export const migrations: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005];

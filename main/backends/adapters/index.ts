@@ -1,0 +1,5 @@
+import type { Backend } from '../../../common/triggers.js';
+import type { BackendAdapter } from '../adapter.js';
+
+/** The adapter of each agent CLI. */
+export const backendAdapters: Partial<Record<Backend, BackendAdapter>> = {};

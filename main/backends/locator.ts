@@ -1,0 +1,47 @@
+import type { Backend } from '../../common/triggers.js';
+import { backendCatalog } from './catalog.js';
+import { findExecutable, isExecutable } from './detect.js';
+import { loginShellPath, type ResolvedPath } from './login-path.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export type Located = { ok: true; executable: string; searchPath: string } | { ok: false; searchPath: string; hint: string };
+
+/**
+ * Where each agent CLI is, as the runner needs it: the path set in settings,
+ * else a search of the login shell's PATH (read once, then on refresh — the
+ * user may just have installed something). The same PATH is what the CLI
+ * runs with, so its own tools (node, git) are found as in a terminal.
+ */
+export class BackendLocator {
+  private resolved: Promise<ResolvedPath> | undefined;
+
+  constructor(private readonly options: { env: Env; overrides: Partial<Record<Backend, string>>; shellTimeoutMs?: number }) {}
+
+  get overrides(): Partial<Record<Backend, string>> {
+    return this.options.overrides;
+  }
+
+  /** The login shell's PATH (or this process's when that fails), read on first use and on refresh. */
+  searchPath(refresh = false): Promise<ResolvedPath> {
+    if (refresh || !this.resolved) {
+      this.resolved = loginShellPath({ env: this.options.env, timeoutMs: this.options.shellTimeoutMs });
+    }
+    return this.resolved;
+  }
+
+  async locate(backend: Backend): Promise<Located> {
+    const { path: searchPath } = await this.searchPath();
+    const spec = backendCatalog.find((entry) => entry.name === backend)!;
+    const override = this.options.overrides[backend];
+    if (override) {
+      return isExecutable(override)
+        ? { ok: true, executable: override, searchPath }
+        : { ok: false, searchPath, hint: `the configured path ${override} is not an executable file; fix AGENTED_${backend.toUpperCase()}_PATH or remove it` };
+    }
+    const executable = findExecutable(spec.command, searchPath);
+    return executable
+      ? { ok: true, executable, searchPath }
+      : { ok: false, searchPath, hint: `${spec.command} is not installed (not on the login shell's PATH); install it: npm install -g ${spec.npmPackage}` };
+  }
+}

@@ -1,0 +1,135 @@
+import { z } from 'zod';
+import { ErrorBody } from '../../../common/errors.js';
+import { ExecutionIdParams } from '../../../common/executions.js';
+import type { BackendHealth } from '../../backends/backend-health.js';
+import { TERMINAL_STATES, type LiveOutput } from '../../executions/live-output.js';
+import type { LogLine, LogStore } from '../../executions/log-store.js';
+import type { ExecutionRepository } from '../../storage/execution-repository.js';
+import { ApiError } from '../errors.js';
+import { defineRoute, type Route } from '../route.js';
+import { SseConnection, sseFrame, type SseOptions, type SseRegistry } from '../sse.js';
+
+const StreamQuery = z.object({ after: z.coerce.number().int().min(0).optional() });
+
+/** Lines read from the store per step of a replay; the client's socket drains between steps. */
+const REPLAY_PAGE = 1_000;
+
+const frames = new WeakMap<LogLine, string>();
+
+/** A line's `log` event, serialised once however many clients watch. */
+function logFrame(line: LogLine): string {
+  let frame = frames.get(line);
+  if (frame === undefined) {
+    const events = Array.isArray(line.event) ? (line.event as unknown[]) : undefined;
+    const data = { seq: line.seq, stream: line.stream, text: line.text, ts: line.ts, ...(events ? { event: events[0], events } : {}) };
+    frame = sseFrame('log', data, line.seq);
+    frames.set(line, frame);
+  }
+  return frame;
+}
+
+export interface StreamDependencies {
+  executions: ExecutionRepository;
+  logs: LogStore;
+  live: LiveOutput;
+  health: BackendHealth;
+  registry: SseRegistry;
+  sse: SseOptions;
+}
+
+/** Live output of executions and the dashboard's event stream (server-sent events). */
+export function executionStreamRoutes(deps: StreamDependencies): Route[] {
+  return [
+    defineRoute<z.infer<typeof ExecutionIdParams>, z.infer<typeof StreamQuery>>({
+      method: 'get',
+      path: '/api/executions/:id/stream',
+      auth: 'key',
+      tag: 'executions',
+      summary:
+        'Server-sent events of one execution: every stored `log` line (the event id is its sequence number), then live ones, `usage` updates, and a final `status`. `Last-Event-ID` (or ?after=) resumes after that line.',
+      params: ExecutionIdParams,
+      query: StreamQuery,
+      responses: {
+        200: { description: 'The event stream', contentType: 'text/event-stream' },
+        401: { description: 'No valid key', schema: ErrorBody },
+        404: { description: 'No such execution', schema: ErrorBody },
+      },
+      handler: ({ params, query, req, res }) => {
+        if (!deps.executions.get(params.id)) throw new ApiError('ERR_EXECUTION_NOT_FOUND');
+        const lastEventId = req.get('last-event-id');
+        const after = lastEventId !== undefined && /^\d{1,15}$/.test(lastEventId.trim()) ? Number(lastEventId.trim()) : (query.after ?? 0);
+        const connection = new SseConnection(req, res, deps.sse);
+        deps.registry.add(connection);
+        void streamExecution(deps, params.id, after, connection);
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/api/events',
+      auth: 'key',
+      tag: 'events',
+      summary: 'Server-sent events for the dashboard: `execution` (created, or its state changed) and `backends` (the CLI health checklist changed).',
+      responses: { 200: { description: 'The event stream', contentType: 'text/event-stream' }, 401: { description: 'No valid key', schema: ErrorBody } },
+      handler: ({ req, res }) => {
+        const connection = new SseConnection(req, res, deps.sse);
+        deps.registry.add(connection);
+        const executionChanges = deps.executions.onChange((change) => connection.send(sseFrame('execution', change)));
+        const healthChanges = deps.health.onChange((checklist) => connection.send(sseFrame('backends', checklist)));
+        connection.onClose(() => {
+          executionChanges.dispose();
+          healthChanges.dispose();
+        });
+      },
+    }),
+  ];
+}
+
+/**
+ * Replays stored lines after `after` page by page (waiting for the socket to
+ * drain between pages), then — in the same synchronous step as the last read,
+ * so no line can fall between the two — either ends with the stored final
+ * status or follows the live output.
+ */
+async function streamExecution(deps: StreamDependencies, id: string, after: number, connection: SseConnection): Promise<void> {
+  let last = after;
+  while (!connection.isClosed) {
+    const lines = deps.logs.read(id, last, REPLAY_PAGE);
+    if (lines.length > 0) {
+      connection.send(lines.map(logFrame).join(''));
+      last = lines[lines.length - 1]!.seq;
+    }
+    if (lines.length === REPLAY_PAGE) {
+      await connection.drained();
+      continue;
+    }
+    const execution = deps.executions.get(id)!;
+    if (TERMINAL_STATES.has(execution.state)) {
+      if (execution.usage.inputTokens !== null || execution.usage.outputTokens !== null || execution.usage.costUsd !== null) {
+        connection.send(sseFrame('usage', execution.usage));
+      }
+      connection.send(sseFrame('status', { state: execution.state, reason: execution.reason }));
+      connection.close();
+      return;
+    }
+    const unsubscribe = deps.live.subscribe(id, (message) => {
+      switch (message.kind) {
+        case 'log':
+          if (message.line.seq <= last) return;
+          last = message.line.seq;
+          connection.send(logFrame(message.line));
+          return;
+        case 'usage':
+          connection.send(sseFrame('usage', message.usage));
+          return;
+        case 'status':
+          connection.send(sseFrame('status', { state: message.state, reason: message.reason }));
+          connection.close();
+          return;
+        default:
+          return message satisfies never;
+      }
+    });
+    connection.onClose(unsubscribe);
+    return;
+  }
+}

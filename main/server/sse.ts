@@ -1,0 +1,111 @@
+import type { Request, Response } from 'express';
+
+export interface SseOptions {
+  /** A comment line this often keeps proxies and the browser from timing the stream out. */
+  heartbeatMs: number;
+  /**
+   * Bytes a client may fall behind (written but not yet taken by its socket).
+   * Past it the stream is closed: the client reconnects with Last-Event-ID
+   * and catches up from the store, instead of the server buffering for it.
+   */
+  maxBufferedBytes: number;
+}
+
+/** One server-sent event, serialised (`id:` only when given). */
+export function sseFrame(event: string, data: unknown, id?: number): string {
+  return `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/**
+ * A server-sent events response: headers, heartbeats, and the slow-client
+ * rule. Every write goes through `send`, which never lets one client's
+ * buffer grow past the limit.
+ */
+export class SseConnection {
+  private closed = false;
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly closeListeners: (() => void)[] = [];
+
+  constructor(
+    req: Request,
+    private readonly res: Response,
+    private readonly options: SseOptions,
+  ) {
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      // Reverse proxies (nginx) would otherwise hold events back.
+      'X-Accel-Buffering': 'no',
+    });
+    res.write('retry: 1000\n\n');
+    res.socket?.setNoDelay(true);
+    this.heartbeat = setInterval(() => this.send(': heartbeat\n\n'), options.heartbeatMs);
+    this.heartbeat.unref();
+    req.once('close', () => this.close());
+    res.once('close', () => this.close());
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Writes one or more frames; false when the stream is closed (now or because the client fell too far behind). */
+  send(frames: string): boolean {
+    if (this.closed) return false;
+    if (this.res.writableLength > this.options.maxBufferedBytes) {
+      this.close();
+      return false;
+    }
+    this.res.write(frames);
+    return true;
+  }
+
+  /** Resolves when the socket has taken what was written (or the stream closed). */
+  drained(): Promise<void> {
+    if (this.closed || this.res.writableLength === 0 || !this.res.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.res.off('drain', done);
+        this.res.off('close', done);
+        resolve();
+      };
+      this.res.once('drain', done);
+      this.res.once('close', done);
+    });
+  }
+
+  onClose(listener: () => void): void {
+    if (this.closed) listener();
+    else this.closeListeners.push(listener);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    if (!this.res.writableEnded) this.res.end();
+    for (const listener of this.closeListeners.splice(0)) listener();
+  }
+}
+
+/**
+ * Every open event stream, so shutdown can end them (an open stream would
+ * otherwise hold the HTTP server open until its grace period runs out).
+ */
+export class SseRegistry {
+  private readonly open = new Set<SseConnection>();
+
+  add(connection: SseConnection): void {
+    this.open.add(connection);
+    connection.onClose(() => this.open.delete(connection));
+  }
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  dispose(): void {
+    for (const connection of [...this.open]) connection.close();
+  }
+}
