@@ -40,6 +40,8 @@ export const Execution = z
     startedAt: z.string().nullable(),
     endedAt: z.string().nullable(),
     exitCode: z.number().int().nullable(),
+    /** The process group the CLI ran in (its leader's pid), once it started. */
+    processGroup: z.number().int().nullable(),
     usage: z.object({ inputTokens: z.number().nullable(), outputTokens: z.number().nullable(), costUsd: z.number().nullable() }),
   })
   .meta({ id: 'Execution' });

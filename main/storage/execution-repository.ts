@@ -89,6 +89,7 @@ function summary(row: Row): ExecutionSummary {
     startedAt: row.started_at,
     endedAt: row.ended_at,
     exitCode: row.exit_code,
+    processGroup: row.pgid,
     usage: { inputTokens: row.input_tokens, outputTokens: row.output_tokens, costUsd: row.cost_usd },
   };
 }

@@ -1,5 +1,6 @@
 import type { Backend } from '../../../common/triggers.js';
 import type { BackendAdapter } from '../adapter.js';
+import { codexAdapter } from './codex.js';
 
 /** The adapter of each agent CLI. */
-export const backendAdapters: Partial<Record<Backend, BackendAdapter>> = {};
+export const backendAdapters: Partial<Record<Backend, BackendAdapter>> = { codex: codexAdapter };
