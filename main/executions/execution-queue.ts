@@ -107,7 +107,7 @@ export class ExecutionQueue implements Disposable {
       await running.run.stop('cancelled', reason);
     } else if (!this.deps.executions.cancelQueued(id, reason, new Date().toISOString())) {
       const execution = this.deps.executions.get(id);
-      if (execution && execution.state !== 'running') throw new ExecutionFinishedError(`The execution is ${execution.state}.`);
+      if (execution && execution.state !== 'running') throw new ExecutionFinishedError(`The execution has already ended (${execution.state}).`);
       // Claimed by a pass in this very turn: stop it as it starts.
       await this.running.get(id)?.run.stop('cancelled', reason);
     }

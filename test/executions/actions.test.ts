@@ -8,7 +8,8 @@ let triggerId: string;
 const auth = () => ({ authorization: `Bearer ${server.key}`, 'content-type': 'application/json' });
 
 beforeAll(async () => {
-  server = await startInProcess();
+  // No agent CLI on this PATH: executions start and fail at once, saying how to install it.
+  server = await startInProcess({ PATH: '/nonexistent', SHELL: '/bin/false' });
   const created = await request(server.url, {
     method: 'POST',
     path: '/api/triggers',
@@ -35,20 +36,22 @@ describe('execution actions', () => {
     expect(replayed.status).toBe(202);
     const copy = await get(replayed.json<{ executionId: string }>().executionId);
     expect(copy.id).not.toBe(original.id);
-    expect(copy).toMatchObject({ triggerId, source: 'replay', state: 'queued', replayOf: original.id, params: original.params, prompt: original.prompt, promptContext: original.promptContext });
+    expect(copy).toMatchObject({ triggerId, source: 'replay', replayOf: original.id, params: original.params, prompt: original.prompt, promptContext: original.promptContext });
     // The prompt is the rendered original, nonce and all — not a new render.
     expect(copy.prompt).toContain('‹/untrusted-input>');
   });
 
-  it('cancel stops a queued execution from ever starting; a second cancel is refused', async () => {
+  it('an execution whose CLI is not installed fails with the command that installs it; cancelling it then is refused', async () => {
     const id = await run({ issue: 'flaky test' });
-    const cancelled = await request(server.url, { method: 'POST', path: `/api/executions/${id}/cancel`, headers: auth() });
-    expect(cancelled.status).toBe(200);
-    expect(cancelled.json<Execution>()).toMatchObject({ id, state: 'cancelled' });
-    expect(cancelled.json<Execution>().endedAt).not.toBeNull();
+    let execution = await get(id);
+    for (let tries = 0; execution.state !== 'failed' && tries < 100; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      execution = await get(id);
+    }
+    expect(execution).toMatchObject({ state: 'failed', processGroup: null, reason: expect.stringContaining('npm install -g @anthropic-ai/claude-code') as unknown });
     const again = await request(server.url, { method: 'POST', path: `/api/executions/${id}/cancel`, headers: auth() });
     expect(again.status).toBe(409);
-    expect(again.json<{ error: { code: string; message: string } }>().error).toMatchObject({ code: 'ERR_EXECUTION_FINISHED', message: 'The execution is cancelled.' });
+    expect(again.json<{ error: { code: string; message: string } }>().error).toMatchObject({ code: 'ERR_EXECUTION_FINISHED', message: 'The execution has already ended (failed).' });
   });
 
   it('unknown executions are 404, and a replay of a deleted trigger says so', async () => {

@@ -92,6 +92,17 @@ export function openEventStream(baseUrl: string, path: string, headers: Record<s
 }
 
 /** The `log` events' data, parsed. */
-export function logLines(events: readonly ReceivedEvent[]): { seq: number; stream: string; text: string; event?: { type: string } }[] {
-  return events.filter((event) => event.event === 'log').map((event) => JSON.parse(event.data) as { seq: number; stream: string; text: string; event?: { type: string } });
+export interface StreamedLine {
+  seq: number;
+  stream: string;
+  text: string;
+  event?: { type: string };
+  events?: { type: string }[];
 }
+
+export function logLines(events: readonly ReceivedEvent[]): StreamedLine[] {
+  return events.filter((event) => event.event === 'log').map((event) => JSON.parse(event.data) as StreamedLine);
+}
+
+/** Whether any line carried a normalized event of this type. */
+export const hasEvent = (lines: readonly StreamedLine[], type: string) => lines.some((line) => line.events?.some((event) => event.type === type));
