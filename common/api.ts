@@ -19,7 +19,10 @@ export const HealthReady = z
     checks: z.object({
       database: CheckResult.extend({ schemaVersion: z.number().int() }),
       keychain: CheckResult.extend({ source: z.enum(['keychain', 'environment']) }),
+      /** Informational: no usable backend does not make the server unready (executions then fail saying why). */
+      backends: CheckResult.extend({ usable: z.array(z.string()) }),
     }),
+    executions: z.object({ queued: z.number().int(), running: z.number().int() }),
   })
   .meta({ id: 'HealthReady' });
 export type HealthReady = z.infer<typeof HealthReady>;

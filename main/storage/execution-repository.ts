@@ -106,6 +106,7 @@ export class ExecutionRepository {
   private readonly insertStatement: Database.Statement<unknown[]>;
   private readonly selectOne: Database.Statement<[string], Row>;
   private readonly countStatement: Database.Statement<[], { count: number }>;
+  private readonly countInStateStatement: Database.Statement<[ExecutionState], { count: number }>;
   private readonly cancelQueuedStatement: Database.Statement<[string, string, string]>;
   private readonly skipStatement: Database.Statement<[string, string, string]>;
   private readonly startStatement: Database.Statement<[string, string]>;
@@ -125,6 +126,7 @@ export class ExecutionRepository {
     );
     this.selectOne = db.prepare('SELECT * FROM executions WHERE id = ?');
     this.countStatement = db.prepare('SELECT count(*) AS count FROM executions');
+    this.countInStateStatement = db.prepare('SELECT count(*) AS count FROM executions WHERE state = ?');
     this.cancelQueuedStatement = db.prepare("UPDATE executions SET state = 'cancelled', reason = ?, ended_at = ? WHERE id = ? AND state = 'queued'");
     this.skipStatement = db.prepare("UPDATE executions SET state = 'skipped', reason = ?, ended_at = ? WHERE id = ? AND state = 'queued'");
     this.startStatement = db.prepare("UPDATE executions SET state = 'running', started_at = ? WHERE id = ? AND state = 'queued'");
@@ -231,6 +233,10 @@ export class ExecutionRepository {
 
   count(): number {
     return this.countStatement.get()!.count;
+  }
+
+  countInState(state: ExecutionState): number {
+    return this.countInStateStatement.get(state)!.count;
   }
 
   private changeState(id: string, state: ExecutionState, reason: string | null, changes: number): boolean {

@@ -181,12 +181,20 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           return { ok: false, detail: (error as Error).message, source: 'keychain' as const };
         }
       })();
+      const backends = await health.checklist().then(
+        (checklist) => {
+          const usable = checklist.items.filter((item) => item.usable).map((item) => item.name);
+          return { ok: usable.length > 0, detail: usable.length > 0 ? `usable: ${usable.join(', ')}` : 'no agent CLI is usable (GET /api/backends says how to fix it)', usable };
+        },
+        (error: unknown) => ({ ok: false, detail: (error as Error).message, usable: [] }),
+      );
       return {
         status: database.ok && keychain.ok ? 'ok' : 'degraded',
         version,
         uptimeSeconds: (Date.now() - startedAt) / 1000,
         pid: process.pid,
-        checks: { database, keychain },
+        checks: { database, keychain, backends },
+        executions: { queued: executions.countInState('queued'), running: queue.runningCount },
       };
     };
 

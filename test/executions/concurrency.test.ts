@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HealthReady } from '../../common/api.js';
 import { groupAlive } from '../../main/executions/process-group.js';
 import { startEngine, type Engine } from '../helpers/engine.js';
 import { sleep } from '../helpers/time.js';
@@ -41,6 +42,9 @@ describe('execution engine: concurrency', () => {
     for (const id of ids.slice(0, 3)) await engine.waitForState(id, ['running']);
     await settle();
     expect((await engine.execution(ids[3]!)).state).toBe('queued');
+    const ready = await engine.api<HealthReady>('GET', '/health/ready');
+    expect(ready.body.executions).toEqual({ queued: 1, running: 3 });
+    expect(ready.body.checks.backends).toMatchObject({ ok: true, usable: expect.arrayContaining(['claude']) as unknown });
     await cancel(ids[1]!);
     await engine.waitForState(ids[3]!, ['running']);
     await cancel(ids[0]!, ids[2]!, ids[3]!);
