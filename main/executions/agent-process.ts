@@ -106,12 +106,22 @@ export function startAgentProcess(options: AgentProcessOptions): AgentProcess {
           readLines(stderr, (line) => options.onLine('stderr', line, [])),
         ])
       : Promise.resolve();
+  let stopped = false;
   const done = (async (): Promise<AgentExit> => {
     const exit = await group.exited;
     // What the CLI started dies with it (a tool's background process would otherwise be orphaned, and keep the pipes open).
     await group.stop({ graceMs: LEFTOVER_GRACE_MS });
     await reading;
-    return { ...exit, ...outcomeOf(events, exit), events };
+    // Some CLIs (Gemini CLI) catch SIGINT/SIGTERM and exit 0 without a result: a stopped run never counts as a success.
+    const outcome = stopped ? { ok: false, reason: 'stopped before it finished' } : outcomeOf(events, exit);
+    return { ...exit, ...outcome, events };
   })();
-  return { pgid: group.pgid, done, stop: (policy) => group.stop(policy) };
+  return {
+    pgid: group.pgid,
+    done,
+    stop: (policy) => {
+      stopped = true;
+      return group.stop(policy);
+    },
+  };
 }

@@ -9,6 +9,8 @@ export interface SseOptions {
    * and catches up from the store, instead of the server buffering for it.
    */
   maxBufferedBytes: number;
+  /** How long a replay waits for a client's socket to take a page before giving up on the client. */
+  stallTimeoutMs?: number;
 }
 
 /** One server-sent event, serialised (`id:` only when given). */
@@ -40,7 +42,10 @@ export class SseConnection {
     });
     res.write('retry: 1000\n\n');
     res.socket?.setNoDelay(true);
-    this.heartbeat = setInterval(() => this.send(': heartbeat\n\n'), options.heartbeatMs);
+    // Only an idle stream needs a heartbeat; one with data still waiting is not idle.
+    this.heartbeat = setInterval(() => {
+      if (res.writableLength === 0) this.send(': heartbeat\n\n');
+    }, options.heartbeatMs);
     this.heartbeat.unref();
     req.once('close', () => this.close());
     res.once('close', () => this.close());
@@ -54,18 +59,23 @@ export class SseConnection {
   send(frames: string): boolean {
     if (this.closed) return false;
     if (this.res.writableLength > this.options.maxBufferedBytes) {
-      this.close();
+      this.abort();
       return false;
     }
     this.res.write(frames);
     return true;
   }
 
-  /** Resolves when the socket has taken what was written (or the stream closed). */
+  /**
+   * Resolves when the socket has taken what was written, or the stream closed.
+   * A client that takes nothing for the stall timeout is dropped (it resumes by id).
+   */
   drained(): Promise<void> {
     if (this.closed || this.res.writableLength === 0 || !this.res.writableNeedDrain) return Promise.resolve();
     return new Promise((resolve) => {
+      const timer = setTimeout(() => this.abort(), this.options.stallTimeoutMs ?? 30_000);
       const done = () => {
+        clearTimeout(timer);
         this.res.off('drain', done);
         this.res.off('close', done);
         resolve();
@@ -80,12 +90,23 @@ export class SseConnection {
     else this.closeListeners.push(listener);
   }
 
+  /** Ends the stream after what was written reaches the client. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeat);
     if (!this.res.writableEnded) this.res.end();
     for (const listener of this.closeListeners.splice(0)) listener();
+  }
+
+  /**
+   * Drops a client that fell behind: the connection is destroyed, not ended —
+   * ending would keep everything still buffered for it in memory until it
+   * reads, which it is not doing.
+   */
+  private abort(): void {
+    this.close();
+    this.res.destroy();
   }
 }
 

@@ -11,8 +11,10 @@ import { SseConnection, sseFrame, type SseOptions, type SseRegistry } from '../s
 
 const StreamQuery = z.object({ after: z.coerce.number().int().min(0).optional() });
 
-/** Lines read from the store per step of a replay; the client's socket drains between steps. */
+/** Lines read from the store per step of a replay. */
 const REPLAY_PAGE = 1_000;
+/** Bytes written to a replaying client before waiting for its socket to drain (well under the slow-client limit). */
+const REPLAY_CHUNK_BYTES = 64 * 1024;
 
 const frames = new WeakMap<LogLine, string>();
 
@@ -94,10 +96,17 @@ async function streamExecution(deps: StreamDependencies, id: string, after: numb
   let last = after;
   while (!connection.isClosed) {
     const lines = deps.logs.read(id, last, REPLAY_PAGE);
-    if (lines.length > 0) {
-      connection.send(lines.map(logFrame).join(''));
-      last = lines[lines.length - 1]!.seq;
+    let chunk = '';
+    for (const line of lines) {
+      chunk += logFrame(line);
+      last = line.seq;
+      if (chunk.length >= REPLAY_CHUNK_BYTES) {
+        connection.send(chunk);
+        chunk = '';
+        await connection.drained();
+      }
     }
+    if (chunk !== '') connection.send(chunk);
     if (lines.length === REPLAY_PAGE) {
       await connection.drained();
       continue;
