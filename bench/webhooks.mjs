@@ -5,6 +5,7 @@
 // X-GitHub-Delivery, so every one is accepted and persisted.
 import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { startProcess, withTempDir } from './processes.mjs';
 
@@ -64,6 +65,8 @@ export const webhooks = {
       const bare = await startProcess(['bench/bare-accept-server.mjs'], {});
       const agented = await startProcess(['dist/main/cli.js', 'serve', '--port', '0'], {
         HOME: temp, AGENTED_API_KEY: KEY, AGENTED_DATA_DIR: `${temp}/data`, AGENTED_LOG_DIR: `${temp}/logs`, AGENTED_LOG_STDOUT: '0',
+        // The executions really start (the queue is live), and run as long as agents do: the rest stay queued.
+        AGENTED_CLAUDE_PATH: fileURLToPath(new URL('fixtures/sleeping-agent', import.meta.url)),
       });
       try {
         const created = await fetch(`${agented.url}/api/triggers`, {

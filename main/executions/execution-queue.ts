@@ -42,6 +42,8 @@ export class ExecutionQueue implements Disposable {
   private readonly running = new Map<string, Running>();
   private scheduled = false;
   private closed = false;
+  /** An execution with a concurrency key arrived since the last pass: its strategy must be applied even when no slot is free. */
+  private keyedArrival = false;
   private readonly log: Logger;
   private readonly subscription: Disposable;
 
@@ -51,7 +53,10 @@ export class ExecutionQueue implements Disposable {
   ) {
     this.log = deps.logger.child({ component: 'queue' });
     this.subscription = deps.executions.onChange((change) => {
-      if (change.kind === 'created' && change.state === 'queued') this.kick();
+      if (change.kind === 'created' && change.state === 'queued') {
+        if (change.concurrencyKey !== null) this.keyedArrival = true;
+        this.kick();
+      }
     });
   }
 
@@ -123,6 +128,10 @@ export class ExecutionQueue implements Disposable {
 
   private pass(): void {
     if (this.closed) return;
+    // With every slot taken, only a keyed arrival can change anything (drop it, or cancel what it supersedes).
+    const strategiesPending = this.keyedArrival;
+    this.keyedArrival = false;
+    if (!strategiesPending && this.running.size >= this.options.maxConcurrent) return;
     const queued = this.deps.executions.queued(this.options.scanLimit ?? 1_000);
     if (queued.length === 0) return;
     const triggers = new Map<string, StoredTrigger | undefined>();
@@ -147,6 +156,8 @@ export class ExecutionQueue implements Disposable {
     }
 
     for (const execution of queued) {
+      // Slots full and no strategy to apply: the rest of the queue waits as it is.
+      if (!strategiesPending && this.running.size >= this.options.maxConcurrent) break;
       const trigger = triggerOf(execution.triggerId);
       if (!trigger) {
         this.deps.executions.skip(execution.id, 'its trigger was deleted before it could start', now);

@@ -10,6 +10,8 @@ export interface ExecutionChange {
   triggerId: string;
   state: ExecutionState;
   reason: string | null;
+  /** Set on `created` only. */
+  concurrencyKey: string | null;
 }
 
 /** What the queue needs of a queued execution to decide whether it may start. */
@@ -164,7 +166,7 @@ export class ExecutionRepository {
       execution.replayOf,
       execution.createdAt,
     );
-    this.emit({ kind: 'created', id: execution.id, triggerId: execution.triggerId, state: execution.state, reason: execution.reason });
+    this.emit({ kind: 'created', id: execution.id, triggerId: execution.triggerId, state: execution.state, reason: execution.reason, concurrencyKey: execution.concurrencyKey });
   }
 
   get(id: string): Execution | undefined {
@@ -243,7 +245,7 @@ export class ExecutionRepository {
     if (changes === 0) return false;
     if (this.listeners.size > 0) {
       const triggerId = this.selectOne.get(id)?.trigger_id ?? '';
-      this.emit({ kind: 'state', id, triggerId, state, reason });
+      this.emit({ kind: 'state', id, triggerId, state, reason, concurrencyKey: null });
     }
     return true;
   }
