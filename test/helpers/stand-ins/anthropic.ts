@@ -31,6 +31,9 @@ const ERROR_MESSAGES: Record<string, string> = {
   overloaded_error: 'Overloaded',
 };
 
+/** The model the stand-in names when a request names none, and lists at `GET /v1/models`. */
+export const STAND_IN_MODEL = 'claude-stand-in';
+
 function anthropicId(prefix: string): string {
   return `${prefix}_${randomBytes(12).toString('hex')}`;
 }
@@ -53,7 +56,7 @@ interface MessagesRequest {
 
 function messagesRequest(body: unknown): MessagesRequest {
   const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
-  return { model: typeof fields.model === 'string' ? fields.model : 'claude-stand-in', stream: fields.stream === true };
+  return { model: typeof fields.model === 'string' ? fields.model : STAND_IN_MODEL, stream: fields.stream === true };
 }
 
 type ContentBlock = { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: unknown };
@@ -149,7 +152,8 @@ function answer(response: http.ServerResponse, recorded: RecordedRequest, reply:
  * A stand-in for Anthropic's Messages API. `respond` decides each
  * `POST /v1/messages` (with any query string, as the CLI adds `?beta=true`);
  * `index` counts those requests from 0. Token counting is answered from the
- * request's size, and any other path with Anthropic's 404 error.
+ * request's size, the model list with one model, and any other path with
+ * Anthropic's 404 error.
  */
 export function startAnthropicStandIn(respond: (request: RecordedRequest, index: number) => AnthropicReply): Promise<StandIn> {
   let index = 0;
@@ -159,6 +163,9 @@ export function startAnthropicStandIn(respond: (request: RecordedRequest, index:
       answer(response, recorded, respond(recorded, index++));
     } else if (recorded.method === 'POST' && pathname === '/v1/messages/count_tokens') {
       sendJson(response, 200, { input_tokens: tokensOf(recorded.body) });
+    } else if (recorded.method === 'GET' && pathname === '/v1/models') {
+      const model = { type: 'model', id: STAND_IN_MODEL, display_name: 'Claude stand-in', created_at: '2026-01-01T00:00:00Z' };
+      sendJson(response, 200, { data: [model], has_more: false, first_id: model.id, last_id: model.id });
     } else {
       sendJson(response, 404, anthropicError(404, `${recorded.method} ${pathname} is not served by the stand-in`));
     }
