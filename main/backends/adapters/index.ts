@@ -1,6 +1,7 @@
 import type { Backend } from '../../../common/triggers.js';
 import type { BackendAdapter } from '../adapter.js';
+import { claudeAdapter } from './claude.js';
 import { codexAdapter } from './codex.js';
 
 /** The adapter of each agent CLI. */
-export const backendAdapters: Partial<Record<Backend, BackendAdapter>> = { codex: codexAdapter };
+export const backendAdapters: Partial<Record<Backend, BackendAdapter>> = { claude: claudeAdapter, codex: codexAdapter };
