@@ -2,6 +2,7 @@ import type { Backend } from '../../../common/triggers.js';
 import type { BackendAdapter } from '../adapter.js';
 import { claudeAdapter } from './claude.js';
 import { codexAdapter } from './codex.js';
+import { geminiAdapter } from './gemini.js';
 
 /** The adapter of each agent CLI. */
-export const backendAdapters: Partial<Record<Backend, BackendAdapter>> = { claude: claudeAdapter, codex: codexAdapter };
+export const backendAdapters: Partial<Record<Backend, BackendAdapter>> = { claude: claudeAdapter, codex: codexAdapter, gemini: geminiAdapter };
