@@ -202,7 +202,7 @@ describe('GitHub deliveries', () => {
     expect(executionId).toMatch(/^exe_/);
 
     const queued = await execution(executionId);
-    expect(queued).toMatchObject({ id: executionId, triggerId: trigger.id, state: 'queued', source: 'webhook', backend: 'claude' });
+    expect(queued).toMatchObject({ id: executionId, triggerId: trigger.id, source: 'webhook', backend: 'claude' });
     const title = payload.pull_request.title;
     const block = /<untrusted-input[^>]*>\n([\s\S]*?)\n<\/untrusted-input[^>]*>/.exec(queued.prompt);
     expect(block?.[0], queued.prompt).toContain('field="payload.pull_request.title"');
@@ -354,7 +354,7 @@ describe('Standard Webhooks deliveries', () => {
     const accepted = await deliver(trigger.id, body, headers);
     expect(accepted.status, accepted.body).toBe(202);
     const queued = await execution(accepted.json<{ executionId: string }>().executionId);
-    expect(queued).toMatchObject({ state: 'queued', source: 'webhook' });
+    expect(queued).toMatchObject({ source: 'webhook' });
 
     const again = await deliver(trigger.id, body, headers);
     expect(again.status).toBe(200);
@@ -526,7 +526,7 @@ describe('manual runs and refused deliveries', () => {
     const good = await run(manual.id, { params: { version: '1.2.0', branch: 'main', dryRun: true, retries: 3 } });
     expect(good.status, good.body).toBe(202);
     const queued = await execution(good.json<{ executionId: string }>().executionId);
-    expect(queued).toMatchObject({ source: 'manual', state: 'queued', triggerId: manual.id, deliveryId: null, params: { version: '1.2.0', branch: 'main', dryRun: true, retries: 3 } });
+    expect(queued).toMatchObject({ source: 'manual', triggerId: manual.id, deliveryId: null, params: { version: '1.2.0', branch: 'main', dryRun: true, retries: 3 } });
     expect(queued.promptContext.map((entry) => entry.field)).toEqual(['params.version', 'params.branch', 'params.dryRun', 'params.retries']);
     expect(queued.prompt).toContain('1.2.0');
   });
