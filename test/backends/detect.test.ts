@@ -107,5 +107,5 @@ describe('CLI health checklist (the real CLIs, pinned)', () => {
     const checklist = JSON.parse(some.stdout.join('\n')) as BackendChecklist;
     expect(byName(checklist.items).gemini).toMatchObject({ usable: true, authSource: 'GEMINI_API_KEY' });
     expect(some.stdout.join('\n')).not.toContain('gemini-secret');
-  });
+  }, 90_000);
 });
