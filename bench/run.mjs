@@ -2,11 +2,12 @@
 // against a baseline measured in the same run on the same machine, never an
 // absolute number: the machines this runs on differ.
 import { api } from './api.mjs';
+import { executions } from './executions.mjs';
 import { ingest } from './ingest.mjs';
 import { webhooks } from './webhooks.mjs';
 
 const only = process.argv[2];
-const suites = [api, webhooks, ingest].filter((suite) => !only || suite.name === only);
+const suites = [api, webhooks, ingest, executions].filter((suite) => !only || suite.name === only);
 const results = [];
 for (const suite of suites) results.push(...(await suite.run()));
 
