@@ -16,7 +16,11 @@ export interface MainWindowOptions {
  * own CSP to every response of the worker.
  */
 export function createMainWindow({ preloadPath, workerOrigin, logger }: MainWindowOptions): BrowserWindow {
-  const window = new BrowserWindow(mainWindowOptions(preloadPath));
+  const options = mainWindowOptions(preloadPath);
+  // The isolation flags once more as literals at the constructor, where a static scanner
+  // (Electronegativity, npm run electronegativity) can read them; test/shell checks that
+  // mainWindowOptions sets the same values, so this can only repeat them, never loosen them.
+  const window = new BrowserWindow({ ...options, webPreferences: { ...options.webPreferences, contextIsolation: true, sandbox: true, nodeIntegration: false } });
   const { webContents } = window;
 
   window.once('ready-to-show', () => window.show());
