@@ -58,11 +58,12 @@ describe('electron-builder.yml (packaging cannot run here: the config is checked
     };
     for (const name of Object.keys(manifest.dependencies)) visit(name);
     // Prebuilt binaries often live in per-platform packages beside the main one (@napi-rs/keyring-linux-x64-gnu).
-    for (const scope of ['@napi-rs']) {
+    for (const scope of ['@napi-rs', '@ngrok']) {
       for (const name of fs.readdirSync(path.join(repoRoot, 'node_modules', scope))) visit(`${scope}/${name}`);
     }
     expect(natives).toEqual(expect.arrayContaining(['better-sqlite3']));
     expect(natives.some((name) => name.startsWith('@napi-rs/keyring'))).toBe(true);
+    expect(natives.some((name) => name.startsWith('@ngrok/ngrok-'))).toBe(true);
     for (const name of natives) expect(unpacked(name), `${name} must be in asarUnpack`).toBe(true);
   });
 
