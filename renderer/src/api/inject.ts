@@ -1,0 +1,17 @@
+import { inject, type InjectionKey } from 'vue';
+import type { ApiClient } from './client.js';
+import { browserEventSource, type EventSourceFactory } from './live-connection.js';
+
+/** The app's services, provided once in main.ts (tests provide their own): no module-level singletons. */
+export const ApiKey: InjectionKey<ApiClient> = Symbol('api');
+export const EventSourceKey: InjectionKey<EventSourceFactory> = Symbol('event-source');
+
+export function useApi(): ApiClient {
+  const api = inject(ApiKey);
+  if (!api) throw new Error('No API client provided (main.ts provides one).');
+  return api;
+}
+
+export function useEventSource(): EventSourceFactory {
+  return inject(EventSourceKey, browserEventSource);
+}
