@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Attempt } from './accounts.js';
 import { Backend } from './triggers.js';
 
 export const ExecutionState = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out', 'interrupted', 'skipped']);
@@ -29,7 +30,8 @@ export const Execution = z
     backend: Backend,
     model: z.string().nullable(),
     account: z.string().nullable(),
-    attempts: z.array(z.record(z.string(), z.unknown())),
+    /** Every try on a backend and account, in order (a rate-limited try moves on to the next). */
+    attempts: z.array(Attempt),
     params: z.record(z.string(), z.unknown()),
     prompt: z.string(),
     promptContext: z.array(PromptContextEntry),
@@ -42,7 +44,13 @@ export const Execution = z
     exitCode: z.number().int().nullable(),
     /** The process group the CLI ran in (its leader's pid), once it started. */
     processGroup: z.number().int().nullable(),
-    usage: z.object({ inputTokens: z.number().nullable(), outputTokens: z.number().nullable(), costUsd: z.number().nullable() }),
+    usage: z.object({
+      inputTokens: z.number().nullable(),
+      outputTokens: z.number().nullable(),
+      costUsd: z.number().nullable(),
+      /** The CLI reported tokens but no cost: costUsd was computed from the price table (AGENTED_PRICES). */
+      costEstimated: z.boolean(),
+    }),
   })
   .meta({ id: 'Execution' });
 export type Execution = z.infer<typeof Execution>;

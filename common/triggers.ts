@@ -43,6 +43,8 @@ const triggerFields = {
   workingDirectory: z.string().min(1).max(4096).nullable().default(null),
   timeoutSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(1800),
   permissionMode: PermissionMode.default('edit'),
+  /** When every account of every backend in the fallback list is rate-limited: wait queued until the earliest cool-down ends, or fail at once. */
+  onRateLimit: z.enum(['wait', 'fail']).default('wait'),
   maxConcurrent: z.number().int().min(1).max(32).default(1),
   concurrency: z
     .object({ key: z.string().max(500).default(''), strategy: ConcurrencyStrategy.default('queue') })

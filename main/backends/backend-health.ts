@@ -14,6 +14,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 export class BackendHealth {
   private cached: { at: number; checklist: Promise<BackendChecklist> } | undefined;
   private lastItems: string | undefined;
+  private last: BackendChecklist | undefined;
   private readonly listeners = new Set<(checklist: BackendChecklist) => void>();
 
   constructor(
@@ -27,6 +28,11 @@ export class BackendHealth {
     this.cached = { at: Date.now(), checklist };
     checklist.catch(() => (this.cached = undefined));
     return checklist;
+  }
+
+  /** The last finished checklist, without waiting for one (undefined before the first check ends). */
+  peek(): BackendChecklist | undefined {
+    return this.last;
   }
 
   /** Called when a check finds something different from the previous one (a CLI installed, logged in…). */
@@ -48,6 +54,7 @@ export class BackendHealth {
       for (const listener of this.listeners) listener(checklist);
     }
     this.lastItems = fingerprint;
+    this.last = checklist;
     return checklist;
   }
 }

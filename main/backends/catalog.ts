@@ -16,9 +16,21 @@ export interface BackendSpec {
   credentialFiles(env: Env): string[];
   /** What to run when it is installed but not authenticated. */
   loginHint: string;
+  /** The variables that make the CLI use one account: its API key, or its own configuration folder (a separate login). */
+  accountEnvironment(credentials: { apiKey: string | null; configDir: string | null }): Record<string, string | undefined>;
+}
+
+/** Sets `variables` to the API key (and unsets `conflicting`, which the CLI would prefer), or nothing without a key. */
+function keyVariables(apiKey: string | null, variables: string[], conflicting: string[] = []): Record<string, string | undefined> {
+  if (apiKey === null) return {};
+  return Object.fromEntries([...variables.map((name) => [name, apiKey]), ...conflicting.map((name) => [name, undefined])]);
 }
 
 const home = (env: Env) => env.HOME || os.homedir();
+
+export function backendSpec(backend: Backend): BackendSpec {
+  return backendCatalog.find((spec) => spec.name === backend)!;
+}
 
 export const backendCatalog: readonly BackendSpec[] = [
   {
@@ -28,6 +40,10 @@ export const backendCatalog: readonly BackendSpec[] = [
     apiKeyVariables: ['ANTHROPIC_API_KEY', 'CLAUDE_CODE_OAUTH_TOKEN'],
     credentialFiles: (env) => [path.join(env.CLAUDE_CONFIG_DIR || path.join(home(env), '.claude'), '.credentials.json')],
     loginHint: 'run `claude`, then `/login` (or `claude setup-token`), or set ANTHROPIC_API_KEY',
+    accountEnvironment: ({ apiKey, configDir }) => ({
+      ...keyVariables(apiKey, ['ANTHROPIC_API_KEY'], ['CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_AUTH_TOKEN']),
+      ...(configDir === null ? {} : { CLAUDE_CONFIG_DIR: configDir }),
+    }),
   },
   {
     name: 'codex',
@@ -36,6 +52,7 @@ export const backendCatalog: readonly BackendSpec[] = [
     apiKeyVariables: ['OPENAI_API_KEY', 'CODEX_API_KEY'],
     credentialFiles: (env) => [path.join(env.CODEX_HOME || path.join(home(env), '.codex'), 'auth.json')],
     loginHint: 'run `codex login`, or set OPENAI_API_KEY',
+    accountEnvironment: ({ apiKey, configDir }) => ({ ...keyVariables(apiKey, ['OPENAI_API_KEY', 'CODEX_API_KEY']), ...(configDir === null ? {} : { CODEX_HOME: configDir }) }),
   },
   {
     name: 'gemini',
@@ -44,6 +61,8 @@ export const backendCatalog: readonly BackendSpec[] = [
     apiKeyVariables: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'],
     credentialFiles: (env) => [path.join(home(env), '.gemini', 'oauth_creds.json')],
     loginHint: 'run `gemini` and choose "Login with Google", or set GEMINI_API_KEY',
+    // GEMINI_CLI_HOME stands in for the home folder: the account's settings and login live in its .gemini.
+    accountEnvironment: ({ apiKey, configDir }) => ({ ...keyVariables(apiKey, ['GEMINI_API_KEY'], ['GOOGLE_API_KEY']), ...(configDir === null ? {} : { GEMINI_CLI_HOME: configDir }) }),
   },
   {
     name: 'opencode',
@@ -52,5 +71,7 @@ export const backendCatalog: readonly BackendSpec[] = [
     apiKeyVariables: ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY'],
     credentialFiles: (env) => [path.join(env.XDG_DATA_HOME || path.join(home(env), '.local', 'share'), 'opencode', 'auth.json')],
     loginHint: 'run `opencode auth login`, or set ANTHROPIC_API_KEY (or another provider key)',
+    // A key is taken as Anthropic's (OpenCode's default provider); for another provider, give the account a folder and run `opencode auth login` with XDG_DATA_HOME set to it.
+    accountEnvironment: ({ apiKey, configDir }) => ({ ...keyVariables(apiKey, ['ANTHROPIC_API_KEY']), ...(configDir === null ? {} : { XDG_DATA_HOME: configDir }) }),
   },
 ];

@@ -1,5 +1,7 @@
 import net from 'node:net';
 import { z } from 'zod';
+import { PriceTable } from '../../common/budgets.js';
+import { TunnelProvider } from '../../common/tunnel.js';
 import { defaultDataDir, defaultLogDir } from './paths.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -25,6 +27,34 @@ const origin: z.ZodType<string, string> = z.string().refine((value) => {
     return false;
   }
 }, 'each entry must be an origin such as https://example.com (scheme, host and optional port; no path)');
+
+/** A JSON document in one variable, validated by `schema`. */
+const json = <T>(schema: z.ZodType<T>) =>
+  z
+    .string()
+    .transform((raw, context) => {
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        context.addIssue({ code: 'custom', message: 'must be valid JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
+/** An http(s) URL without credentials (a relay or tunnel address). */
+const httpUrl: z.ZodType<string, string> = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '';
+  } catch {
+    return false;
+  }
+}, 'must be an http(s) URL without credentials');
+
+const domainName = z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i, 'must be a domain name');
+
+const hostAndPort = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port');
 
 const absolutePath = z.string().refine((value) => /^(\/|[A-Za-z]:[\\/])/.test(value), 'must be an absolute path').optional();
 
@@ -57,6 +87,8 @@ export const settingDefinitions = {
   logLevel: { env: 'AGENTED_LOG_LEVEL', stored: true, schema: z.enum(['debug', 'info', 'warn', 'error']) },
   dedupTtlSeconds: { env: 'AGENTED_DEDUP_TTL_S', stored: true, schema: integer(1, 30 * 24 * 3600) },
   maxConcurrent: { env: 'AGENTED_MAX_CONCURRENT', stored: true, schema: integer(1, 64) },
+  rateLimitBackoffSeconds: { env: 'AGENTED_RATE_LIMIT_BACKOFF_S', stored: true, schema: integer(1, 24 * 3600) },
+  prices: { env: 'AGENTED_PRICES', stored: true, schema: json(PriceTable) },
   stopGraceMs: { env: 'AGENTED_STOP_GRACE_MS', stored: true, schema: integer(50, 600_000) },
   sseHeartbeatMs: { env: 'AGENTED_SSE_HEARTBEAT_MS', stored: true, schema: integer(100, 300_000) },
   loginTokenTtlSeconds: { env: 'AGENTED_LOGIN_TOKEN_TTL_S', stored: true, schema: integer(10, 3600) },
@@ -70,11 +102,18 @@ export const settingDefinitions = {
   codexPath: { env: 'AGENTED_CODEX_PATH', stored: true, schema: absolutePath },
   geminiPath: { env: 'AGENTED_GEMINI_PATH', stored: true, schema: absolutePath },
   opencodePath: { env: 'AGENTED_OPENCODE_PATH', stored: true, schema: absolutePath },
+  // The tunnel's settings (docs/tunnels.md): stored by PUT /api/tunnel, which applies them at once.
+  tunnel: { env: 'AGENTED_TUNNEL', stored: true, schema: TunnelProvider },
+  smeeUrl: { env: 'AGENTED_SMEE_URL', stored: true, schema: httpUrl.optional() },
+  smeeServer: { env: 'AGENTED_SMEE_SERVER', stored: true, schema: httpUrl },
+  tunnelPublicUrl: { env: 'AGENTED_TUNNEL_PUBLIC_URL', stored: true, schema: httpUrl.optional() },
+  ngrokDomain: { env: 'AGENTED_NGROK_DOMAIN', stored: true, schema: domainName.optional() },
+  ngrokServerAddr: { env: 'AGENTED_NGROK_SERVER_ADDR', stored: false, schema: hostAndPort.optional() },
 } as const;
 
 /** Settings with no default: unset unless given. */
-const OPTIONAL_SETTINGS = new Set<SettingName>(['apiKey', 'claudePath', 'codexPath', 'geminiPath', 'opencodePath']);
-type OptionalSetting = 'apiKey' | 'claudePath' | 'codexPath' | 'geminiPath' | 'opencodePath';
+const OPTIONAL_SETTINGS = new Set<SettingName>(['apiKey', 'claudePath', 'codexPath', 'geminiPath', 'opencodePath', 'smeeUrl', 'tunnelPublicUrl', 'ngrokDomain', 'ngrokServerAddr']);
+type OptionalSetting = 'apiKey' | 'claudePath' | 'codexPath' | 'geminiPath' | 'opencodePath' | 'smeeUrl' | 'tunnelPublicUrl' | 'ngrokDomain' | 'ngrokServerAddr';
 
 export type SettingName = keyof typeof settingDefinitions;
 
@@ -99,6 +138,8 @@ function defaults(env: Env): Record<Exclude<SettingName, OptionalSetting>, strin
     dedupTtlSeconds: '60',
     maxConcurrent: '2',
     stopGraceMs: '5000',
+    rateLimitBackoffSeconds: '60',
+    prices: '{}',
     sseHeartbeatMs: '15000',
     loginTokenTtlSeconds: '300',
     sessionTtlSeconds: String(7 * 24 * 3600),
@@ -107,6 +148,8 @@ function defaults(env: Env): Record<Exclude<SettingName, OptionalSetting>, strin
     providerDedupTtlSeconds: String(72 * 3600),
     deliveriesKept: '50',
     promptValueMaxLength: '2000',
+    tunnel: 'off',
+    smeeServer: 'https://smee.io',
   };
 }
 

@@ -3,7 +3,8 @@ import type { Disposable } from '../lifecycle/disposables.js';
 import type { QueuedExecution } from '../storage/execution-repository.js';
 import type { StoredTrigger, TriggerRepository } from '../storage/trigger-repository.js';
 import type { Logger } from '../telemetry/logger.js';
-import { ExecutionRun, type RunDependencies } from './execution-run.js';
+import type { Choice } from '../accounts/credential-pool.js';
+import { backendsOf, ExecutionRun, type RunDependencies } from './execution-run.js';
 import { killGroup } from './process-group.js';
 
 export interface QueueOptions {
@@ -42,6 +43,8 @@ export class ExecutionQueue implements Disposable {
   private readonly running = new Map<string, Running>();
   private scheduled = false;
   private closed = false;
+  /** A pass at the earliest moment a waiting execution's cool-down ends. */
+  private wake: { at: number; timer: NodeJS.Timeout } | undefined;
   /** An execution with a concurrency key arrived since the last pass: its strategy must be applied even when no slot is free. */
   private keyedArrival = false;
   private readonly log: Logger;
@@ -123,6 +126,7 @@ export class ExecutionQueue implements Disposable {
   async dispose(): Promise<void> {
     this.closed = true;
     this.subscription.dispose();
+    if (this.wake) clearTimeout(this.wake.timer);
     await Promise.all([...this.running.values()].map(({ run }) => run.stop('interrupted', 'Agented was stopped while it ran')));
   }
 
@@ -187,14 +191,39 @@ export class ExecutionQueue implements Disposable {
       }
       if (this.running.size >= this.options.maxConcurrent) continue;
       if ((perTrigger.get(trigger.id) ?? 0) >= trigger.definition.maxConcurrent) continue;
-      if (this.launch(execution, trigger, slot, now)) perTrigger.set(trigger.id, (perTrigger.get(trigger.id) ?? 0) + 1);
+      const blocked = this.deps.budgets.blockingStart(trigger.id);
+      if (blocked) {
+        this.deps.executions.skip(execution.id, `not started: ${blocked}`, now);
+        continue;
+      }
+      const selection = this.deps.pool.select(backendsOf(trigger.definition));
+      if (selection.kind === 'wait') {
+        if (trigger.definition.onRateLimit === 'fail') this.deps.executions.skip(execution.id, `not started: ${selection.reason}`, now);
+        else {
+          this.deps.executions.setWaiting(execution.id, selection.reason);
+          this.wakeAt(selection.until);
+        }
+        continue;
+      }
+      if (this.launch(execution, trigger, slot, now, selection.choice)) perTrigger.set(trigger.id, (perTrigger.get(trigger.id) ?? 0) + 1);
     }
   }
 
-  private launch(queued: QueuedExecution, trigger: StoredTrigger, slot: string | null, now: string): boolean {
+  private wakeAt(at: number): void {
+    if (this.wake && this.wake.at <= at) return;
+    if (this.wake) clearTimeout(this.wake.timer);
+    const timer = setTimeout(() => {
+      this.wake = undefined;
+      this.kick();
+    }, Math.max(0, at - Date.now()) + 10);
+    timer.unref();
+    this.wake = { at, timer };
+  }
+
+  private launch(queued: QueuedExecution, trigger: StoredTrigger, slot: string | null, now: string, choice: Choice): boolean {
     if (!this.deps.executions.start(queued.id, now)) return false;
     const execution = this.deps.executions.get(queued.id)!;
-    const run = new ExecutionRun(this.deps, execution, trigger.definition);
+    const run = new ExecutionRun(this.deps, execution, trigger.definition, choice);
     this.running.set(queued.id, { run, triggerId: trigger.id, slot, superseded: false });
     void run.finished.then(() => {
       this.running.delete(queued.id);

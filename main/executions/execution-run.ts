@@ -1,9 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Attempt } from '../../common/accounts.js';
+import type { PriceTable } from '../../common/budgets.js';
 import type { AgentEvent, Execution } from '../../common/executions.js';
 import type { Backend, TriggerDefinition } from '../../common/triggers.js';
+import type { Choice, CredentialPool } from '../accounts/credential-pool.js';
 import type { BackendAdapter } from '../backends/adapter.js';
+import { backendSpec } from '../backends/catalog.js';
 import type { BackendLocator } from '../backends/locator.js';
+import type { BudgetLedger } from '../budgets/budget-ledger.js';
+import { estimateCost } from '../budgets/pricing.js';
+import type { Notifier } from '../notifications/notifier.js';
+import { credentialOf, type AccountRepository, type StoredAccount } from '../storage/account-repository.js';
 import type { EndState, ExecutionRepository, Usage } from '../storage/execution-repository.js';
 import type { Logger } from '../telemetry/logger.js';
 import { startAgentProcess, type AgentProcess, type OutputStream } from './agent-process.js';
@@ -25,34 +33,55 @@ export interface RunDependencies {
   /** Grace after SIGINT, and after SIGTERM, before the next signal. */
   stopGraceMs: number;
   logger: Logger;
+  pool: CredentialPool;
+  accounts: AccountRepository;
+  /** An account's API key from the keychain (only the runner reads it). */
+  accountKey(account: StoredAccount): Promise<string | null>;
+  budgets: BudgetLedger;
+  prices(): PriceTable;
+  notifier: Notifier;
 }
 
-export type StopState = Extract<EndState, 'cancelled' | 'timed_out' | 'interrupted'>;
+export type StopState = Extract<EndState, 'cancelled' | 'timed_out' | 'interrupted' | 'failed'>;
 
-function addUsage(total: Usage, event: Extract<AgentEvent, { type: 'usage' }>): Usage {
-  const add = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : a + b);
-  return { inputTokens: add(total.inputTokens, event.inputTokens), outputTokens: add(total.outputTokens, event.outputTokens), costUsd: add(total.costUsd, event.costUsd) };
+/** The backends an execution of this trigger may run on, in order. */
+export function backendsOf(trigger: TriggerDefinition): Backend[] {
+  return [trigger.backend, ...trigger.fallbackBackends];
 }
+
+const EMPTY_USAGE: Usage = { inputTokens: null, outputTokens: null, costUsd: null, costEstimated: false };
+
+type AttemptEnd = { kind: 'ended' } | { kind: 'rate_limited'; retryAt: string | null; message: string };
 
 /**
  * One execution from start to end: find the CLI, spawn it in its own process
- * group, store and publish every line, enforce the timeout, and record how it
- * ended. A stop (cancel, timeout, shutdown) may come at any moment, also
- * before the process exists.
+ * group with the chosen account's credentials, store and publish every line,
+ * enforce the timeout and the budgets, and record how it ended. A rate limit
+ * moves it to the next usable account or backend (each try is an attempt);
+ * with nothing usable it goes back to the queue. A stop (cancel, timeout,
+ * budget, shutdown) may come at any moment, also between processes.
  */
 export class ExecutionRun {
   readonly finished: Promise<void>;
   private process: AgentProcess | undefined;
   private stopRequest: { state: StopState; reason: string } | undefined;
-  private usage: Usage = { inputTokens: null, outputTokens: null, costUsd: null };
+  private usage: Usage = EMPTY_USAGE;
+  private costReported = false;
+  private readonly attempts: Attempt[];
+  private choice: Choice;
   private readonly log: Logger;
 
   constructor(
     private readonly deps: RunDependencies,
     readonly execution: Execution,
     private readonly trigger: TriggerDefinition,
+    choice: Choice,
   ) {
-    this.log = deps.logger.child({ execution_id: execution.id, trigger_id: execution.triggerId, backend: execution.backend });
+    this.choice = choice;
+    this.attempts = [...execution.attempts];
+    this.usage = { ...execution.usage };
+    this.costReported = execution.usage.costUsd !== null && !execution.usage.costEstimated;
+    this.log = deps.logger.child({ execution_id: execution.id, trigger_id: execution.triggerId });
     this.finished = this.run().catch((error: unknown) => {
       this.log.error('execution run failed unexpectedly', { err: error });
       this.end('failed', `internal error: ${(error as Error).message}`, null);
@@ -67,56 +96,131 @@ export class ExecutionRun {
   }
 
   private async run(): Promise<void> {
+    const timeoutSeconds = this.trigger.timeoutSeconds;
+    const timer = setTimeout(() => void this.stop('timed_out', `ran longer than its timeout of ${timeoutSeconds} s`), timeoutSeconds * 1000);
+    try {
+      for (;;) {
+        const attempt = await this.attempt(this.choice);
+        if (attempt.kind === 'ended') return;
+        const next = this.afterRateLimit(attempt.retryAt, attempt.message);
+        if (next === null) return;
+        this.line('system', `rate-limited on ${label(this.choice)}; retrying on ${label(next)}`);
+        this.choice = next;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Records the rate limit and picks what runs next: another account or backend, or nothing (the execution waits queued, or fails). */
+  private afterRateLimit(retryAt: string | null, message: string): Choice | null {
+    const { deps, choice } = this;
+    const until = deps.pool.rateLimited(choice, retryAt, message);
+    const credential = credentialOf(choice.backend, choice.account?.id ?? null);
+    deps.accounts.recordEvent(credential, 'rate_limit', new Date().toISOString(), { executionId: this.execution.id, resetAt: new Date(until).toISOString(), detail: message.slice(0, 500) });
+    if (deps.pool.allCooling(choice.backend)) {
+      deps.notifier.notify({
+        kind: 'cooldown',
+        title: `Every ${choice.backend} account is rate-limited`,
+        body: `The earliest is usable again at ${new Date(until).toISOString()}. Executions move to the fallback backends, or wait.`,
+        data: { backend: choice.backend, until: new Date(until).toISOString(), executionId: this.execution.id },
+      });
+    }
+    const early = this.requestedStop();
+    if (early) {
+      this.end(early.state, early.reason, null);
+      return null;
+    }
+    const selection = deps.pool.select(backendsOf(this.trigger));
+    if (selection.kind === 'run') return selection.choice;
+    if (this.trigger.onRateLimit === 'fail') {
+      this.end('failed', `rate-limited, and nothing else is usable (${selection.reason})`, null);
+    } else {
+      this.line('system', selection.reason);
+      deps.logs.flush();
+      deps.executions.requeue(this.execution.id, selection.reason);
+      this.log.info('execution waits for a rate limit to reset', { until: new Date(selection.until).toISOString() });
+    }
+    return null;
+  }
+
+  private async attempt(choice: Choice): Promise<AttemptEnd> {
     const { execution, deps } = this;
-    const located = await deps.locator.locate(execution.backend);
+    deps.executions.assign(execution.id, choice.backend, choice.account);
+    const located = await deps.locator.locate(choice.backend);
+    const apiKey = choice.account ? await deps.accountKey(choice.account) : null;
     const early = this.requestedStop();
     if (early) return this.end(early.state, early.reason, null);
     if (!located.ok) return this.end('failed', located.hint, null);
-    const adapter = deps.adapters[execution.backend];
-    if (!adapter) return this.end('failed', `no adapter for the ${execution.backend} backend`, null);
+    const adapter = deps.adapters[choice.backend];
+    if (!adapter) return this.end('failed', `no adapter for the ${choice.backend} backend`, null);
 
     const workingDirectory = this.trigger.workingDirectory ?? path.join(deps.workspacesDir, execution.id);
     if (this.trigger.workingDirectory === null) fs.mkdirSync(workingDirectory, { recursive: true });
     else if (!fs.existsSync(workingDirectory)) return this.end('failed', `the working directory ${workingDirectory} does not exist`, null);
 
-    this.line('system', `starting ${located.executable} in ${workingDirectory} (permission mode ${this.trigger.permissionMode}${execution.model ? `, model ${execution.model}` : ''})`);
+    // A model names a model of the trigger's own backend; a fallback backend runs its default.
+    const model = choice.backend === this.trigger.backend ? execution.model : null;
+    const accountEnv = choice.account ? backendSpec(choice.backend).accountEnvironment({ apiKey, configDir: choice.account.configDir }) : {};
+    this.line('system', `starting ${located.executable} (${label(choice)}) in ${workingDirectory}, permission mode ${this.trigger.permissionMode}${model ? `, model ${model}` : ''}`);
+    const startedAt = new Date();
+    let rateLimit: Extract<AgentEvent, { type: 'error' }> | undefined;
+    let authFailed = false;
     let agent: AgentProcess;
     try {
       agent = startAgentProcess({
         executable: located.executable,
         adapter,
-        invocation: {
-          prompt: execution.prompt,
-          model: execution.model,
-          permissionMode: this.trigger.permissionMode,
-          workingDirectory,
-          env: { ...deps.env, PATH: located.searchPath },
+        invocation: { prompt: execution.prompt, model, permissionMode: this.trigger.permissionMode, workingDirectory, env: { ...deps.env, PATH: located.searchPath, ...accountEnv } },
+        onLine: (stream, text, events) => {
+          for (const event of events) {
+            if (event.type === 'error' && event.kind === 'rate_limit') rateLimit = event;
+            if (event.type === 'error' && event.kind === 'auth') authFailed = true;
+          }
+          this.output(stream, text, events);
         },
-        onLine: (stream, text, events) => this.output(stream, text, events),
       });
     } catch (error) {
       return this.end('failed', `could not start ${located.executable}: ${(error as Error).message}`, null);
     }
     this.process = agent;
     if (agent.pgid > 0) deps.executions.setProcessGroup(execution.id, agent.pgid);
-    this.log.info('execution started', { pgid: agent.pgid });
-
-    const timeoutSeconds = this.trigger.timeoutSeconds;
-    const timer = setTimeout(() => void this.stop('timed_out', `ran longer than its timeout of ${timeoutSeconds} s`), timeoutSeconds * 1000);
+    const credential = credentialOf(choice.backend, choice.account?.id ?? null);
+    deps.accounts.recordEvent(credential, 'request', startedAt.toISOString(), { executionId: execution.id });
+    this.log.info('attempt started', { pgid: agent.pgid, backend: choice.backend, account: choice.account?.name ?? null });
     // A stop asked for while the CLI was being located reaches it now.
     if (this.requestedStop()) void agent.stop({ graceMs: deps.stopGraceMs });
+
+    let exit: Awaited<AgentProcess['done']> | undefined;
+    let failure: string | undefined;
     try {
-      const exit = await agent.done;
-      const stop = this.requestedStop();
-      if (stop) return this.end(stop.state, stop.reason, exit.code);
-      return this.end(exit.ok ? 'succeeded' : 'failed', exit.reason, exit.code);
+      exit = await agent.done;
     } catch (error) {
       // The process never started (ENOENT, EACCES…).
-      const stop = this.requestedStop();
-      return this.end(stop?.state ?? 'failed', stop?.reason ?? `could not start ${located.executable}: ${(error as Error).message}`, null);
-    } finally {
-      clearTimeout(timer);
+      failure = `could not start ${located.executable}: ${(error as Error).message}`;
     }
+    this.process = undefined;
+    const stop = this.requestedStop();
+    const rateLimited = !stop && exit !== undefined && !exit.ok && rateLimit !== undefined;
+    const endedAt = new Date();
+    this.attempts.push({
+      backend: choice.backend,
+      accountId: choice.account?.id ?? null,
+      accountName: choice.account?.name ?? null,
+      outcome: stop ? (stop.state === 'failed' ? 'failed' : stop.state) : rateLimited ? 'rate_limited' : exit?.ok ? 'succeeded' : 'failed',
+      reason: stop?.reason ?? (rateLimited ? rateLimit!.message : (failure ?? exit?.reason ?? null)),
+      startedAt: startedAt.toISOString(),
+      endedAt: endedAt.toISOString(),
+      durationMs: endedAt.getTime() - startedAt.getTime(),
+    });
+    deps.executions.setAttempts(execution.id, this.attempts);
+    if (authFailed) deps.accounts.recordEvent(credential, 'auth_error', endedAt.toISOString(), { executionId: execution.id });
+
+    if (stop) return this.end(stop.state, stop.reason, exit?.code ?? null);
+    if (exit === undefined) return this.end('failed', failure ?? 'the CLI did not start', null);
+    if (rateLimited) return { kind: 'rate_limited', retryAt: rateLimit!.retryAt, message: rateLimit!.message };
+    if (exit.ok) deps.pool.succeeded(choice);
+    return this.end(exit.ok ? 'succeeded' : 'failed', exit.reason, exit.code);
   }
 
   /** Read through a method: a stop can be requested across any await, which property narrowing does not see. */
@@ -129,13 +233,34 @@ export class ExecutionRun {
     let usageChanged = false;
     for (const event of events) {
       if (event.type !== 'usage') continue;
-      this.usage = addUsage(this.usage, event);
+      this.addUsage(event);
       usageChanged = true;
     }
-    if (usageChanged) {
-      this.deps.executions.setUsage(this.execution.id, this.usage);
-      this.deps.live.publish(this.execution.id, { kind: 'usage', usage: this.usage });
+    if (!usageChanged) return;
+    const { deps, execution } = this;
+    deps.executions.setUsage(execution.id, this.usage);
+    deps.live.publish(execution.id, { kind: 'usage', usage: this.usage });
+    const exhausted = deps.budgets.exhaustedWhileRunning(execution.triggerId, this.choice.account?.id ?? null);
+    if (exhausted) void this.stop('failed', `stopped: ${exhausted}`);
+    deps.budgets.checkThresholds(execution.triggerId, this.choice.account?.id ?? null);
+  }
+
+  private addUsage(event: Extract<AgentEvent, { type: 'usage' }>): void {
+    const add = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : a + b);
+    const inputTokens = add(this.usage.inputTokens, event.inputTokens);
+    const outputTokens = add(this.usage.outputTokens, event.outputTokens);
+    if (event.costUsd !== null) {
+      // A reported cost replaces any estimate: estimates are only for CLIs that never report one.
+      this.usage = { inputTokens, outputTokens, costUsd: (this.costReported ? (this.usage.costUsd ?? 0) : 0) + event.costUsd, costEstimated: false };
+      this.costReported = true;
+      return;
     }
+    if (this.costReported) {
+      this.usage = { ...this.usage, inputTokens, outputTokens };
+      return;
+    }
+    const estimate = estimateCost(this.deps.prices(), this.choice.backend, this.execution.model, { inputTokens, outputTokens });
+    this.usage = { inputTokens, outputTokens, costUsd: estimate, costEstimated: estimate !== null };
   }
 
   private line(stream: LogStream, text: string, events: AgentEvent[] = []): void {
@@ -144,12 +269,18 @@ export class ExecutionRun {
   }
 
   /** Records the end in one synchronous step, so a stream either sees the final status live or finds it stored. */
-  private end(state: EndState, reason: string | null, exitCode: number | null): void {
+  private end(state: EndState, reason: string | null, exitCode: number | null): AttemptEnd {
     const { execution, deps } = this;
     this.line('system', `${state}${exitCode === null ? '' : ` (exit code ${exitCode})`}${reason ? `: ${reason}` : ''}`);
     deps.logs.finish(execution.id);
     // Publishes the final status to live streams (LiveOutput.followEnds).
     deps.executions.finish(execution.id, { state, reason, exitCode, endedAt: new Date().toISOString() });
+    deps.budgets.checkThresholds(execution.triggerId, this.choice.account?.id ?? null);
     this.log.info('execution ended', { state, reason, exit_code: exitCode });
+    return { kind: 'ended' };
   }
+}
+
+function label(choice: Choice): string {
+  return choice.account ? `${choice.backend} account "${choice.account.name}"` : `${choice.backend} (environment credentials)`;
 }

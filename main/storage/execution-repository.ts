@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Execution, ExecutionSource, ExecutionState, ExecutionSummary, PromptContextEntry } from '../../common/executions.js';
+import type { Attempt } from '../../common/accounts.js';
 import type { Backend } from '../../common/triggers.js';
 import type { Disposable } from '../lifecycle/disposables.js';
 
@@ -25,6 +26,7 @@ export interface Usage {
   inputTokens: number | null;
   outputTokens: number | null;
   costUsd: number | null;
+  costEstimated: boolean;
 }
 
 /** The states an execution ends in once it ran. */
@@ -71,6 +73,7 @@ interface Row {
   input_tokens: number | null;
   output_tokens: number | null;
   cost_usd: number | null;
+  cost_estimated: number;
   pgid: number | null;
 }
 
@@ -92,7 +95,7 @@ function summary(row: Row): ExecutionSummary {
     endedAt: row.ended_at,
     exitCode: row.exit_code,
     processGroup: row.pgid,
-    usage: { inputTokens: row.input_tokens, outputTokens: row.output_tokens, costUsd: row.cost_usd },
+    usage: { inputTokens: row.input_tokens, outputTokens: row.output_tokens, costUsd: row.cost_usd, costEstimated: row.cost_estimated === 1 },
   };
 }
 
@@ -114,7 +117,11 @@ export class ExecutionRepository {
   private readonly startStatement: Database.Statement<[string, string]>;
   private readonly pgidStatement: Database.Statement<[number, string]>;
   private readonly finishStatement: Database.Statement<[string, string | null, number | null, string, string]>;
-  private readonly usageStatement: Database.Statement<[number | null, number | null, number | null, string]>;
+  private readonly usageStatement: Database.Statement<[number | null, number | null, number | null, number, string]>;
+  private readonly assignStatement: Database.Statement<[Backend, string | null, string | null, string]>;
+  private readonly attemptsStatement: Database.Statement<[string, string]>;
+  private readonly requeueStatement: Database.Statement<[string, string]>;
+  private readonly waitingStatement: Database.Statement<[string, string, string]>;
   private readonly queuedStatement: Database.Statement<[number], { id: string; trigger_id: string; concurrency_key: string | null }>;
   private readonly runningStatement: Database.Statement<[], { id: string; trigger_id: string; pgid: number | null }>;
   private readonly db: Database.Database;
@@ -134,7 +141,11 @@ export class ExecutionRepository {
     this.startStatement = db.prepare("UPDATE executions SET state = 'running', started_at = ? WHERE id = ? AND state = 'queued'");
     this.pgidStatement = db.prepare("UPDATE executions SET pgid = ? WHERE id = ? AND state = 'running'");
     this.finishStatement = db.prepare("UPDATE executions SET state = ?, reason = ?, exit_code = ?, ended_at = ? WHERE id = ? AND state = 'running'");
-    this.usageStatement = db.prepare('UPDATE executions SET input_tokens = ?, output_tokens = ?, cost_usd = ? WHERE id = ?');
+    this.usageStatement = db.prepare('UPDATE executions SET input_tokens = ?, output_tokens = ?, cost_usd = ?, cost_estimated = ? WHERE id = ?');
+    this.assignStatement = db.prepare('UPDATE executions SET backend = ?, account_id = ?, account = ? WHERE id = ?');
+    this.attemptsStatement = db.prepare('UPDATE executions SET attempts = ? WHERE id = ?');
+    this.requeueStatement = db.prepare("UPDATE executions SET state = 'queued', reason = ?, started_at = NULL, pgid = NULL WHERE id = ? AND state = 'running'");
+    this.waitingStatement = db.prepare("UPDATE executions SET reason = ? WHERE id = ? AND state = 'queued' AND coalesce(reason, '') <> ?");
     this.queuedStatement = db.prepare("SELECT id, trigger_id, concurrency_key FROM executions WHERE state = 'queued' ORDER BY seq LIMIT ?");
     this.runningStatement = db.prepare("SELECT id, trigger_id, pgid FROM executions WHERE state = 'running' ORDER BY seq");
   }
@@ -174,7 +185,7 @@ export class ExecutionRepository {
     if (!row) return undefined;
     return {
       ...summary(row),
-      attempts: JSON.parse(row.attempts) as Record<string, unknown>[],
+      attempts: JSON.parse(row.attempts) as Attempt[],
       params: JSON.parse(row.params) as Record<string, unknown>,
       prompt: row.prompt,
       promptContext: JSON.parse(row.prompt_context) as PromptContextEntry[],
@@ -220,7 +231,26 @@ export class ExecutionRepository {
   }
 
   setUsage(id: string, usage: Usage): void {
-    this.usageStatement.run(usage.inputTokens, usage.outputTokens, usage.costUsd, id);
+    this.usageStatement.run(usage.inputTokens, usage.outputTokens, usage.costUsd, usage.costEstimated ? 1 : 0, id);
+  }
+
+  /** The backend and account an execution runs on now (a fallback changes them). */
+  assign(id: string, backend: Backend, account: { id: string; name: string } | null): void {
+    this.assignStatement.run(backend, account?.id ?? null, account?.name ?? null, id);
+  }
+
+  setAttempts(id: string, attempts: readonly Attempt[]): void {
+    this.attemptsStatement.run(JSON.stringify(attempts), id);
+  }
+
+  /** A running execution goes back to the queue (everything usable is rate-limited); `reason` says what it waits for. */
+  requeue(id: string, reason: string): boolean {
+    return this.changeState(id, 'queued', reason, this.requeueStatement.run(reason, id).changes);
+  }
+
+  /** Says why a queued execution is not starting yet (shown in the UI); notifies only when the reason changes. */
+  setWaiting(id: string, reason: string): void {
+    this.changeState(id, 'queued', reason, this.waitingStatement.run(reason, id, reason).changes);
   }
 
   /** The oldest queued executions, first in first out. */

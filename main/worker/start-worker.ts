@@ -7,6 +7,13 @@ import { BackendHealth } from '../backends/backend-health.js';
 import { backendAdapters } from '../backends/adapters/index.js';
 import { BackendLocator } from '../backends/locator.js';
 import { ExecutionQueue } from '../executions/execution-queue.js';
+import { AccountService } from '../accounts/account-service.js';
+import { CredentialPool } from '../accounts/credential-pool.js';
+import { BudgetLedger } from '../budgets/budget-ledger.js';
+import { UsageReporter } from '../budgets/usage-report.js';
+import { LogNotifier } from '../notifications/log-notifier.js';
+import { accountRoutes } from '../server/routes/accounts.js';
+import { AccountRepository } from '../storage/account-repository.js';
 import { LiveOutput } from '../executions/live-output.js';
 import { LogStore } from '../executions/log-store.js';
 import { executionStreamRoutes } from '../server/routes/execution-stream.js';
@@ -37,6 +44,8 @@ import { triggerRoutes } from '../server/routes/triggers.js';
 import { Pruner } from '../storage/pruner.js';
 import { ScheduleStateRepository } from '../storage/schedule-state-repository.js';
 import { Scheduler } from '../triggers/scheduler.js';
+import { tunnelRoutes } from '../server/routes/tunnel.js';
+import { TunnelManager } from '../tunnel/tunnel-manager.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -137,8 +146,19 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const logs = disposables.add(new LogStore(db));
     const live = new LiveOutput();
     disposables.add(live.followEnds(executions));
+    const accounts = new AccountRepository(db);
+    const accountService = new AccountService({ accounts, secrets: triggerSecrets, audit, registerSecret: (value) => logger.redactor.addSecret(value) });
+    const notifier = new LogNotifier(logger);
+    const budgets = new BudgetLedger({ db, audit, notifier });
+    const pool = new CredentialPool({ accounts, backoffBaseMs: config.rateLimitBackoffSeconds * 1000, accountBlocked: (id) => budgets.accountBlocked(id) });
     const queue = new ExecutionQueue(
       {
+        pool,
+        accounts,
+        accountKey: (account) => accountService.apiKeyOf(account),
+        budgets,
+        prices: () => config.prices,
+        notifier,
         executions,
         triggers,
         logs,
@@ -181,13 +201,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           return { ok: false, detail: (error as Error).message, source: 'keychain' as const };
         }
       })();
-      const backends = await health.checklist().then(
-        (checklist) => {
-          const usable = checklist.items.filter((item) => item.usable).map((item) => item.name);
-          return { ok: usable.length > 0, detail: usable.length > 0 ? `usable: ${usable.join(', ')}` : 'no agent CLI is usable (GET /api/backends says how to fix it)', usable };
-        },
-        (error: unknown) => ({ ok: false, detail: (error as Error).message, usable: [] }),
-      );
+      // Never waits for `--version` of four CLIs: the last finished check, or a note that one is running.
+      const checklist = health.peek();
+      const usable = checklist?.items.filter((item) => item.usable).map((item) => item.name) ?? [];
+      const backends = checklist
+        ? { ok: usable.length > 0, detail: usable.length > 0 ? `usable: ${usable.join(', ')}` : 'no agent CLI is usable (GET /api/backends says how to fix it)', usable }
+        : { ok: false, detail: 'the first check of the agent CLIs is still running', usable };
       return {
         status: database.ok && keychain.ok ? 'ok' : 'degraded',
         version,
@@ -197,6 +216,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         executions: { queued: executions.countInState('queued'), running: queue.runningCount },
       };
     };
+
+    // Started once the server listens; its secrets (the ngrok authtoken) live where the trigger secrets do.
+    const tunnel = new TunnelManager({ env: options.env, settings, secrets: triggerSecrets, audit, logger });
 
     const app = buildApp({
       logger,
@@ -208,13 +230,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       allowedHosts: allowedHostnames(config.host, config.allowedHosts),
       corsOrigins: config.corsOrigins,
       maxBodyBytes: config.maxBodyBytes,
-      settings: { config, env: options.env, settings, audit },
+      settings: { config, env: options.env, settings, audit, live: () => tunnel.liveSettings() },
       extraRoutes: [
         ...triggerRoutes({ service: triggerService, deliveries, executions, promptValueMaxLength: config.promptValueMaxLength }),
         ...executionRoutes({ executions }),
         ...executionActionRoutes({ executions, triggers, queue }),
         ...executionStreamRoutes({ executions, logs, live, health, registry: streams, sse: { heartbeatMs: config.sseHeartbeatMs, maxBufferedBytes: 512 * 1024 } }),
         ...auditRoutes({ audit }),
+        ...tunnelRoutes({ tunnel }),
+        ...accountRoutes({ accounts: accountService, budgets, usage: new UsageReporter({ db, accounts, triggers }) }),
         ...backendRoutes({ health }),
       ],
       hooks: createHookHandler({ ingest, maxHookBodyBytes: config.maxHookBodyBytes }),
@@ -232,10 +256,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const urlHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
     const url = `http://${urlHost}:${port}`;
     disposables.defer(() => closeServer(server, options.shutdownGraceMs ?? 10_000));
+    // Closed before the server: no relayed delivery arrives while it shuts down.
+    disposables.add(tunnel);
+    void tunnel.start(url);
     // Open event streams would hold the server open: they end first.
     disposables.add(streams);
     scheduler.start();
     queue.start();
+    // The first health check runs now, so the dashboard and readiness have it when asked.
+    health.checklist().catch((error: unknown) => logger.warn('backend health check failed', { err: error }));
     logger.info('worker listening', { url, version, credentials_source: credentials.source, data_dir: config.dataDir });
 
     let closing: Promise<void> | undefined;

@@ -42,6 +42,7 @@ describe('execution engine: concurrency', () => {
     for (const id of ids.slice(0, 3)) await engine.waitForState(id, ['running']);
     await settle();
     expect((await engine.execution(ids[3]!)).state).toBe('queued');
+    await engine.api('GET', '/api/backends'); // readiness reports the last finished check; wait for the first one
     const ready = await engine.api<HealthReady>('GET', '/health/ready');
     expect(ready.body.executions).toEqual({ queued: 1, running: 3 });
     expect(ready.body.checks.backends).toMatchObject({ ok: true, usable: expect.arrayContaining(['claude']) as unknown });

@@ -84,5 +84,5 @@ describe('crash recovery', () => {
     expect((await api<HealthReady>(url, 'GET', '/health/ready')).body.pid).not.toBe(oldWorker);
     await waitFor('the process group gone', async () => (groupAlive(pgid) ? undefined : true), 5_000);
     expect(groupAlive(pgid)).toBe(false);
-  });
+  }, 90_000);
 });

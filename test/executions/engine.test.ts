@@ -36,7 +36,7 @@ describe('execution engine: runs, streams, stops', () => {
     const lines = logLines(stream.events);
     expect(lines.map((line) => line.seq)).toEqual(lines.map((_line, index) => index + 1));
     expect(stream.events.filter((event) => event.event === 'log').map((event) => Number(event.id))).toEqual(lines.map((line) => line.seq));
-    expect(lines[0]).toMatchObject({ stream: 'system', text: expect.stringMatching(/^starting .*claude in /) as unknown });
+    expect(lines[0]).toMatchObject({ stream: 'system', text: expect.stringMatching(/^starting \S*claude \(claude \(environment credentials\)\) in /) as unknown });
     expect(hasEvent(lines, 'message')).toBe(true);
     expect(hasEvent(lines, 'usage')).toBe(true);
     expect(hasEvent(lines, 'result')).toBe(true);

@@ -1,0 +1,127 @@
+import { AccountCreate, AccountPatch, type Account } from '../../common/accounts.js';
+import type { SecretStore } from '../secrets/keychain.js';
+import { ApiError } from '../server/errors.js';
+import { credentialOf, type AccountRepository, type StoredAccount } from '../storage/account-repository.js';
+import type { AuditRepository } from '../storage/audit-repository.js';
+import type { Actor } from '../triggers/trigger-service.js';
+import { newId } from '../triggers/ids.js';
+
+export function accountKeyName(accountId: string): string {
+  return `account:${accountId}:api-key`;
+}
+
+/**
+ * Account administration. An account's API key goes to the secret store (the
+ * OS keychain, or sealed in SQLite when AGENTED_API_KEY bypasses it) and is
+ * never returned, logged or written to an execution; only the runner reads
+ * it back, to hand it to the CLI it starts.
+ */
+export class AccountService {
+  constructor(private readonly deps: { accounts: AccountRepository; secrets: SecretStore; audit: AuditRepository; registerSecret(value: string): void; now?: () => Date }) {}
+
+  toApi(account: StoredAccount): Account {
+    const cooldown = this.deps.accounts.cooldown(credentialOf(account.backend, account.id));
+    const now = (this.deps.now?.() ?? new Date()).getTime();
+    return {
+      id: account.id,
+      backend: account.backend,
+      name: account.name,
+      hasApiKey: account.hasApiKey,
+      configDir: account.configDir,
+      priority: account.priority,
+      enabled: account.enabled,
+      coolingDownUntil: cooldown && cooldown.until > now ? new Date(cooldown.until).toISOString() : null,
+      createdAt: account.createdAt,
+      updatedAt: account.updatedAt,
+    };
+  }
+
+  list(): Account[] {
+    return this.deps.accounts.all().map((account) => this.toApi(account));
+  }
+
+  get(id: string): StoredAccount {
+    const account = this.deps.accounts.get(id);
+    if (!account) throw new ApiError('ERR_ACCOUNT_NOT_FOUND');
+    return account;
+  }
+
+  async create(input: unknown, actor: Actor): Promise<Account> {
+    const definition = AccountCreate.parse(input);
+    if (this.deps.accounts.forBackend(definition.backend).some((account) => account.name === definition.name)) {
+      throw new ApiError('ERR_ACCOUNT_EXISTS', `The ${definition.backend} backend already has an account named "${definition.name}".`);
+    }
+    const id = newId('acc');
+    if (definition.apiKey !== undefined) {
+      this.deps.registerSecret(definition.apiKey);
+      await this.deps.secrets.set(accountKeyName(id), definition.apiKey);
+    }
+    const now = this.now();
+    const account: StoredAccount = {
+      id,
+      backend: definition.backend,
+      name: definition.name,
+      hasApiKey: definition.apiKey !== undefined,
+      configDir: definition.configDir,
+      priority: definition.priority,
+      enabled: definition.enabled,
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.deps.accounts.insert(account);
+    this.deps.audit.record({ action: 'account.created', ...actor, targetId: id, detail: { backend: account.backend, name: account.name } });
+    return this.toApi(account);
+  }
+
+  async update(id: string, input: unknown, actor: Actor): Promise<Account> {
+    const current = this.get(id);
+    const patch = AccountPatch.parse(input);
+    if (patch.name !== undefined && patch.name !== current.name && this.deps.accounts.forBackend(current.backend).some((account) => account.name === patch.name)) {
+      throw new ApiError('ERR_ACCOUNT_EXISTS', `The ${current.backend} backend already has an account named "${patch.name}".`);
+    }
+    let hasApiKey = current.hasApiKey;
+    if (patch.apiKey === null) {
+      await this.deps.secrets.delete(accountKeyName(id));
+      hasApiKey = false;
+    } else if (patch.apiKey !== undefined) {
+      this.deps.registerSecret(patch.apiKey);
+      await this.deps.secrets.set(accountKeyName(id), patch.apiKey);
+      hasApiKey = true;
+    }
+    const configDir = patch.configDir === undefined ? current.configDir : patch.configDir;
+    if (!hasApiKey && configDir === null) throw new ApiError('ERR_VALIDATION', 'An account needs an API key or a configuration folder.');
+    const next: StoredAccount = {
+      ...current,
+      name: patch.name ?? current.name,
+      hasApiKey,
+      configDir,
+      priority: patch.priority ?? current.priority,
+      enabled: patch.enabled ?? current.enabled,
+      updatedAt: this.now(),
+    };
+    this.deps.accounts.update(next);
+    // The key itself is never audited, only that it changed.
+    this.deps.audit.record({ action: 'account.updated', ...actor, targetId: id, detail: { fields: Object.keys(patch) } });
+    return this.toApi(next);
+  }
+
+  async delete(id: string, actor: Actor): Promise<void> {
+    const current = this.get(id);
+    this.deps.accounts.remove(id);
+    await this.deps.secrets.delete(accountKeyName(id));
+    this.deps.accounts.clearCooldown(credentialOf(current.backend, id));
+    this.deps.audit.record({ action: 'account.deleted', ...actor, targetId: id, detail: { backend: current.backend, name: current.name } });
+  }
+
+  /** The account's API key, for the runner only. */
+  async apiKeyOf(account: StoredAccount): Promise<string | null> {
+    if (!account.hasApiKey) return null;
+    const key = await this.deps.secrets.get(accountKeyName(account.id));
+    if (key !== null) this.deps.registerSecret(key);
+    return key;
+  }
+
+  private now(): string {
+    return (this.deps.now?.() ?? new Date()).toISOString();
+  }
+}

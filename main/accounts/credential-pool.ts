@@ -1,0 +1,90 @@
+import type { Backend } from '../../common/triggers.js';
+import { credentialOf, type AccountRepository, type StoredAccount } from '../storage/account-repository.js';
+
+/** What an execution runs with: a backend, and one of its accounts (null: the environment's own credentials). */
+export interface Choice {
+  backend: Backend;
+  account: StoredAccount | null;
+}
+
+export type Selection = { kind: 'run'; choice: Choice } | { kind: 'wait'; until: number; reason: string };
+
+export interface PoolOptions {
+  accounts: AccountRepository;
+  /** First cool-down after a rate limit that gave no reset time; doubled for each further one in a row. */
+  backoffBaseMs: number;
+  backoffMaxMs?: number;
+  /** An account over its hard budget is not usable until its period ends. */
+  accountBlocked?(accountId: string): { until: number; reason: string } | null;
+  now?: () => number;
+}
+
+/**
+ * Which backend and account an execution runs on. Accounts of a backend are
+ * tried in priority order; one that is cooling down after a rate limit (or
+ * over its budget) is passed over; when none of a backend is left, the next
+ * backend of the trigger's fallback list is tried. When nothing is usable,
+ * the answer is to wait until the earliest cool-down ends.
+ */
+export class CredentialPool {
+  private readonly now: () => number;
+
+  constructor(private readonly options: PoolOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** `backends`: the trigger's backend then its fallbacks, in order. */
+  select(backends: readonly Backend[]): Selection {
+    const now = this.now();
+    let earliest: { until: number; reason: string } | undefined;
+    const consider = (until: number, reason: string) => {
+      if (!earliest || until < earliest.until) earliest = { until, reason };
+    };
+    for (const backend of [...new Set(backends)]) {
+      const accounts = this.options.accounts.forBackend(backend);
+      const candidates: (StoredAccount | null)[] = accounts.length === 0 ? [null] : accounts.filter((account) => account.enabled);
+      for (const account of candidates) {
+        const credential = credentialOf(backend, account?.id ?? null);
+        const label = account ? `${backend} account "${account.name}"` : `${backend} (environment credentials)`;
+        const cooldown = this.options.accounts.cooldown(credential);
+        if (cooldown && cooldown.until > now) {
+          consider(cooldown.until, `${label} is rate-limited until ${new Date(cooldown.until).toISOString()}`);
+          continue;
+        }
+        const blocked = account ? this.options.accountBlocked?.(account.id) : null;
+        if (blocked) {
+          consider(blocked.until, blocked.reason);
+          continue;
+        }
+        return { kind: 'run', choice: { backend, account } };
+      }
+    }
+    if (!earliest) return { kind: 'wait', until: now + this.options.backoffBaseMs, reason: `no enabled account for ${backends.join(', ')}` };
+    return { kind: 'wait', until: earliest.until, reason: `waiting: nothing is usable — ${earliest.reason}` };
+  }
+
+  /** Records a rate limit: the credential cools down until the reset time the CLI gave, or for a growing backoff. Returns when it may be used again. */
+  rateLimited(choice: Choice, retryAt: string | null, message: string): number {
+    const credential = credentialOf(choice.backend, choice.account?.id ?? null);
+    const now = this.now();
+    const strikes = (this.options.accounts.cooldown(credential)?.strikes ?? 0) + 1;
+    const reset = retryAt === null ? Number.NaN : Date.parse(retryAt);
+    const backoff = Math.min(this.options.backoffBaseMs * 2 ** (strikes - 1), this.options.backoffMaxMs ?? 30 * 60_000);
+    const until = Number.isFinite(reset) && reset > now ? reset : now + backoff;
+    this.options.accounts.setCooldown({ credential, until, strikes, reason: message.slice(0, 500) });
+    return until;
+  }
+
+  /** A run that got through ends the credential's run of rate limits. */
+  succeeded(choice: Choice): void {
+    this.options.accounts.clearCooldown(credentialOf(choice.backend, choice.account?.id ?? null));
+  }
+
+  /** Whether every account of the backend (or its environment credentials) is cooling down now. */
+  allCooling(backend: Backend): boolean {
+    const now = this.now();
+    const accounts = this.options.accounts.forBackend(backend).filter((account) => account.enabled);
+    const credentials = accounts.length === 0 ? [credentialOf(backend, null)] : accounts.map((account) => credentialOf(backend, account.id));
+    return credentials.every((credential) => (this.options.accounts.cooldown(credential)?.until ?? 0) > now);
+  }
+}

@@ -1,0 +1,165 @@
+import type Database from 'better-sqlite3';
+import { BudgetCreate, type Budget, type BudgetPeriod, type BudgetScope, type Spend } from '../../common/budgets.js';
+import type { Notifier } from '../notifications/notifier.js';
+import { ApiError } from '../server/errors.js';
+import type { AuditRepository } from '../storage/audit-repository.js';
+import type { Actor } from '../triggers/trigger-service.js';
+import { newId } from '../triggers/ids.js';
+import { periodAt } from './periods.js';
+
+interface Row {
+  id: string;
+  scope: BudgetScope;
+  scope_id: string | null;
+  period: BudgetPeriod;
+  limit_usd: number | null;
+  limit_tokens: number | null;
+  hard: number;
+  created_at: string;
+}
+
+/** Share of a budget used at which a notification goes out, once per period. */
+const THRESHOLDS = [80, 100] as const;
+
+const SCOPE_COLUMN: Record<BudgetScope, string | null> = { global: null, trigger: 'trigger_id', account: 'account_id' };
+
+/** Budgets in cost and tokens, per day/week/month, global or per trigger or account; what has been spent against them. */
+export class BudgetLedger {
+  private readonly statements;
+  private readonly spendStatements: Record<BudgetScope, Database.Statement<unknown[], { cost: number | null; estimated: number | null; tokens: number | null; executions: number }>>;
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: { db: Database.Database; audit: AuditRepository; notifier: Notifier; now?: () => Date }) {
+    const { db } = deps;
+    this.now = deps.now ?? (() => new Date());
+    this.statements = {
+      insert: db.prepare<[string, string, string | null, string, number | null, number | null, number, string]>(
+        'INSERT INTO budgets (id, scope, scope_id, period, limit_usd, limit_tokens, hard, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      all: db.prepare<[], Row>('SELECT * FROM budgets ORDER BY created_at'),
+      one: db.prepare<[string], Row>('SELECT * FROM budgets WHERE id = ?'),
+      remove: db.prepare<[string]>('DELETE FROM budgets WHERE id = ?'),
+      alert: db.prepare<[string, string, number, string]>('INSERT OR IGNORE INTO budget_alerts (budget_id, period_start, threshold, at) VALUES (?, ?, ?, ?)'),
+    };
+    const spend = (column: string | null) =>
+      db.prepare<unknown[], { cost: number | null; estimated: number | null; tokens: number | null; executions: number }>(
+        `SELECT sum(cost_usd) AS cost,
+                sum(CASE WHEN cost_estimated = 1 THEN cost_usd END) AS estimated,
+                sum(coalesce(input_tokens, 0) + coalesce(output_tokens, 0)) AS tokens,
+                count(*) AS executions
+           FROM executions
+          WHERE started_at >= ? AND started_at < ?${column ? ` AND ${column} = ?` : ''}`,
+      );
+    this.spendStatements = { global: spend(null), trigger: spend(SCOPE_COLUMN.trigger), account: spend(SCOPE_COLUMN.account) };
+  }
+
+  create(input: unknown, actor: Actor): Budget {
+    const definition = BudgetCreate.parse(input);
+    const id = newId('bud');
+    this.statements.insert.run(id, definition.scope, definition.scopeId ?? null, definition.period, definition.limitUsd ?? null, definition.limitTokens ?? null, definition.hard ? 1 : 0, this.now().toISOString());
+    this.deps.audit.record({ action: 'budget.created', ...actor, targetId: id, detail: { scope: definition.scope, period: definition.period } });
+    return this.toApi(this.statements.one.get(id)!);
+  }
+
+  list(): Budget[] {
+    return this.statements.all.all().map((row) => this.toApi(row));
+  }
+
+  get(id: string): Budget {
+    const row = this.statements.one.get(id);
+    if (!row) throw new ApiError('ERR_BUDGET_NOT_FOUND');
+    return this.toApi(row);
+  }
+
+  delete(id: string, actor: Actor): void {
+    if (this.statements.remove.run(id).changes === 0) throw new ApiError('ERR_BUDGET_NOT_FOUND');
+    this.deps.audit.record({ action: 'budget.deleted', ...actor, targetId: id });
+  }
+
+  /** What has been spent in a scope over a period (executions counted by when they started). */
+  spend(scope: BudgetScope, scopeId: string | null, start: Date, end: Date): Spend {
+    const args: unknown[] = [start.toISOString(), end.toISOString()];
+    if (scope !== 'global') args.push(scopeId);
+    const row = this.spendStatements[scope].get(...args)!;
+    return { costUsd: row.cost ?? 0, estimatedUsd: row.estimated ?? 0, tokens: row.tokens ?? 0, executions: row.executions };
+  }
+
+  /** The first hard budget (global or this trigger's) already used up: an execution of the trigger must not start. */
+  blockingStart(triggerId: string): string | null {
+    return this.firstExhausted((budget) => budget.hard && (budget.scope === 'global' || (budget.scope === 'trigger' && budget.scopeId === triggerId)));
+  }
+
+  /** An account over its hard budget is not used until the period ends. */
+  accountBlocked(accountId: string): { until: number; reason: string } | null {
+    for (const budget of this.list()) {
+      if (budget.hard && budget.scope === 'account' && budget.scopeId === accountId && budget.used >= 1) {
+        return { until: Date.parse(budget.periodEnd), reason: `the account's ${budget.period}ly budget is used up until ${budget.periodEnd}` };
+      }
+    }
+    return null;
+  }
+
+  /** A hard budget a running execution (its usage already recorded) has crossed: it must be stopped. */
+  exhaustedWhileRunning(triggerId: string, accountId: string | null): string | null {
+    return this.firstExhausted(
+      (budget) =>
+        budget.hard &&
+        (budget.scope === 'global' || (budget.scope === 'trigger' && budget.scopeId === triggerId) || (budget.scope === 'account' && accountId !== null && budget.scopeId === accountId)),
+    );
+  }
+
+  /** Notifies, once per budget, period and threshold, each 80% and 100% crossing of the budgets this execution counts against. */
+  checkThresholds(triggerId: string, accountId: string | null): void {
+    for (const budget of this.list()) {
+      const applies = budget.scope === 'global' || (budget.scope === 'trigger' && budget.scopeId === triggerId) || (budget.scope === 'account' && budget.scopeId === accountId);
+      if (!applies) continue;
+      for (const threshold of THRESHOLDS) {
+        if (budget.used * 100 < threshold) continue;
+        if (this.statements.alert.run(budget.id, budget.periodStart, threshold, this.now().toISOString()).changes === 0) continue;
+        this.deps.notifier.notify({
+          kind: 'budget',
+          title: `${describe(budget)} at ${threshold}%`,
+          body: `${spentText(budget)} this ${budget.period}${budget.hard && threshold >= 100 ? '; executions it covers are not started until the period ends' : ''}.`,
+          data: { budgetId: budget.id, threshold, scope: budget.scope, scopeId: budget.scopeId, period: budget.period, periodStart: budget.periodStart, spent: budget.spent },
+        });
+      }
+    }
+  }
+
+  private firstExhausted(applies: (budget: Budget) => boolean): string | null {
+    const budget = this.list().find((candidate) => applies(candidate) && candidate.used >= 1);
+    return budget ? `${describe(budget)} is used up (${spentText(budget)} this ${budget.period}, until ${budget.periodEnd})` : null;
+  }
+
+  private toApi(row: Row): Budget {
+    const { start, end } = periodAt(row.period, this.now());
+    const spent = this.spend(row.scope, row.scope_id, start, end);
+    const shares = [row.limit_usd === null ? 0 : spent.costUsd / row.limit_usd, row.limit_tokens === null ? 0 : spent.tokens / row.limit_tokens];
+    return {
+      id: row.id,
+      scope: row.scope,
+      scopeId: row.scope_id,
+      period: row.period,
+      limitUsd: row.limit_usd,
+      limitTokens: row.limit_tokens,
+      hard: row.hard === 1,
+      periodStart: start.toISOString(),
+      periodEnd: end.toISOString(),
+      spent,
+      used: Math.max(...shares),
+      createdAt: row.created_at,
+    };
+  }
+}
+
+function describe(budget: Budget): string {
+  const owner = budget.scope === 'global' ? 'The' : `The ${budget.scope} ${budget.scopeId}'s`;
+  return `${owner} ${budget.period}ly ${budget.hard ? 'hard' : 'soft'} budget`;
+}
+
+function spentText(budget: Budget): string {
+  const parts: string[] = [];
+  if (budget.limitUsd !== null) parts.push(`$${budget.spent.costUsd.toFixed(2)} of $${budget.limitUsd.toFixed(2)}${budget.spent.estimatedUsd > 0 ? ' (partly estimated)' : ''}`);
+  if (budget.limitTokens !== null) parts.push(`${budget.spent.tokens} of ${budget.limitTokens} tokens`);
+  return parts.join(', ');
+}
