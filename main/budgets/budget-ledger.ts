@@ -93,7 +93,7 @@ export class BudgetLedger {
   accountBlocked(accountId: string): { until: number; reason: string } | null {
     for (const budget of this.list()) {
       if (budget.hard && budget.scope === 'account' && budget.scopeId === accountId && budget.used >= 1) {
-        return { until: Date.parse(budget.periodEnd), reason: `the account's ${budget.period}ly budget is used up until ${budget.periodEnd}` };
+        return { until: Date.parse(budget.periodEnd), reason: `the account's ${ADJECTIVE[budget.period]} budget is used up until ${budget.periodEnd}` };
       }
     }
     return null;
@@ -152,9 +152,11 @@ export class BudgetLedger {
   }
 }
 
+const ADJECTIVE: Record<BudgetPeriod, string> = { day: 'daily', week: 'weekly', month: 'monthly' };
+
 function describe(budget: Budget): string {
   const owner = budget.scope === 'global' ? 'The' : `The ${budget.scope} ${budget.scopeId}'s`;
-  return `${owner} ${budget.period}ly ${budget.hard ? 'hard' : 'soft'} budget`;
+  return `${owner} ${ADJECTIVE[budget.period]} ${budget.hard ? 'hard' : 'soft'} budget`;
 }
 
 function spentText(budget: Budget): string {

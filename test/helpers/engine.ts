@@ -42,8 +42,8 @@ export interface Engine {
  * The real worker in process, running the real Claude Code CLI (pinned,
  * from .cache/agent-clis) against the Anthropic stand-in on 127.0.0.1.
  */
-export async function startEngine(env: Record<string, string> = {}): Promise<Engine> {
-  const standIn = await startAnthropicStandIn((recorded) => scriptedReply(recorded));
+export async function startEngine(env: Record<string, string> = {}, options: { respond?: (request: RecordedRequest) => AnthropicReply } = {}): Promise<Engine> {
+  const standIn = await startAnthropicStandIn(options.respond ?? ((recorded) => scriptedReply(recorded)));
   const server = await startInProcess({
     PATH: `${agentClisBin()}${path.delimiter}${process.env.PATH ?? ''}`,
     ANTHROPIC_BASE_URL: standIn.url,
