@@ -28,6 +28,8 @@ export interface PoolOptions {
  */
 export class CredentialPool {
   private readonly now: () => number;
+  /** Backends whose accounts were all cooling down when last looked at: said once, until one is usable again. */
+  private readonly allCoolingSaid = new Set<Backend>();
 
   constructor(private readonly options: PoolOptions) {
     this.now = options.now ?? Date.now;
@@ -56,6 +58,7 @@ export class CredentialPool {
           consider(blocked.until, blocked.reason);
           continue;
         }
+        this.allCoolingSaid.delete(backend);
         return { kind: 'run', choice: { backend, account } };
       }
     }
@@ -63,8 +66,13 @@ export class CredentialPool {
     return { kind: 'wait', until: earliest.until, reason: `waiting: nothing is usable — ${earliest.reason}` };
   }
 
-  /** Records a rate limit: the credential cools down until the reset time the CLI gave, or for a growing backoff. Returns when it may be used again. */
-  rateLimited(choice: Choice, retryAt: string | null, message: string): number {
+  /**
+   * Records a rate limit: the credential cools down until the reset time the
+   * CLI gave, or for a growing backoff. Says when it may be used again, and
+   * whether this rate limit left every account of the backend cooling down
+   * (true once per such episode, for a single notification).
+   */
+  rateLimited(choice: Choice, retryAt: string | null, message: string): { until: number; allCoolingNow: boolean } {
     const credential = credentialOf(choice.backend, choice.account?.id ?? null);
     const now = this.now();
     const strikes = (this.options.accounts.cooldown(credential)?.strikes ?? 0) + 1;
@@ -72,12 +80,15 @@ export class CredentialPool {
     const backoff = Math.min(this.options.backoffBaseMs * 2 ** (strikes - 1), this.options.backoffMaxMs ?? 30 * 60_000);
     const until = Number.isFinite(reset) && reset > now ? reset : now + backoff;
     this.options.accounts.setCooldown({ credential, until, strikes, reason: message.slice(0, 500) });
-    return until;
+    const allCoolingNow = this.allCooling(choice.backend) && !this.allCoolingSaid.has(choice.backend);
+    if (allCoolingNow) this.allCoolingSaid.add(choice.backend);
+    return { until, allCoolingNow };
   }
 
   /** A run that got through ends the credential's run of rate limits. */
   succeeded(choice: Choice): void {
     this.options.accounts.clearCooldown(credentialOf(choice.backend, choice.account?.id ?? null));
+    this.allCoolingSaid.delete(choice.backend);
   }
 
   /** Whether every account of the backend (or its environment credentials) is cooling down now. */

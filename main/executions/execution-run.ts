@@ -115,10 +115,10 @@ export class ExecutionRun {
   /** Records the rate limit and picks what runs next: another account or backend, or nothing (the execution waits queued, or fails). */
   private afterRateLimit(retryAt: string | null, message: string): Choice | null {
     const { deps, choice } = this;
-    const until = deps.pool.rateLimited(choice, retryAt, message);
+    const { until, allCoolingNow } = deps.pool.rateLimited(choice, retryAt, message);
     const credential = credentialOf(choice.backend, choice.account?.id ?? null);
     deps.accounts.recordEvent(credential, 'rate_limit', new Date().toISOString(), { executionId: this.execution.id, resetAt: new Date(until).toISOString(), detail: message.slice(0, 500) });
-    if (deps.pool.allCooling(choice.backend)) {
+    if (allCoolingNow) {
       deps.notifier.notify({
         kind: 'cooldown',
         title: `Every ${choice.backend} account is rate-limited`,
