@@ -4,7 +4,8 @@ import { migration0003 } from './0003_schedule_state.js';
 import { migration0004 } from './0004_execution_logs.js';
 import { migration0005 } from './0005_execution_process_group.js';
 import { migration0006 } from './0006_accounts_budgets.js';
+import { migration0007 } from './0007_notification_outcome.js';
 import type { Migration } from './migration.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
-export const migrations: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006];
+export const migrations: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007];
