@@ -13,6 +13,8 @@ export interface SettingsDependencies {
   settings: SettingsRepository;
   /** Where administrative changes are recorded; optional for apps built without the audit log. */
   audit?: AuditRepository;
+  /** Settings applied while the worker runs (the tunnel's): their value in use comes from here, not from `config`. */
+  live?: () => Partial<Record<SettingName, unknown>>;
 }
 
 /** Settings are stored as the same strings an environment variable would hold, and parsed by the same code. */
@@ -23,11 +25,12 @@ function toStoredString(value: unknown): string {
 function view(deps: SettingsDependencies): SettingsView {
   const stored = deps.settings.all() as Partial<Record<SettingName, string>>;
   const result: SettingsView['settings'] = {};
+  const live = deps.live?.() ?? {};
   for (const [name, definition] of Object.entries(settingDefinitions) as [SettingName, (typeof settingDefinitions)[SettingName]][]) {
     if (name === 'apiKey') continue;
     const storedRaw = definition.stored ? stored[name] : undefined;
     const storedValue = storedRaw === undefined ? undefined : parseSetting(name, storedRaw);
-    const running = deps.config[name];
+    const running = name in live ? live[name] : deps.config[name];
     const source = settingSource(name, { env: deps.env, stored });
     result[name] = {
       value: running,
