@@ -20,7 +20,11 @@ export interface AgentExit {
   /** Whether the run counts as a success (see outcomeOf), and why not. */
   ok: boolean;
   reason: string | null;
-  /** Every normalized event of the run, in order. */
+  /**
+   * The run's last normalized events (at most RECENT_EVENTS), in order — all
+   * of an ordinary run's. A flooding run's are not all kept: they would grow
+   * the heap with every line, for nothing (the log store has them).
+   */
   events: AgentEvent[];
 }
 
@@ -34,6 +38,7 @@ export interface AgentProcess {
 }
 
 const LEFTOVER_GRACE_MS = 1_000;
+const RECENT_EVENTS = 100;
 
 /** Variables the worker has that an agent must never see. */
 const PRIVATE_VARIABLES = /^AGENTED_/;
@@ -93,14 +98,21 @@ export function startAgentProcess(options: AgentProcessOptions): AgentProcess {
     env: childEnvironment(options.invocation.env, commandLine.env),
   });
   const parser = options.adapter.createParser();
-  const events: AgentEvent[] = [];
+  // What decides the outcome (the last result and the last error) is kept apart from the recent events, which may have dropped it.
+  const deciding: { result?: AgentEvent; error?: AgentEvent } = {};
+  let recent: AgentEvent[] = [];
   const { stdout, stderr } = group.child;
   const reading =
     stdout && stderr
       ? Promise.all([
           readLines(stdout, (line) => {
             const parsed = parser.parseLine(line);
-            events.push(...parsed);
+            for (const event of parsed) {
+              if (event.type === 'result') deciding.result = event;
+              else if (event.type === 'error') deciding.error = event;
+              recent.push(event);
+            }
+            if (recent.length >= 2 * RECENT_EVENTS) recent = recent.slice(-RECENT_EVENTS);
             options.onLine('stdout', line, parsed);
           }),
           readLines(stderr, (line) => options.onLine('stderr', line, [])),
@@ -113,8 +125,9 @@ export function startAgentProcess(options: AgentProcessOptions): AgentProcess {
     await group.stop({ graceMs: LEFTOVER_GRACE_MS });
     await reading;
     // Some CLIs (Gemini CLI) catch SIGINT/SIGTERM and exit 0 without a result: a stopped run never counts as a success.
-    const outcome = stopped ? { ok: false, reason: 'stopped before it finished' } : outcomeOf(events, exit);
-    return { ...exit, ...outcome, events };
+    const decidingEvents = [deciding.error, deciding.result].filter((event) => event !== undefined);
+    const outcome = stopped ? { ok: false, reason: 'stopped before it finished' } : outcomeOf(decidingEvents, exit);
+    return { ...exit, ...outcome, events: recent.slice(-RECENT_EVENTS) };
   })();
   return {
     pgid: group.pgid,
