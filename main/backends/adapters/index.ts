@@ -3,6 +3,12 @@ import type { BackendAdapter } from '../adapter.js';
 import { claudeAdapter } from './claude.js';
 import { codexAdapter } from './codex.js';
 import { geminiAdapter } from './gemini.js';
+import { opencodeAdapter } from './opencode.js';
 
 /** The adapter of each agent CLI. */
-export const backendAdapters: Partial<Record<Backend, BackendAdapter>> = { claude: claudeAdapter, codex: codexAdapter, gemini: geminiAdapter };
+export const backendAdapters: Readonly<Record<Backend, BackendAdapter>> = {
+  claude: claudeAdapter,
+  codex: codexAdapter,
+  gemini: geminiAdapter,
+  opencode: opencodeAdapter,
+};
