@@ -1,0 +1,54 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Budget } from '../../common/budgets.js';
+import { groupAlive } from '../../main/executions/process-group.js';
+import { startEngine, type Engine } from '../helpers/engine.js';
+import type { AnthropicReply } from '../helpers/stand-ins/anthropic.js';
+import type { RecordedRequest } from '../helpers/stand-ins/server.js';
+import { makeTempDir } from '../helpers/temp.js';
+
+const cleanups: (() => unknown)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+/** First step: a tool call (its usage is reported when the step ends); the step after it never finishes. */
+function oneStepThenHang(recorded: RecordedRequest): AnthropicReply {
+  const conversation = JSON.stringify((recorded.body as { messages?: unknown } | null)?.messages ?? []);
+  return conversation.includes('tool_result') ? { hangAfterText: 'Still reading' } : { toolUse: { name: 'read', input: { filePath: 'notes.txt' } } };
+}
+
+/**
+ * OpenCode reports usage after every step (Claude Code and Gemini CLI only at
+ * the end), so it shows a hard budget stopping an execution mid-run: the real
+ * opencode CLI against the Anthropic stand-in.
+ */
+describe('budgets while running', () => {
+  it('a running execution that crosses a hard token budget is stopped, whole process group, with the reason', async () => {
+    const engine: Engine = await startEngine({ OPENCODE_DISABLE_MODELS_FETCH: '1', npm_config_offline: 'true' }, { respond: oneStepThenHang });
+    cleanups.push(() => engine.close());
+    const work = makeTempDir('agented-budget-work-');
+    cleanups.push(work.remove);
+    fs.writeFileSync(path.join(work.dir, 'notes.txt'), 'a note\n');
+    fs.writeFileSync(path.join(work.dir, 'opencode.json'), JSON.stringify({ $schema: 'https://opencode.ai/config.json', provider: { anthropic: { options: { baseURL: `${engine.standIn.url}/v1` } } } }));
+
+    const budget = await engine.api<Budget>('POST', '/api/budgets', { scope: 'global', period: 'day', limitTokens: 1 });
+    expect(budget.body.used).toBe(0);
+    const trigger = await engine.createTrigger({ backend: 'opencode', model: 'anthropic/claude-haiku-4-5', promptTemplate: 'Read notes.txt', workingDirectory: work.dir, permissionMode: 'read-only' });
+    const id = await engine.run(trigger);
+    const running = await engine.waitForState(id, ['running', 'failed', 'succeeded'], 60_000);
+    const ended = await engine.waitForState(id, ['failed', 'succeeded', 'cancelled', 'timed_out'], 90_000);
+    expect(ended.state).toBe('failed');
+    expect(ended.reason).toMatch(/^stopped: The daily hard budget is used up \(\d+ of 1 tokens this day/);
+    expect(ended.usage.inputTokens).toBeGreaterThan(0);
+    // Stopped mid-run (the second step never finishes, so nothing else could have ended it), and nothing of it is left.
+    expect(ended.attempts.map((attempt) => attempt.outcome)).toEqual(['failed']);
+    expect(groupAlive(running.processGroup!)).toBe(false);
+    expect((await engine.api<{ items: Budget[] }>('GET', '/api/budgets')).body.items[0]!.used).toBeGreaterThan(1);
+
+    // And the next execution is not started at all.
+    const next = await engine.waitForState(await engine.run(trigger), ['skipped', 'running', 'failed']);
+    expect(next.state).toBe('skipped');
+  }, 150_000);
+});
