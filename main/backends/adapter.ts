@@ -3,7 +3,10 @@ import type { Backend, PermissionMode } from '../../common/triggers.js';
 
 /** Everything an adapter needs to start its CLI for one execution. */
 export interface Invocation {
-  /** The rendered prompt, passed as one argv element (never through a shell). */
+  /**
+   * The rendered prompt, passed as argv (never through a shell) — one element,
+   * except for OpenCode, whose `run` re-joins its words itself (see its adapter).
+   */
   prompt: string;
   /** The trigger's model, or null for the CLI's default. */
   model: string | null;
