@@ -123,6 +123,8 @@ export class TunnelManager implements Disposable {
     if (update.provider === 'ngrok' && update.authtoken !== undefined) detail.ngrokAuthtoken = 'replaced';
     this.options.audit.record({ action: 'settings.updated', actor: actor.actor, requestId: actor.requestId, targetId: null, detail });
     this.options.logger.info('tunnel settings stored', { provider: update.provider, settings: changes.map(([name]) => name) });
+    // A change is a fresh start: the pause before a retry starts short again.
+    this.failures = 0;
     if (this.workerUrl !== undefined) await this.waitForStart(this.enqueue(() => this.restart()));
     return this.view();
   }
@@ -164,7 +166,7 @@ export class TunnelManager implements Disposable {
   /** The environment wins over stored settings; a PUT that it would silently override is refused. */
   private refuseEnvironmentConflicts(provider: TunnelProvider, changes: readonly [TunnelSettingName, string | null][]): void {
     const issues = changes
-      .filter(([name, value]) => this.fromEnvironment(name) && (name !== 'tunnel' || value !== this.options.env[settingDefinitions.tunnel.env]))
+      .filter(([name, value]) => this.fromEnvironment(name) && value !== this.options.env[settingDefinitions[name].env])
       .map(([name]) => ({
         path: name === 'tunnel' ? 'body.provider' : `body.${name}`,
         message: `${settingDefinitions[name].env} is set in the environment, which wins over what is stored here; unset it to choose ${name === 'tunnel' ? `"${provider}"` : 'this'} in the app`,

@@ -27,12 +27,15 @@ export interface SmeeRelay {
   waitForListeners(channel: string, count?: number, timeoutMs?: number): Promise<void>;
   /** Ends every open event stream (a relay restart, as the client sees it). */
   dropConnections(): void;
+  /** Channels answered 403, as smee.io does for the ones it disabled (BLOCKED_CHANNELS). */
+  readonly blocked: Set<string>;
   close(): Promise<void>;
 }
 
 const CHANNEL = /^\/([a-zA-Z0-9_-]{1,128})$/;
 
-export async function startSmeeRelay(options: { pingMs?: number } = {}): Promise<SmeeRelay> {
+export async function startSmeeRelay(options: { pingMs?: number; port?: number } = {}): Promise<SmeeRelay> {
+  const blocked = new Set<string>();
   const streams = new Map<string, Set<http.ServerResponse>>();
   const created: string[] = [];
   let eventId = 0;
@@ -52,6 +55,10 @@ export async function startSmeeRelay(options: { pingMs?: number } = {}): Promise
     const channel = CHANNEL.exec(url.pathname)?.[1];
     if (!channel) {
       res.writeHead(404).end();
+      return;
+    }
+    if (blocked.has(channel)) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('Channel has been disabled due to too many connections.');
       return;
     }
     if (req.method === 'GET' && req.headers.accept === 'text/event-stream') {
@@ -86,12 +93,13 @@ export async function startSmeeRelay(options: { pingMs?: number } = {}): Promise
     }
     res.writeHead(404).end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const listeners = (channel: string) => streams.get(channel)?.size ?? 0;
   return {
     url: `http://127.0.0.1:${port}`,
     created,
+    blocked,
     listeners,
     waitForListeners: async (channel, count = 1, timeoutMs = 10_000) => {
       const deadline = Date.now() + timeoutMs;

@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Delivery, TriggerCreated } from '../../common/triggers.js';
+import type { RelayedRequest } from '../../main/tunnel/hook-forwarding.js';
+import { HookGate } from '../../main/tunnel/hook-gate.js';
+import { githubExample, githubHeaders } from '../helpers/github-deliveries.js';
+import { request, type RawResponse } from '../helpers/http.js';
+import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
+
+/*
+ * The gate ngrok forwards to: whatever ngrok is asked for arrives here as raw
+ * HTTP with the public Host, and only POST /hooks/<trigger> goes on, bytes
+ * unchanged. (ngrok itself cannot run here; this is everything after it.)
+ */
+
+let server: InProcessServer;
+let gate: HookGate;
+let trigger: TriggerCreated;
+const refused: { request: RelayedRequest; reason: string }[] = [];
+const publicHost = 'agented-test.ngrok-free.app';
+
+function api(method: string, urlPath: string, body?: unknown): Promise<RawResponse> {
+  return request(server.url, {
+    method,
+    path: urlPath,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: { authorization: `Bearer ${server.key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+  });
+}
+
+/** A request as ngrok hands it on: the public Host, and X-Forwarded-* headers. */
+function viaTunnel(method: string, urlPath: string, body?: string, headers: Record<string, string> = {}): Promise<RawResponse> {
+  return request(gate.url, { method, path: urlPath, body, headers: { host: publicHost, 'x-forwarded-for': '140.82.115.1', 'x-forwarded-proto': 'https', ...headers } });
+}
+
+beforeAll(async () => {
+  server = await startInProcess();
+  gate = await HookGate.start({ provider: 'ngrok', target: server.url, logger: server.worker.logger, onRefused: (request, reason) => refused.push({ request, reason }) });
+  trigger = (await api('POST', '/api/triggers', { name: 'review', kind: 'github', promptTemplate: 'Review {{payload.pull_request.title}}', github: { events: ['pull_request.opened'] } })).json<TriggerCreated>();
+});
+afterAll(async () => {
+  await gate.dispose();
+  await server.close();
+});
+
+describe('hook gate (the upstream of ngrok)', () => {
+  it('passes a delivery on with its bytes unchanged: an indented, signed body verifies', async () => {
+    const body = JSON.stringify(githubExample('pull_request', 'opened'), null, 2);
+    const headers = { ...githubHeaders({ secret: trigger.secret!, event: 'pull_request', body }), 'content-length': String(Buffer.byteLength(body)) };
+    const response = await viaTunnel('POST', `/hooks/${trigger.id}`, body, headers);
+    expect(response.status, response.body).toBe(202);
+    expect(response.json<{ executionId: string }>().executionId).toMatch(/^exe_/);
+    expect(response.headers['x-request-id']).toBeDefined();
+    const [delivery] = (await api('GET', `/api/triggers/${trigger.id}/deliveries`)).json<{ items: Delivery[] }>().items;
+    expect(delivery).toMatchObject({ verified: true, outcome: 'execution' });
+    expect(delivery!.headers['x-forwarded-for']).toBe('140.82.115.1');
+  });
+
+  it('passes the worker’s refusals back (a wrong signature is 401)', async () => {
+    const body = JSON.stringify(githubExample('pull_request', 'opened'));
+    const response = await viaTunnel('POST', `/hooks/${trigger.id}`, body, githubHeaders({ secret: 'not-the-secret', event: 'pull_request', body }));
+    expect(response.status).toBe(401);
+    expect(response.json<{ error: { code: string } }>().error.code).toBe('ERR_SIGNATURE_INVALID');
+  });
+
+  it.each([
+    ['GET', '/api/triggers'],
+    ['POST', '/api/triggers'],
+    ['GET', '/health/ready'],
+    ['GET', '/'],
+    ['GET', '/hooks/trg_x'],
+    ['POST', '/hooks/../api/triggers'],
+    ['POST', '/hooks/a/b'],
+    ['POST', '/auth/login?token=x'],
+  ])('refuses %s %s with 404, the key notwithstanding', async (method, urlPath) => {
+    const before = (await api('GET', '/api/triggers')).json<{ items: unknown[] }>().items.length;
+    const body = method === 'POST' ? JSON.stringify({ name: 'planted', kind: 'manual', promptTemplate: 'x' }) : undefined;
+    const response = await viaTunnel(method, urlPath, body, { authorization: `Bearer ${server.key}`, 'content-type': 'application/json' });
+    expect(response.status).toBe(404);
+    expect(response.json<{ error: { code: string } }>().error.code).toBe('ERR_NOT_FOUND');
+    expect(refused.at(-1)?.request.method).toBe(method);
+    expect((await api('GET', '/api/triggers')).json<{ items: unknown[] }>().items).toHaveLength(before);
+  });
+
+  it('never passes the local API key on, even to /hooks/*', async () => {
+    const body = JSON.stringify(githubExample('pull_request', 'opened'));
+    await viaTunnel('POST', `/hooks/${trigger.id}`, body, { ...githubHeaders({ secret: trigger.secret!, event: 'pull_request', body }), 'x-api-key': server.key, cookie: 'a=b' });
+    const [delivery] = (await api('GET', `/api/triggers/${trigger.id}/deliveries`)).json<{ items: Delivery[] }>().items;
+    expect(Object.keys(delivery!.headers)).not.toContain('x-api-key');
+    expect(Object.keys(delivery!.headers)).not.toContain('cookie');
+  });
+});

@@ -1,0 +1,98 @@
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TunnelView } from '../../common/tunnel.js';
+import { SealedSecretStore } from '../../main/secrets/sealed-store.js';
+import { AuditRepository } from '../../main/storage/audit-repository.js';
+import { openDatabase } from '../../main/storage/database.js';
+import { SettingsRepository } from '../../main/storage/settings-repository.js';
+import { Logger, MemorySink } from '../../main/telemetry/logger.js';
+import { TunnelManager } from '../../main/tunnel/tunnel-manager.js';
+import { startSmeeRelay, type SmeeRelay } from '../helpers/stand-ins/smee-relay.js';
+import { makeTempDir } from '../helpers/temp.js';
+import { sleep } from '../helpers/time.js';
+
+/* The manager's recovery, with short pauses: a relay that is down, then up; a channel that is closed for good, then open again. */
+
+const temp = makeTempDir();
+const db = openDatabase({ file: path.join(temp.dir, 'agented.db') });
+const sink = new MemorySink();
+const settings = new SettingsRepository(db);
+const manager = new TunnelManager({
+  env: {},
+  settings,
+  secrets: new SealedSecretStore(db, 'test-key-0123456789abcdefghijklmnop'),
+  audit: new AuditRepository(db),
+  logger: Logger.create({ sink, level: 'debug' }),
+  startWaitMs: 2_000,
+  retryBaseMs: 100,
+  retryMaxMs: 400,
+});
+const actor = { actor: 'key', requestId: null };
+let relay: SmeeRelay | undefined;
+
+async function eventually(what: string, check: (view: TunnelView) => boolean, timeoutMs = 15_000): Promise<TunnelView> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const view = manager.view();
+    if (check(view)) return view;
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms (${JSON.stringify({ status: view.status, error: view.error })})`);
+    await sleep(25);
+  }
+}
+
+async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+beforeAll(() => manager.start('http://127.0.0.1:9'));
+afterAll(async () => {
+  await manager.dispose();
+  await relay?.close();
+  db.close();
+  temp.remove();
+});
+
+describe('tunnel manager', () => {
+  it('reports a relay that cannot be reached, and comes up by itself once it can', async () => {
+    const port = await freePort();
+    const view = await manager.update({ provider: 'smee', server: `http://127.0.0.1:${port}` }, actor);
+    expect(view).toMatchObject({ provider: 'smee', status: 'error', publicUrl: null });
+    expect(view.error).toMatch(new RegExp(`could not create a smee channel at http://127\\.0\\.0\\.1:${port}/new`));
+
+    relay = await startSmeeRelay({ port });
+    const up = await eventually('the tunnel up', (current) => current.status === 'up');
+    expect(up.error).toBeNull();
+    expect(relay.created).toHaveLength(1);
+    expect(settings.all().smeeUrl).toBe(`${relay.url}/${relay.created[0]}`);
+    expect(sink.lines.some((line) => line.includes('tunnel failed; trying again later'))).toBe(true);
+  });
+
+  it('starts again when the relay ends the stream for good (a disabled channel)', async () => {
+    const channel = relay!.created[0]!;
+    relay!.blocked.add(channel);
+    relay!.dropConnections();
+    const failed = await eventually('the error', (current) => current.status === 'error' && /403/.test(current.error ?? ''));
+    expect(failed.error).toMatch(/403/);
+    relay!.blocked.delete(channel);
+    await eventually('the tunnel up again', (current) => current.status === 'up');
+    expect(relay!.listeners(channel)).toBe(1);
+  });
+
+  it('a new smee server forgets the channel of the old one', async () => {
+    const other = await startSmeeRelay();
+    try {
+      const view = await manager.update({ provider: 'smee', server: other.url }, actor);
+      expect(view.status).toBe('up');
+      expect(view.publicUrl).toBe(`${other.url}/${other.created[0]}`);
+      expect(relay!.listeners(relay!.created[0]!)).toBe(0);
+    } finally {
+      await manager.update({ provider: 'off' }, actor);
+      await other.close();
+    }
+  });
+});
