@@ -150,6 +150,15 @@ const ERROR_KINDS: Record<string, ErrorKind> = {
  */
 const INTERRUPTED = /^\[Request interrupted by user/;
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** What the schema's Block accepts: an object with a string `type`. */
+function isBlock(value: unknown): value is Record<string, unknown> & { type: string } {
+  return isRecord(value) && typeof value.type === 'string';
+}
+
 /** From the HTTP status when Claude Code does not name the failure. */
 function kindOfStatus(status: number | null | undefined): ErrorKind {
   if (status === 429) return 'rate_limit';
@@ -211,8 +220,56 @@ class ClaudeParser implements OutputParser {
     } catch {
       return [];
     }
+    const common = this.commonEventsOf(json);
+    if (common !== undefined) return common;
     const message = ClaudeMessage.safeParse(json);
     return message.success ? this.eventsOf(message.data) : [];
+  }
+
+  /**
+   * The messages that make up nearly all of a run — assistant text and tool
+   * calls, user tool results — read by hand: checking each line with the
+   * schema cost as much as parsing its JSON. Only the plain shape is taken
+   * here, with the same checks the schema makes; anything else (an API error,
+   * a block not shaped as expected) returns undefined and goes through the
+   * schema, which stays the one definition of what is accepted.
+   */
+  private commonEventsOf(json: unknown): AgentEvent[] | undefined {
+    if (!isRecord(json) || (json.type !== 'assistant' && json.type !== 'user')) return undefined;
+    const message = json.message;
+    if (!isRecord(message)) return undefined;
+    const content = message.content;
+    if (json.type === 'assistant') {
+      if (json.error !== undefined || json.is_api_error_message !== undefined || json.api_error_status !== undefined || json.api_error_params !== undefined) return undefined;
+      if (typeof content === 'string') return [{ type: 'message', role: 'assistant', text: content }];
+      if (!Array.isArray(content)) return undefined;
+      const events: AgentEvent[] = [];
+      for (const block of content as unknown[]) {
+        if (!isBlock(block)) return undefined;
+        if (block.type === 'text') {
+          if (typeof block.text === 'string' && block.text !== '') events.push({ type: 'message', role: 'assistant', text: block.text });
+        } else if (block.type === 'tool_use') {
+          if (!('input' in block)) return undefined;
+          if (typeof block.id === 'string' && typeof block.name === 'string') events.push({ type: 'tool_call', id: block.id, name: block.name, input: block.input });
+        }
+      }
+      return events;
+    }
+    if (typeof content === 'string') return [this.userText(content)];
+    if (!Array.isArray(content)) return undefined;
+    const events: AgentEvent[] = [];
+    for (const block of content as unknown[]) {
+      if (!isBlock(block)) return undefined;
+      if (block.type === 'tool_result') {
+        const output = block.content;
+        const outputOk = output === undefined || typeof output === 'string' || (Array.isArray(output) && (output as unknown[]).every(isBlock));
+        if (typeof block.tool_use_id !== 'string' || !outputOk || (block.is_error !== undefined && typeof block.is_error !== 'boolean')) return undefined;
+        events.push({ type: 'tool_result', id: block.tool_use_id, output: textOf(output as z.infer<typeof Content> | undefined), isError: block.is_error ?? false });
+      } else if (block.type === 'text' && typeof block.text === 'string' && INTERRUPTED.test(block.text)) {
+        events.push(this.userText(block.text));
+      }
+    }
+    return events;
   }
 
   private eventsOf(message: ClaudeMessage): AgentEvent[] {
