@@ -15,6 +15,7 @@ export const errorCatalogue = {
   ERR_ACCOUNT_NOT_FOUND: { status: 404, message: 'No account with this id.' },
   ERR_ACCOUNT_EXISTS: { status: 409, message: 'An account with this name already exists for that backend.' },
   ERR_BUDGET_NOT_FOUND: { status: 404, message: 'No budget with this id.' },
+  ERR_NO_NOTIFICATION_CHANNEL: { status: 409, message: 'No notification channel is configured.' },
   ERR_TRIGGER_DISABLED: { status: 409, message: 'The trigger is disabled.' },
   ERR_TRIGGER_KIND: { status: 409, message: 'This trigger kind does not accept that.' },
   ERR_EXECUTION_FINISHED: { status: 409, message: 'The execution has already finished.' },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DesktopNotification } from './notifications.js';
 
 /**
  * Messages between the supervisor and its API worker. Both hosts (Node's
@@ -10,6 +11,8 @@ export const WorkerToSupervisor = z.discriminatedUnion('type', [
   z.object({ type: z.literal('login-url'), requestId: z.string(), url: z.string() }),
   /** A start-up failure that a restart cannot fix (bad config, locked keychain, newer database). */
   z.object({ type: z.literal('fatal'), code: z.string(), message: z.string() }),
+  /** For the desktop shell to show (`agented serve` writes it to its log). */
+  z.object({ type: z.literal('notification'), notification: DesktopNotification }),
 ]);
 export type WorkerToSupervisor = z.infer<typeof WorkerToSupervisor>;
 

@@ -41,6 +41,8 @@ export async function serve(flags: ServeFlags, host: WorkerHost = new ForkHost(w
     bindings: { process: 'supervisor', pid: process.pid },
   });
   const supervisor = new Supervisor({ host, env: workerEnvironment(process.env, config), logger });
+  // No desktop to show it on: the log is where a headless installation sees it.
+  supervisor.on('notification', (notification) => logger.warn(`desktop notification: ${notification.title}`, { notification_id: notification.id, notification_kind: notification.kind, body: notification.body, link: notification.link }));
 
   let stopRequested = false;
   const stop = (signal: string) => {

@@ -1,6 +1,8 @@
+import type { NotificationKind } from '../../common/notifications.js';
+
 /** Something worth telling the user about while nobody watches the dashboard. */
 export interface Notification {
-  kind: 'budget' | 'cooldown';
+  kind: NotificationKind;
   /** One line, e.g. "Daily budget at 80%". */
   title: string;
   body: string;

@@ -6,6 +6,7 @@ import { resolveConfig } from '../config/config.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { ElectronLogFileSink } from '../telemetry/file-sink.js';
 import { FanOutSink, Logger, StreamSink } from '../telemetry/logger.js';
+import { showDesktopNotification } from './desktop-notifications.js';
 import { createIpcHandlers } from './ipc-handlers.js';
 import { registerIpcHandlers } from './ipc.js';
 import { UtilityProcessHost } from './utility-process-host.js';
@@ -100,6 +101,23 @@ async function run(): Promise<void> {
       openWindow(workerOrigin).catch((error: unknown) => logger.error('could not open the window', { err: error }));
     }
   };
+  /** Opens a page of the UI (a clicked notification's), in the window or a new one. */
+  const openLink = (link: string) => {
+    if (workerOrigin === undefined || quit !== 'no') return;
+    const origin = workerOrigin;
+    const target = new URL(link, origin);
+    if (target.origin !== origin) return;
+    const navigate = (shown: BrowserWindow) => shown.loadURL(target.toString()).catch((error: unknown) => logger.warn('could not open a notification\'s page', { err: error }));
+    if (window) {
+      showWindow();
+      void navigate(window);
+      return;
+    }
+    openWindow(origin)
+      .then(() => window && navigate(window))
+      .catch((error: unknown) => logger.error('could not open the window', { err: error }));
+  };
+  supervisor.on('notification', (notification) => showDesktopNotification(notification, { open: openLink, logger }));
   app.on('second-instance', showWindow);
   app.on('activate', showWindow);
 

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { DesktopNotification } from '../../common/notifications.js';
 import { WORKER_EXIT_FATAL, WorkerToSupervisor } from '../../common/worker-protocol.js';
 import type { Logger } from '../telemetry/logger.js';
 import { CrashPolicy } from './backoff.js';
@@ -29,6 +30,8 @@ export interface SupervisorOptions {
 
 interface SupervisorEvents {
   state: [SupervisorState];
+  /** A notification from the worker for the desktop (the shell shows it; headless, it is logged). */
+  notification: [DesktopNotification];
 }
 
 /**
@@ -150,6 +153,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           break;
         case 'fatal':
           fatalReason = `${message.code}: ${message.message}`;
+          break;
+        case 'notification':
+          this.emit('notification', message.notification);
           break;
         default:
           message satisfies never;

@@ -6,7 +6,7 @@ import { pooledRandomBytes } from './random.js';
  * 48-bit millisecond prefix) so SQLite appends to its id indexes instead of
  * dirtying a random page per insert.
  */
-export function newId(prefix: 'trg' | 'exe' | 'dlv' | 'acc' | 'bud'): string {
+export function newId(prefix: 'trg' | 'exe' | 'dlv' | 'acc' | 'bud' | 'ntf'): string {
   const bytes = Buffer.alloc(16);
   bytes.writeUIntBE(Date.now(), 0, 6);
   pooledRandomBytes(10).copy(bytes, 6);

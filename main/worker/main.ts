@@ -40,7 +40,11 @@ async function main(): Promise<void> {
   });
 
   try {
-    worker = await startWorker({ env: process.env, logStream: process.env.AGENTED_LOG_STDOUT === '0' ? undefined : process.stdout });
+    worker = await startWorker({
+      env: process.env,
+      logStream: process.env.AGENTED_LOG_STDOUT === '0' ? undefined : process.stdout,
+      desktopNotifications: parent ? (notification) => parent.send({ type: 'notification', notification }) : undefined,
+    });
   } catch (error) {
     const fatal = fatalCode(error);
     const message = error instanceof Error ? error.message : String(error);

@@ -11,7 +11,12 @@ import { AccountService } from '../accounts/account-service.js';
 import { CredentialPool } from '../accounts/credential-pool.js';
 import { BudgetLedger } from '../budgets/budget-ledger.js';
 import { UsageReporter } from '../budgets/usage-report.js';
-import { LogNotifier } from '../notifications/log-notifier.js';
+import type { DesktopNotification } from '../../common/notifications.js';
+import { NotificationChannelSettings } from '../notifications/channel-settings.js';
+import { notifyExecutionFailures } from '../notifications/execution-failures.js';
+import { OutboxNotifier } from '../notifications/outbox-notifier.js';
+import { notificationRoutes } from '../server/routes/notifications.js';
+import { NotificationOutbox } from '../storage/notification-outbox.js';
 import { accountRoutes } from '../server/routes/accounts.js';
 import { AccountRepository } from '../storage/account-repository.js';
 import { LiveOutput } from '../executions/live-output.js';
@@ -54,6 +59,8 @@ export interface WorkerOptions {
   /** Also write log lines here (headless: stdout). */
   logStream?: NodeJS.WritableStream;
   secretStore?: SecretStore;
+  /** Shows a notification on the desktop (the worker's parent: the Electron shell, or the headless supervisor, which logs it). */
+  desktopNotifications?: (notification: DesktopNotification) => void;
   /** Defaults to dist/renderer under the app root. */
   rendererDir?: string;
   /** How long in-flight requests may take to finish on shutdown before their sockets are closed. */
@@ -148,7 +155,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     disposables.add(live.followEnds(executions));
     const accounts = new AccountRepository(db);
     const accountService = new AccountService({ accounts, secrets: triggerSecrets, audit, registerSecret: (value) => logger.redactor.addSecret(value) });
-    const notifier = new LogNotifier(logger);
+    const notificationChannels = new NotificationChannelSettings({ secrets: triggerSecrets, settings, audit, logger, desktopAvailable: options.desktopNotifications !== undefined });
+    await notificationChannels.load();
+    const outbox = new NotificationOutbox(db);
+    const notifier = disposables.add(new OutboxNotifier({ outbox, channels: notificationChannels, logger, desktop: options.desktopNotifications }));
+    disposables.add(notifyExecutionFailures({ executions, triggers, notifier }));
     const budgets = new BudgetLedger({ db, audit, notifier });
     const pool = new CredentialPool({ accounts, backoffBaseMs: config.rateLimitBackoffSeconds * 1000, accountBlocked: (id) => budgets.accountBlocked(id) });
     const queue = new ExecutionQueue(
@@ -238,6 +249,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         ...executionStreamRoutes({ executions, logs, live, health, registry: streams, sse: { heartbeatMs: config.sseHeartbeatMs, maxBufferedBytes: 512 * 1024 } }),
         ...auditRoutes({ audit }),
         ...tunnelRoutes({ tunnel }),
+        ...notificationRoutes({ channels: notificationChannels, outbox, notifier }),
         ...accountRoutes({ accounts: accountService, budgets, usage: new UsageReporter({ db, accounts, triggers }) }),
         ...backendRoutes({ health }),
       ],
@@ -263,6 +275,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     disposables.add(streams);
     scheduler.start();
     queue.start();
+    notifier.start();
     // The first health check runs now, so the dashboard and readiness have it when asked.
     health.checklist().catch((error: unknown) => logger.warn('backend health check failed', { err: error }));
     logger.info('worker listening', { url, version, credentials_source: credentials.source, data_dir: config.dataDir });
