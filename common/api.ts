@@ -71,8 +71,8 @@ export const StoredSettingsPatch = z
 export type StoredSettingsPatch = z.infer<typeof StoredSettingsPatch>;
 
 export const SettingView = z.object({
-  /** The value the running worker uses. */
-  value: z.unknown(),
+  /** The value the running worker uses; absent for an optional setting that is not set (JSON drops undefined). */
+  value: z.unknown().optional(),
   /** Where that value came from. */
   source: z.enum(['environment', 'stored', 'default']),
   /** The environment variable that overrides it. */
