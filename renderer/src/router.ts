@@ -1,23 +1,37 @@
 import { createRouter, createWebHistory, type Router } from 'vue-router';
 import type { ApiClient } from './api/client.js';
 import { useSessionStore } from './stores/session.js';
+import DashboardPage from './pages/DashboardPage.vue';
+import TriggersPage from './pages/TriggersPage.vue';
+import TriggerEditPage from './pages/TriggerEditPage.vue';
+import TriggerPage from './pages/TriggerPage.vue';
+import DeliveriesPage from './pages/DeliveriesPage.vue';
+import ExecutionsPage from './pages/ExecutionsPage.vue';
+import ExecutionPage from './pages/ExecutionPage.vue';
+import SettingsPage from './pages/SettingsPage.vue';
+import LoginPage from './pages/LoginPage.vue';
+import NotFoundPage from './pages/NotFoundPage.vue';
 
-/** The pages; each is loaded when first opened, so the dashboard shows without the log view's code. */
+/**
+ * The pages, all in the main bundle: the UI's files need a session like the
+ * API does, so a page loaded lazily after the session ended would fail to
+ * load instead of showing the login page (and the whole UI is small).
+ */
 export function buildRouter(api: ApiClient): Router {
   const router = createRouter({
     history: createWebHistory(),
     routes: [
-      { path: '/', name: 'dashboard', component: () => import('./pages/DashboardPage.vue'), meta: { title: 'Dashboard' } },
-      { path: '/triggers', name: 'triggers', component: () => import('./pages/TriggersPage.vue'), meta: { title: 'Triggers' } },
-      { path: '/triggers/new', name: 'trigger-new', component: () => import('./pages/TriggerEditPage.vue'), meta: { title: 'New trigger' } },
-      { path: '/triggers/:id', name: 'trigger', component: () => import('./pages/TriggerPage.vue'), props: true, meta: { title: 'Trigger' } },
-      { path: '/triggers/:id/edit', name: 'trigger-edit', component: () => import('./pages/TriggerEditPage.vue'), props: true, meta: { title: 'Edit trigger' } },
-      { path: '/triggers/:id/deliveries', name: 'deliveries', component: () => import('./pages/DeliveriesPage.vue'), props: true, meta: { title: 'Deliveries' } },
-      { path: '/executions', name: 'executions', component: () => import('./pages/ExecutionsPage.vue'), meta: { title: 'Executions' } },
-      { path: '/executions/:id', name: 'execution', component: () => import('./pages/ExecutionPage.vue'), props: true, meta: { title: 'Execution' } },
-      { path: '/settings', name: 'settings', component: () => import('./pages/SettingsPage.vue'), meta: { title: 'Settings' } },
-      { path: '/login', name: 'login', component: () => import('./pages/LoginPage.vue'), meta: { title: 'Sign in', public: true } },
-      { path: '/:path(.*)*', name: 'not-found', component: () => import('./pages/NotFoundPage.vue'), meta: { title: 'Not found' } },
+      { path: '/', name: 'dashboard', component: DashboardPage, meta: { title: 'Dashboard' } },
+      { path: '/triggers', name: 'triggers', component: TriggersPage, meta: { title: 'Triggers' } },
+      { path: '/triggers/new', name: 'trigger-new', component: TriggerEditPage, meta: { title: 'New trigger' } },
+      { path: '/triggers/:id', name: 'trigger', component: TriggerPage, props: true, meta: { title: 'Trigger' } },
+      { path: '/triggers/:id/edit', name: 'trigger-edit', component: TriggerEditPage, props: true, meta: { title: 'Edit trigger' } },
+      { path: '/triggers/:id/deliveries', name: 'deliveries', component: DeliveriesPage, props: true, meta: { title: 'Deliveries' } },
+      { path: '/executions', name: 'executions', component: ExecutionsPage, meta: { title: 'Executions' } },
+      { path: '/executions/:id', name: 'execution', component: ExecutionPage, props: true, meta: { title: 'Execution' } },
+      { path: '/settings', name: 'settings', component: SettingsPage, meta: { title: 'Settings' } },
+      { path: '/login', name: 'login', component: LoginPage, meta: { title: 'Sign in', public: true } },
+      { path: '/:path(.*)*', name: 'not-found', component: NotFoundPage, meta: { title: 'Not found' } },
     ],
   });
 
