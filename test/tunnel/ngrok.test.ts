@@ -107,3 +107,26 @@ describe('ngrok tunnel', () => {
     expect(response.json<TunnelView>()).toMatchObject({ provider: 'off', status: 'off', error: null, settings: { ngrokAuthtokenStored: true } });
   });
 });
+
+describe('ngrok chosen in the environment, without an authtoken', () => {
+  let headless: InProcessServer;
+  beforeAll(async () => {
+    headless = await startInProcess({ AGENTED_TUNNEL: 'ngrok', AGENTED_NGROK_SERVER_ADDR: `127.0.0.1:${closedPort}` });
+  });
+  afterAll(() => headless.close());
+
+  it('says what is missing, and does not retry until it is given', async () => {
+    // The tunnel starts after the worker listens, without holding up its start.
+    let view: TunnelView;
+    for (const deadline = Date.now() + 5_000; ; ) {
+      view = (await request(headless.url, { path: '/api/tunnel', headers: { authorization: `Bearer ${headless.key}` } })).json<TunnelView>();
+      if (view.status === 'error' || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(view).toMatchObject({ provider: 'ngrok', status: 'error', settings: { ngrokAuthtokenStored: false }, fixedByEnvironment: ['AGENTED_TUNNEL', 'AGENTED_NGROK_SERVER_ADDR'] });
+    expect(view.error).toMatch(/no ngrok authtoken is stored/);
+    const logs = listFiles(headless.logDir).map((file) => fs.readFileSync(file, 'utf8')).join('\n');
+    expect(logs).toMatch(/tunnel cannot start until its settings change/);
+    expect(logs).not.toMatch(/trying again later/);
+  });
+});

@@ -81,7 +81,12 @@ describe('tunnel settings from the environment', () => {
   afterAll(() => server.close());
 
   it('start the tunnel with the worker (headless too) and win over PUT', async () => {
-    const view = (await api(server, 'GET', '/api/tunnel')).json<TunnelView>();
+    // The tunnel starts after the worker listens, without holding up its start.
+    let view = (await api(server, 'GET', '/api/tunnel')).json<TunnelView>();
+    for (const deadline = Date.now() + 5_000; view.status !== 'up' && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      view = (await api(server, 'GET', '/api/tunnel')).json<TunnelView>();
+    }
     expect(view).toMatchObject({ provider: 'custom', status: 'up', publicUrl: 'https://agented.example.org', webhookUrlTemplate: 'https://agented.example.org{webhookPath}' });
     expect(view.fixedByEnvironment).toEqual(['AGENTED_TUNNEL', 'AGENTED_TUNNEL_PUBLIC_URL']);
 
