@@ -1,0 +1,151 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { EventSource } from 'eventsource';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StreamStatus } from '../../common/streams.js';
+import { ApiClient } from '../../renderer/src/api/client.js';
+import { ExecutionStream } from '../../renderer/src/api/execution-stream.js';
+import type { EventSourceFactory, EventSourceLike } from '../../renderer/src/api/live-connection.js';
+import { LogBuffer, type LogLine } from '../../renderer/src/lib/log-buffer.js';
+import { startEngine, type Engine } from '../helpers/engine.js';
+import { repoRoot } from '../helpers/serve.js';
+import { makeTempDir } from '../helpers/temp.js';
+
+/**
+ * The stream half of the stream view: a real worker streams a real
+ * execution's lines (a flooding agent in Claude Code's output format stands
+ * in for a CLI that writes thousands of lines), and the page's
+ * ExecutionStream receives them over a spec-compliant EventSource into the
+ * LogBuffer that LogView draws (log-view.test.ts).
+ */
+const FLOOD_LINES = 3_000;
+
+let engine: Engine;
+let executionId: string;
+const temp = makeTempDir();
+
+beforeAll(async () => {
+  const flood = path.join(temp.dir, 'flood-agent');
+  fs.writeFileSync(flood, `#!/bin/sh\nexec "${process.execPath}" "${path.join(repoRoot, 'test', 'fixtures', 'flood-agent.mjs')}"\n`, { mode: 0o755 });
+  engine = await startEngine({ AGENTED_CLAUDE_PATH: flood, FLOOD_LINES: String(FLOOD_LINES), FLOOD_PADDING: '300' });
+  const trigger = await engine.createTrigger({ promptTemplate: 'flood' });
+  executionId = await engine.run(trigger);
+  const done = await engine.waitForState(executionId, ['succeeded', 'failed'], 60_000);
+  expect(done.state, done.reason ?? '').toBe('succeeded');
+}, 90_000);
+
+afterAll(async () => {
+  await engine?.close();
+  temp.remove();
+});
+
+interface Connection {
+  url: string;
+  lastEventId: string | null;
+}
+
+/**
+ * The `eventsource` package (WHATWG-compliant, reconnects with Last-Event-ID
+ * like a browser) with the API key on its requests. `cutAfterBytes` ends the
+ * first response early, as a dropped connection would.
+ */
+function eventSources(options: { cutAfterBytes?: number } = {}): { factory: EventSourceFactory; connections: Connection[] } {
+  const connections: Connection[] = [];
+  const factory: EventSourceFactory = (url) =>
+    new EventSource(new URL(url, engine.server.url).href, {
+      fetch: async (input, init) => {
+        const headers = new Headers(init?.headers);
+        connections.push({ url: String(input), lastEventId: headers.get('last-event-id') });
+        headers.set('authorization', `Bearer ${engine.server.key}`);
+        const response = await fetch(input, { ...init, headers });
+        if (options.cutAfterBytes === undefined || connections.length > 1 || !response.body) return response;
+        let sent = 0;
+        const reader = response.body.getReader();
+        const cut = new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            const { done, value } = await reader.read();
+            if (done || sent >= options.cutAfterBytes!) {
+              await reader.cancel().catch(() => undefined);
+              controller.error(new TypeError('connection reset'));
+              return;
+            }
+            sent += value.byteLength;
+            controller.enqueue(value);
+          },
+        });
+        return new Response(cut, { status: response.status, headers: response.headers });
+      },
+    }) as unknown as EventSourceLike;
+  return { factory, connections };
+}
+
+function follow(buffer: LogBuffer, factory: EventSourceFactory): Promise<{ status: StreamStatus; stream: ExecutionStream }> {
+  return new Promise((resolve) => {
+    const stream: ExecutionStream = new ExecutionStream({
+      api: new ApiClient({ baseUrl: engine.server.url }),
+      executionId,
+      buffer,
+      createEventSource: factory,
+      initialDelayMs: 50,
+      onStatus: (status) => resolve({ status, stream }),
+    });
+  });
+}
+
+const seqs = (lines: readonly LogLine[]) => lines.map((line) => line.seq);
+const oneToN = (n: number) => Array.from({ length: n }, (_value, index) => index + 1);
+
+describe('execution stream: ordering', () => {
+  it('every line of the execution arrives once, in sequence order, then the final status and no reconnect', async () => {
+    const buffer = new LogBuffer();
+    const { factory, connections } = eventSources();
+    const { status } = await follow(buffer, factory);
+    expect(status).toEqual({ state: 'succeeded', reason: null });
+    const total = FLOOD_LINES + 3; // start line, the flood, the result, the end line
+    expect(seqs(buffer.lines)).toEqual(oneToN(total));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(connections).toHaveLength(1);
+    // The normalized rows of the same lines: one assistant message per flood line, the result, no bookkeeping JSON.
+    expect(buffer.rows.filter((row) => row.kind === 'assistant')).toHaveLength(FLOOD_LINES);
+    expect(buffer.rows.some((row) => row.kind === 'result_ok')).toBe(true);
+  });
+});
+
+describe('execution stream: resume', () => {
+  it('a connection dropped mid-replay resumes from the last line received (Last-Event-ID): nothing lost, nothing doubled', async () => {
+    const buffer = new LogBuffer();
+    const { factory, connections } = eventSources({ cutAfterBytes: 64 * 1024 });
+    const { status } = await follow(buffer, factory);
+    expect(status.state).toBe('succeeded');
+    expect(seqs(buffer.lines)).toEqual(oneToN(FLOOD_LINES + 3));
+    expect(connections.length).toBeGreaterThanOrEqual(2);
+    const resumedFrom = Number(connections[1]!.lastEventId);
+    expect(resumedFrom).toBeGreaterThan(0);
+    expect(resumedFrom).toBeLessThan(FLOOD_LINES);
+  });
+
+  it('a stream reopened on a buffer that has lines asks only for what comes after them', async () => {
+    const buffer = new LogBuffer();
+    await follow(buffer, eventSources().factory);
+    const kept = new LogBuffer();
+    for (const line of buffer.lines.slice(0, 1_000)) kept.append(line);
+
+    const { factory, connections } = eventSources();
+    await follow(kept, factory);
+    expect(connections[0]!.url).toMatch(/\?after=1000$/);
+    expect(seqs(kept.lines)).toEqual(oneToN(FLOOD_LINES + 3));
+  });
+
+  it('a repeated line is ignored and a gap is reported, so a reconnect never doubles or skips a line', () => {
+    const buffer = new LogBuffer();
+    const line = (seq: number): LogLine => ({ seq, stream: 'stdout', text: `line ${seq}`, ts: new Date().toISOString(), events: null });
+    expect(buffer.append(line(1))).toBe('added');
+    expect(buffer.append(line(2))).toBe('added');
+    expect(buffer.append(line(2))).toBe('duplicate');
+    expect(buffer.append(line(1))).toBe('duplicate');
+    expect(buffer.append(line(4))).toBe('gap');
+    expect(buffer.append(line(3))).toBe('added');
+    expect(seqs(buffer.lines)).toEqual([1, 2, 3]);
+  });
+});
+
