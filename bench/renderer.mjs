@@ -19,19 +19,19 @@ const FRAME_MS = 1000 / 60;
 /** Installed before the page's own scripts: long tasks and frame times from the first moment. */
 function instrument() {
   const probe = { longTasks: [], frames: [], recording: false };
-  window.__bench = probe;
+  globalThis.__bench = probe;
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) if (probe.recording) probe.longTasks.push(entry.duration);
   }).observe({ type: 'longtask', buffered: false });
   const frame = (time) => {
     if (probe.recording) probe.frames.push(time);
-    requestAnimationFrame(frame);
+    globalThis.requestAnimationFrame(frame);
   };
-  requestAnimationFrame(frame);
+  globalThis.requestAnimationFrame(frame);
 }
 
-const record = (page, on) => page.evaluate((value) => (window.__bench.recording = value), on);
-const collect = (page) => page.evaluate(() => ({ longTasks: window.__bench.longTasks.splice(0), frames: window.__bench.frames.splice(0) }));
+const record = (page, on) => page.evaluate((value) => (globalThis.__bench.recording = value), on);
+const collect = (page) => page.evaluate(() => ({ longTasks: globalThis.__bench.longTasks.splice(0), frames: globalThis.__bench.frames.splice(0) }));
 
 /** Frames that should have been drawn in the recorded span but were not, as a share of them. */
 function frameStats({ longTasks, frames }) {
