@@ -115,10 +115,8 @@ export class TunnelManager implements Disposable {
         throw new ApiError('ERR_VALIDATION', undefined, [{ path: 'body.authtoken', message: NGROK_NO_AUTHTOKEN }]);
       }
     }
-    for (const [name, value] of changes) {
-      if (value === null) this.options.settings.delete(name);
-      else this.options.settings.set(name, value);
-    }
+    for (const [name, value] of changes) if (value === null) this.options.settings.delete(name);
+    this.options.settings.setMany(changes.filter((change): change is [TunnelSettingName, string] => change[1] !== null));
     const detail: Record<string, unknown> = { tunnel: Object.fromEntries(changes) };
     if (update.provider === 'ngrok' && update.authtoken !== undefined) detail.ngrokAuthtoken = 'replaced';
     this.options.audit.record({ action: 'settings.updated', actor: actor.actor, requestId: actor.requestId, targetId: null, detail });
