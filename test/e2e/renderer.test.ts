@@ -164,6 +164,8 @@ describe('the UI in Chromium against agented serve', () => {
 
       // The delivery inspector: pick a field of the body into the prompt, save it to the trigger.
       await nav(page, 'Triggers', '/triggers');
+      await expect.poll(() => page.getByTestId('trigger-table').textContent()).toContain('succeeded');
+      await shot(page, 'triggers');
       await page.getByTestId('trigger-table').getByRole('link', { name: 'Review pull requests' }).click();
       await page.getByTestId('open-deliveries').click();
       await page.getByTestId('delivery-detail').waitFor();
