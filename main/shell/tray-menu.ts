@@ -1,7 +1,8 @@
 import type { ServerState } from '../../common/preload-api.js';
+import { publicWebhookUrl, type TunnelView } from '../../common/tunnel.js';
 
 /** What a tray item does when clicked; the Electron side maps each to its effect. */
-export type TrayAction = 'start' | 'stop' | 'restart' | 'open' | 'copy-webhook-url' | 'open-logs' | 'quit';
+export type TrayAction = 'start' | 'stop' | 'restart' | 'open' | 'copy-webhook-url' | 'tunnel-on' | 'tunnel-off' | 'open-logs' | 'quit';
 
 export type TrayMenuItem =
   | { kind: 'status'; label: string }
@@ -10,8 +11,23 @@ export type TrayMenuItem =
 
 export interface TrayMenuInput {
   server: ServerState;
-  /** A public base URL for webhooks (a tunnel or the user's own proxy); the local one otherwise. */
-  publicUrl?: string;
+  /** The tunnel as GET /api/tunnel describes it, when the worker is up. */
+  tunnel?: Pick<TunnelView, 'provider' | 'status' | 'publicUrl' | 'webhookUrlTemplate' | 'error'>;
+}
+
+function tunnelLabel(tunnel: NonNullable<TrayMenuInput['tunnel']>): string {
+  switch (tunnel.status) {
+    case 'up':
+      return `Tunnel (${tunnel.provider}): ${tunnel.publicUrl ?? 'up'}`;
+    case 'starting':
+      return `Tunnel (${tunnel.provider}): starting…`;
+    case 'error':
+      return `Tunnel (${tunnel.provider}): ${tunnel.error ?? 'failed'}`;
+    case 'off':
+      return 'Tunnel: off';
+    default:
+      return tunnel.status satisfies never;
+  }
 }
 
 function statusLabel(server: ServerState): string {
@@ -38,11 +54,14 @@ function statusLabel(server: ServerState): string {
  * which items can be used. The Electron shell only renders it (and re-renders
  * on every state change), so every state is tested under Node.
  */
-export function trayMenu({ server, publicUrl }: TrayMenuInput): TrayMenuItem[] {
+export function trayMenu({ server, tunnel }: TrayMenuInput): TrayMenuItem[] {
   const running = server.status === 'running';
   const busy = server.status === 'starting' || server.status === 'restarting' || server.status === 'stopping';
   const down = server.status === 'stopped' || server.status === 'crashed';
-  const webhookBase = publicUrl ?? (running ? server.url : undefined);
+  // The public URL when a tunnel is up (for smee the path rides in the query), else the local one.
+  const publicHooks = running && tunnel?.status === 'up' ? publicWebhookUrl(tunnel, '/hooks/') : null;
+  const webhookUrl = publicHooks ?? (running ? new URL('/hooks/', server.url).href : undefined);
+  const tunnelOn = tunnel !== undefined && tunnel.provider !== 'off';
   return [
     { kind: 'status', label: statusLabel(server) },
     { kind: 'separator' },
@@ -54,9 +73,11 @@ export function trayMenu({ server, publicUrl }: TrayMenuInput): TrayMenuItem[] {
     {
       kind: 'action',
       action: 'copy-webhook-url',
-      label: webhookBase ? `Copy webhook URL (${new URL('/hooks/', webhookBase).href})` : 'Copy webhook URL',
-      enabled: webhookBase !== undefined,
+      label: webhookUrl ? `Copy webhook URL (${webhookUrl})` : 'Copy webhook URL',
+      enabled: webhookUrl !== undefined,
     },
+    ...(running && tunnel ? [{ kind: 'status' as const, label: tunnelLabel(tunnel) }] : []),
+    { kind: 'action', action: tunnelOn ? 'tunnel-off' : 'tunnel-on', label: tunnelOn ? 'Turn tunnel off' : 'Turn tunnel on', enabled: running && tunnel !== undefined },
     { kind: 'action', action: 'open-logs', label: 'Open logs folder', enabled: true },
     { kind: 'separator' },
     { kind: 'action', action: 'quit', label: 'Quit Agented', enabled: true },

@@ -35,10 +35,24 @@ describe('tray menu', () => {
     expect(enabled(items)).toEqual(actions);
   });
 
-  it('copies the local webhook URL while running, and the public one when a tunnel gives one', () => {
-    const local = trayMenu({ server: states.running }).find((item) => item.kind === 'action' && item.action === 'copy-webhook-url');
-    expect(local).toMatchObject({ label: 'Copy webhook URL (http://127.0.0.1:8787/hooks/)', enabled: true });
-    const remote = trayMenu({ server: states.stopped, publicUrl: 'https://abc.example.dev' }).find((item) => item.kind === 'action' && item.action === 'copy-webhook-url');
-    expect(remote).toMatchObject({ label: 'Copy webhook URL (https://abc.example.dev/hooks/)', enabled: true });
+  const item = (items: TrayMenuItem[], action: TrayAction) => items.find((entry) => entry.kind === 'action' && entry.action === action);
+
+  it('copies the local webhook URL while running, and the public one while a tunnel is up', () => {
+    expect(item(trayMenu({ server: states.running }), 'copy-webhook-url')).toMatchObject({ label: 'Copy webhook URL (http://127.0.0.1:8787/hooks/)', enabled: true });
+    const ngrok = { provider: 'ngrok', status: 'up', publicUrl: 'https://abc.ngrok.app', webhookUrlTemplate: 'https://abc.ngrok.app{webhookPath}', error: null } as const;
+    const up = trayMenu({ server: states.running, tunnel: ngrok });
+    expect(item(up, 'copy-webhook-url')).toMatchObject({ label: 'Copy webhook URL (https://abc.ngrok.app/hooks/)', enabled: true });
+    expect(up).toContainEqual({ kind: 'status', label: 'Tunnel (ngrok): https://abc.ngrok.app' });
+    expect(item(up, 'tunnel-off')).toMatchObject({ enabled: true });
+    // smee has no room for a path in its channel URL: the path rides in the query.
+    const smee = { provider: 'smee', status: 'up', publicUrl: 'https://smee.io/abc', webhookUrlTemplate: 'https://smee.io/abc?path={webhookPath}', error: null } as const;
+    expect(item(trayMenu({ server: states.running, tunnel: smee }), 'copy-webhook-url')).toMatchObject({ label: 'Copy webhook URL (https://smee.io/abc?path=/hooks/)' });
+    // A tunnel that failed: the local URL, and the reason.
+    const failed = trayMenu({ server: states.running, tunnel: { ...ngrok, status: 'error', publicUrl: null, error: 'authtoken missing' } });
+    expect(item(failed, 'copy-webhook-url')).toMatchObject({ label: 'Copy webhook URL (http://127.0.0.1:8787/hooks/)' });
+    expect(failed).toContainEqual({ kind: 'status', label: 'Tunnel (ngrok): authtoken missing' });
+    const off = trayMenu({ server: states.running, tunnel: { provider: 'off', status: 'off', publicUrl: null, webhookUrlTemplate: null, error: null } });
+    expect(item(off, 'tunnel-on')).toMatchObject({ label: 'Turn tunnel on', enabled: true });
+    expect(item(trayMenu({ server: states.stopped, tunnel: ngrok }), 'copy-webhook-url')).toMatchObject({ enabled: false });
   });
 });
