@@ -3,6 +3,7 @@ import { HealthReady, Session, SettingsView, type StoredSettingsPatch } from '..
 import { BackendChecklist } from '../../../common/backends.js';
 import { ErrorBody, type ErrorCode } from '../../../common/errors.js';
 import { Execution, ExecutionList, type ExecutionListQuery } from '../../../common/executions.js';
+import { TunnelView } from '../../../common/tunnel.js';
 import { DeliveryList, HookAccepted, Trigger, TriggerCreated, TriggerList, type TriggerCreate, type TriggerPatch } from '../../../common/triggers.js';
 
 /**
@@ -100,6 +101,7 @@ export class ApiClient {
   readiness = () => this.call('GET', '/health/ready', HealthReady, { acceptStatus: [503] });
   backends = (refresh = false) => this.call('GET', '/api/backends', BackendChecklist, { query: { refresh: refresh ? '1' : undefined } });
   settings = () => this.call('GET', '/api/settings', SettingsView);
+  tunnel = () => this.call('GET', '/api/tunnel', TunnelView);
   updateSettings = (patch: StoredSettingsPatch) => this.call('PATCH', '/api/settings', SettingsView, { body: patch });
 
   // Triggers
