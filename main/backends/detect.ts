@@ -68,7 +68,7 @@ async function detectOne(spec: BackendSpec, options: DetectOptions): Promise<Bac
     return status;
   }
   status.installed = true;
-  const version = await readVersion(executable, options.env, options.searchPath, options.versionTimeoutMs ?? 10_000);
+  const version = await readVersion(executable, options.env, options.searchPath, options.versionTimeoutMs ?? 20_000);
   if ('error' in version) {
     status.hint = `\`${executable} --version\` failed (${version.error}); reinstall it: npm install -g ${spec.npmPackage}`;
     return status;

@@ -44,7 +44,7 @@ describe('CLI health checklist (the real CLIs, pinned)', () => {
     expect(items.claude!.hint).toMatch(/\/login|ANTHROPIC_API_KEY/);
     expect(items.codex!.hint).toMatch(/codex login/);
     expect(items.opencode!.hint).toMatch(/opencode auth login/);
-  });
+  }, 60_000);
 
   it('without the profile the same app sees none of them, and says how to install each', async () => {
     const env = userHome(null);
@@ -67,7 +67,7 @@ describe('CLI health checklist (the real CLIs, pinned)', () => {
     const text = JSON.stringify(checklist);
     expect(text).not.toContain('sk-ant-test-secret-value');
     expect(text).not.toContain('sk-file-secret-value');
-  });
+  }, 60_000);
 
   it('a login shell that hangs falls back to the process PATH after the timeout', async () => {
     const env = userHome('sleep 30\n');
