@@ -64,6 +64,7 @@ export const StoredSettingsPatch = z
     codexPath: z.string().max(4096),
     geminiPath: z.string().max(4096),
     opencodePath: z.string().max(4096),
+    startAtLogin: z.boolean().describe('Desktop app only: open Agented (in the tray, without its window) when you log in. Applied at once.'),
   })
   .partial()
   .strict()

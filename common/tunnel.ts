@@ -72,6 +72,14 @@ export const TunnelView = z
   .meta({ id: 'Tunnel' });
 export type TunnelView = z.infer<typeof TunnelView>;
 
+/**
+ * The part of the tunnel the desktop shell shows (tray status, "Copy webhook
+ * URL", the on/off item). The worker pushes it to its parent on every change:
+ * the shell has no API key to ask GET /api/tunnel.
+ */
+export const TunnelSummary = TunnelView.pick({ provider: true, status: true, publicUrl: true, webhookUrlTemplate: true, error: true, fixedByEnvironment: true });
+export type TunnelSummary = z.infer<typeof TunnelSummary>;
+
 /** `PUT /api/tunnel`: the provider to use and its settings. The tunnel restarts at once. */
 export const TunnelUpdate = z
   .discriminatedUnion('provider', [

@@ -1,10 +1,15 @@
 import { z } from 'zod';
 import { DesktopNotification } from './notifications.js';
+import { TunnelSummary } from './tunnel.js';
 
 /**
  * Messages between the supervisor and its API worker. Both hosts (Node's
  * child_process IPC and Electron's utilityProcess port) carry these shapes.
  */
+
+/** Stored settings that only the desktop shell applies (the worker owns the database where they live). */
+export const DesktopSettings = z.object({ startAtLogin: z.boolean() });
+export type DesktopSettings = z.infer<typeof DesktopSettings>;
 
 export const WorkerToSupervisor = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), port: z.number().int(), url: z.string(), pid: z.number().int() }),
@@ -13,12 +18,20 @@ export const WorkerToSupervisor = z.discriminatedUnion('type', [
   z.object({ type: z.literal('fatal'), code: z.string(), message: z.string() }),
   /** For the desktop shell to show (`agented serve` writes it to its log). */
   z.object({ type: z.literal('notification'), notification: DesktopNotification }),
+  /** The tunnel, at start and whenever what the tray shows of it changes. */
+  z.object({ type: z.literal('tunnel'), tunnel: TunnelSummary }),
+  /** The answer to `switch-tunnel`: the tunnel after the attempt, and why it was refused (null when it was not). */
+  z.object({ type: z.literal('tunnel-switched'), requestId: z.string(), tunnel: TunnelSummary, error: z.string().nullable() }),
+  /** At start and whenever PATCH /api/settings stores settings. */
+  z.object({ type: z.literal('desktop-settings'), settings: DesktopSettings }),
 ]);
 export type WorkerToSupervisor = z.infer<typeof WorkerToSupervisor>;
 
 export const SupervisorToWorker = z.discriminatedUnion('type', [
   z.object({ type: z.literal('shutdown') }),
   z.object({ type: z.literal('issue-login-url'), requestId: z.string() }),
+  /** The tray's tunnel switch: off, or back on to the provider last turned off (docs/tunnels.md). */
+  z.object({ type: z.literal('switch-tunnel'), requestId: z.string(), on: z.boolean() }),
 ]);
 export type SupervisorToWorker = z.infer<typeof SupervisorToWorker>;
 

@@ -52,6 +52,9 @@ const httpUrl: z.ZodType<string, string> = z.string().refine((value) => {
   }
 }, 'must be an http(s) URL without credentials');
 
+/** `true` or `false`, as an environment variable or a stored setting holds it. */
+const boolean = z.enum(['true', 'false'], 'expected true or false').transform((value) => value === 'true');
+
 const domainName = z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i, 'must be a domain name');
 
 const hostAndPort = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port');
@@ -109,6 +112,8 @@ export const settingDefinitions = {
   tunnelPublicUrl: { env: 'AGENTED_TUNNEL_PUBLIC_URL', stored: true, schema: httpUrl.optional() },
   ngrokDomain: { env: 'AGENTED_NGROK_DOMAIN', stored: true, schema: domainName.optional() },
   ngrokServerAddr: { env: 'AGENTED_NGROK_SERVER_ADDR', stored: false, schema: hostAndPort.optional() },
+  // Applied by the desktop shell (main/shell/start-at-login.ts) as soon as it is stored; headless, it does nothing.
+  startAtLogin: { env: 'AGENTED_START_AT_LOGIN', stored: true, schema: boolean },
 } as const;
 
 /** Settings with no default: unset unless given. */
@@ -150,6 +155,7 @@ function defaults(env: Env): Record<Exclude<SettingName, OptionalSetting>, strin
     promptValueMaxLength: '2000',
     tunnel: 'off',
     smeeServer: 'https://smee.io',
+    startAtLogin: 'false',
   };
 }
 

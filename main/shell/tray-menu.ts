@@ -1,5 +1,5 @@
 import type { ServerState } from '../../common/preload-api.js';
-import { publicWebhookUrl, type TunnelView } from '../../common/tunnel.js';
+import { publicWebhookUrl, type TunnelSummary } from '../../common/tunnel.js';
 
 /** What a tray item does when clicked; the Electron side maps each to its effect. */
 export type TrayAction = 'start' | 'stop' | 'restart' | 'open' | 'copy-webhook-url' | 'tunnel-on' | 'tunnel-off' | 'open-logs' | 'quit';
@@ -11,8 +11,19 @@ export type TrayMenuItem =
 
 export interface TrayMenuInput {
   server: ServerState;
-  /** The tunnel as GET /api/tunnel describes it, when the worker is up. */
-  tunnel?: Pick<TunnelView, 'provider' | 'status' | 'publicUrl' | 'webhookUrlTemplate' | 'error'>;
+  /** The tunnel as the worker last reported it (the Supervisor's `tunnel`), when a worker runs. */
+  tunnel?: TunnelSummary;
+}
+
+/** The setting the tray's switch changes; when the environment sets it, the switch cannot (docs/tunnels.md). */
+const PROVIDER_VARIABLE = 'AGENTED_TUNNEL';
+
+function tunnelSwitch(server: ServerState, tunnel: TunnelSummary | undefined): TrayMenuItem {
+  const on = tunnel !== undefined && tunnel.provider !== 'off';
+  const action = on ? 'tunnel-off' : 'tunnel-on';
+  const label = on ? 'Turn tunnel off' : 'Turn tunnel on';
+  if (tunnel?.fixedByEnvironment.includes(PROVIDER_VARIABLE)) return { kind: 'action', action, label: `${label} (set by ${PROVIDER_VARIABLE})`, enabled: false };
+  return { kind: 'action', action, label, enabled: server.status === 'running' && tunnel !== undefined };
 }
 
 function tunnelLabel(tunnel: NonNullable<TrayMenuInput['tunnel']>): string {
@@ -61,7 +72,6 @@ export function trayMenu({ server, tunnel }: TrayMenuInput): TrayMenuItem[] {
   // The public URL when a tunnel is up (for smee the path rides in the query), else the local one.
   const publicHooks = running && tunnel?.status === 'up' ? publicWebhookUrl(tunnel, '/hooks/') : null;
   const webhookUrl = publicHooks ?? (running ? new URL('/hooks/', server.url).href : undefined);
-  const tunnelOn = tunnel !== undefined && tunnel.provider !== 'off';
   return [
     { kind: 'status', label: statusLabel(server) },
     { kind: 'separator' },
@@ -77,7 +87,7 @@ export function trayMenu({ server, tunnel }: TrayMenuInput): TrayMenuItem[] {
       enabled: webhookUrl !== undefined,
     },
     ...(running && tunnel ? [{ kind: 'status' as const, label: tunnelLabel(tunnel) }] : []),
-    { kind: 'action', action: tunnelOn ? 'tunnel-off' : 'tunnel-on', label: tunnelOn ? 'Turn tunnel off' : 'Turn tunnel on', enabled: running && tunnel !== undefined },
+    tunnelSwitch(server, tunnel),
     { kind: 'action', action: 'open-logs', label: 'Open logs folder', enabled: true },
     { kind: 'separator' },
     { kind: 'action', action: 'quit', label: 'Quit Agented', enabled: true },

@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { DesktopNotification } from '../../common/notifications.js';
-import { WORKER_EXIT_FATAL, WorkerToSupervisor } from '../../common/worker-protocol.js';
+import type { TunnelSummary } from '../../common/tunnel.js';
+import { WORKER_EXIT_FATAL, WorkerToSupervisor, type DesktopSettings, type SupervisorToWorker } from '../../common/worker-protocol.js';
 import type { Logger } from '../telemetry/logger.js';
 import { CrashPolicy } from './backoff.js';
 import type { WorkerHost, WorkerProcess } from './worker-host.js';
@@ -32,7 +33,15 @@ interface SupervisorEvents {
   state: [SupervisorState];
   /** A notification from the worker for the desktop (the shell shows it; headless, it is logged). */
   notification: [DesktopNotification];
+  /** The worker's tunnel changed; undefined once the worker is gone (nothing is known of a tunnel then). */
+  tunnel: [TunnelSummary | undefined];
+  /** The settings the desktop shell applies (start at login), at each worker start and when they are stored. */
+  desktopSettings: [DesktopSettings];
 }
+
+/** A worker message that answers one of ours. */
+type WorkerAnswer = Extract<WorkerToSupervisor, { requestId: string }>;
+type WorkerRequest = Extract<SupervisorToWorker, { requestId: string }>;
 
 /**
  * Keeps one API worker running. A worker that dies unexpectedly is restarted
@@ -47,8 +56,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly env: Record<string, string>;
   private restarts = 0;
   private restartTimer: NodeJS.Timeout | undefined;
-  private readonly pendingLoginUrls = new Map<string, (url: string) => void>();
+  private readonly pendingAnswers = new Map<string, { answer: (message: WorkerAnswer) => void; fail: (error: Error) => void }>();
   private stopWaiters: (() => void)[] = [];
+  private currentTunnel: TunnelSummary | undefined;
 
   constructor(private readonly options: SupervisorOptions) {
     super();
@@ -63,6 +73,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   get state(): SupervisorState {
     return this.currentState;
+  }
+
+  /** The running worker's tunnel, as it last reported it. */
+  get tunnel(): TunnelSummary | undefined {
+    return this.currentTunnel;
   }
 
   /** Starts the worker; resolves when it serves, rejects when supervision gives up first. */
@@ -106,21 +121,60 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     clearTimeout(killTimer);
   }
 
+  /**
+   * Stops the worker if one runs (or is being restarted) and starts a fresh
+   * one with the crash count cleared: the tray's Restart, also after
+   * supervision gave up.
+   */
+  async restart(): Promise<Extract<SupervisorState, { status: 'running' }>> {
+    await this.stop();
+    return this.start();
+  }
+
   /** A one-time login URL from the running worker (the token lives in the worker). */
-  requestLoginUrl(timeoutMs = 5_000): Promise<string> {
+  async requestLoginUrl(timeoutMs = 5_000): Promise<string> {
+    const answer = await this.ask((requestId) => ({ type: 'issue-login-url', requestId }), timeoutMs);
+    if (answer.type !== 'login-url') throw new Error(`the worker answered ${answer.type} to issue-login-url`);
+    return answer.url;
+  }
+
+  /**
+   * Turns the worker's tunnel off, or back on (docs/tunnels.md: the tray's
+   * switch). Resolves with the tunnel once the worker applied it; rejects
+   * with the worker's reason when it refused (AGENTED_TUNNEL sets the provider).
+   */
+  async setTunnel(on: boolean, timeoutMs = 20_000): Promise<TunnelSummary> {
+    const answer = await this.ask((requestId) => ({ type: 'switch-tunnel', requestId, on }), timeoutMs);
+    if (answer.type !== 'tunnel-switched') throw new Error(`the worker answered ${answer.type} to switch-tunnel`);
+    if (answer.error !== null) throw new Error(answer.error);
+    return answer.tunnel;
+  }
+
+  /** Sends a request to the running worker and waits for the message that answers it. */
+  private ask(request: (requestId: string) => WorkerRequest, timeoutMs: number): Promise<WorkerAnswer> {
     const worker = this.current;
     if (!worker || this.currentState.status !== 'running') return Promise.reject(new Error('the worker is not running'));
-    const requestId = crypto.randomUUID();
+    const message = request(crypto.randomUUID());
     return new Promise((resolve, reject) => {
+      const settle = () => {
+        clearTimeout(timer);
+        this.pendingAnswers.delete(message.requestId);
+      };
       const timer = setTimeout(() => {
-        this.pendingLoginUrls.delete(requestId);
+        settle();
         reject(new Error('the worker did not answer'));
       }, timeoutMs);
-      this.pendingLoginUrls.set(requestId, (url) => {
-        clearTimeout(timer);
-        resolve(url);
+      this.pendingAnswers.set(message.requestId, {
+        answer: (answer) => {
+          settle();
+          resolve(answer);
+        },
+        fail: (error) => {
+          settle();
+          reject(error);
+        },
       });
-      worker.send({ type: 'issue-login-url', requestId });
+      worker.send(message);
     });
   }
 
@@ -148,8 +202,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           this.setState({ status: 'running', url: message.url, port: message.port, pid: message.pid, restarts: this.restarts });
           break;
         case 'login-url':
-          this.pendingLoginUrls.get(message.requestId)?.(message.url);
-          this.pendingLoginUrls.delete(message.requestId);
+          this.pendingAnswers.get(message.requestId)?.answer(message);
+          break;
+        case 'tunnel-switched':
+          this.setTunnelSummary(message.tunnel);
+          this.pendingAnswers.get(message.requestId)?.answer(message);
+          break;
+        case 'tunnel':
+          this.setTunnelSummary(message.tunnel);
+          break;
+        case 'desktop-settings':
+          this.emit('desktopSettings', message.settings);
           break;
         case 'fatal':
           fatalReason = `${message.code}: ${message.message}`;
@@ -164,6 +227,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
     worker.onExit((code, signal) => {
       if (this.current === worker) this.current = undefined;
+      // Whatever was asked of this worker will not be answered now.
+      for (const pending of [...this.pendingAnswers.values()]) pending.fail(new Error('the worker exited before it answered'));
+      this.setTunnelSummary(undefined);
       const stopping = this.currentState.status === 'stopping';
       log.info('worker exited', { code, signal });
       if (stopping) {
@@ -198,6 +264,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private giveUp(reason: string): void {
     this.options.logger.error('supervisor gave up', { reason });
     this.setState({ status: 'crashed', reason });
+  }
+
+  private setTunnelSummary(tunnel: TunnelSummary | undefined): void {
+    if (tunnel === undefined && this.currentTunnel === undefined) return;
+    this.currentTunnel = tunnel;
+    this.emit('tunnel', tunnel);
   }
 
   private setState(state: SupervisorState): void {

@@ -1,4 +1,4 @@
-import type { RelayedFailure, TunnelProvider, TunnelStatus, TunnelUpdate, TunnelView } from '../../common/tunnel.js';
+import { TunnelProvider, type RelayedFailure, type TunnelStatus, type TunnelUpdate, type TunnelView } from '../../common/tunnel.js';
 import { resolveConfig, settingDefinitions, settingSource, type Config, type SettingName } from '../config/config.js';
 import type { Disposable } from '../lifecycle/disposables.js';
 import type { SecretStore } from '../secrets/keychain.js';
@@ -16,6 +16,13 @@ import { tunnelNotes } from './tunnel-notes.js';
 export const TUNNEL_SETTINGS = ['tunnel', 'smeeUrl', 'smeeServer', 'tunnelPublicUrl', 'ngrokDomain', 'ngrokServerAddr'] as const satisfies readonly SettingName[];
 type TunnelSettingName = (typeof TUNNEL_SETTINGS)[number];
 type TunnelSettings = Pick<Config, TunnelSettingName>;
+
+/**
+ * The provider that was in use when the tunnel was last turned off, so the
+ * tray's "Turn tunnel on" brings it back. In the settings table beside (not
+ * among) the AGENTED_* settings: it is a memory, not a choice to override.
+ */
+const LAST_PROVIDER_SETTING = 'tunnel.lastProvider';
 
 export interface TunnelManagerOptions {
   env: Readonly<Record<string, string | undefined>>;
@@ -41,6 +48,9 @@ interface Actor {
   requestId: string | null;
 }
 
+/** Who changed the tunnel from the desktop tray, in the audit log. */
+export const TRAY_ACTOR: Actor = { actor: 'tray', requestId: null };
+
 /**
  * Runs the tunnel chosen in the settings, inside the worker (so headless
  * `agented serve` has it too): starts it once the worker listens, restarts it
@@ -64,6 +74,7 @@ export class TunnelManager implements Disposable {
   private retryTimer: NodeJS.Timeout | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
+  private readonly listeners = new Set<(view: TunnelView) => void>();
 
   constructor(private readonly options: TunnelManagerOptions) {}
 
@@ -77,6 +88,12 @@ export class TunnelManager implements Disposable {
     this.workerUrl = workerUrl;
     this.authtokenStored = await this.readAuthtokenStored();
     await this.waitForStart(this.enqueue(() => this.restart()));
+  }
+
+  /** Called after every change of state or settings (more often than what a listener shows changes: compare). */
+  onChange(listener: (view: TunnelView) => void): Disposable {
+    this.listeners.add(listener);
+    return { dispose: () => void this.listeners.delete(listener) };
   }
 
   view(): TunnelView {
@@ -116,15 +133,45 @@ export class TunnelManager implements Disposable {
       }
     }
     for (const [name, value] of changes) if (value === null) this.options.settings.delete(name);
-    this.options.settings.setMany(changes.filter((change): change is [TunnelSettingName, string] => change[1] !== null));
     const detail: Record<string, unknown> = { tunnel: Object.fromEntries(changes) };
     if (update.provider === 'ngrok' && update.authtoken !== undefined) detail.ngrokAuthtoken = 'replaced';
+    return this.apply(changes.filter((change): change is [TunnelSettingName, string] => change[1] !== null), detail, actor);
+  }
+
+  /**
+   * The tray's switch. Off is `PUT {"provider":"off"}`; on brings back the
+   * provider that was in use when the tunnel was last turned off (either way),
+   * with the settings it kept, or smee (free, no account) when there never was
+   * one. Stored like any choice, so it holds across restarts; refused when
+   * AGENTED_TUNNEL sets the provider, as a PUT is.
+   */
+  async switchTo(on: boolean, actor: Actor): Promise<TunnelView> {
+    const provider = on ? this.providerToResume() : 'off';
+    if ((this.current().tunnel !== 'off') === on) return this.view();
+    this.refuseEnvironmentConflicts(provider, [['tunnel', provider]]);
+    if (provider === 'ngrok' && !(await this.readAuthtokenStored())) {
+      throw new ApiError('ERR_VALIDATION', undefined, [{ path: 'body.authtoken', message: NGROK_NO_AUTHTOKEN }]);
+    }
+    return this.apply([['tunnel', provider]], { tunnel: { tunnel: provider } }, actor);
+  }
+
+  /** Stores the changes in one transaction (remembering a provider being turned off), audits them, and restarts the tunnel. */
+  private async apply(changes: readonly [TunnelSettingName, string][], detail: Record<string, unknown>, actor: Actor): Promise<TunnelView> {
+    const before = this.current().tunnel;
+    const turningOff = changes.some(([name, value]) => name === 'tunnel' && value === 'off') && before !== 'off';
+    this.options.settings.setMany(turningOff ? [...changes, [LAST_PROVIDER_SETTING, before]] : changes);
     this.options.audit.record({ action: 'settings.updated', actor: actor.actor, requestId: actor.requestId, targetId: null, detail });
-    this.options.logger.info('tunnel settings stored', { provider: update.provider, settings: changes.map(([name]) => name) });
+    this.options.logger.info('tunnel settings stored', { provider: this.current().tunnel, settings: changes.map(([name]) => name), actor: actor.actor });
     // A change is a fresh start: the pause before a retry starts short again.
     this.failures = 0;
     if (this.workerUrl !== undefined) await this.waitForStart(this.enqueue(() => this.restart()));
+    this.changed();
     return this.view();
+  }
+
+  private providerToResume(): Exclude<TunnelProvider, 'off'> {
+    const last = TunnelProvider.safeParse(this.options.settings.all()[LAST_PROVIDER_SETTING]);
+    return last.success && last.data !== 'off' ? last.data : 'smee';
   }
 
   async dispose(): Promise<void> {
@@ -208,6 +255,19 @@ export class TunnelManager implements Disposable {
     if (status !== this.status || error !== this.error) this.since = new Date().toISOString();
     this.status = status;
     this.error = error === null ? null : this.options.logger.redactor.scrub(error);
+    this.changed();
+  }
+
+  private changed(): void {
+    if (this.listeners.size === 0 || this.disposed) return;
+    const view = this.view();
+    for (const listener of this.listeners) {
+      try {
+        listener(view);
+      } catch (error) {
+        this.options.logger.warn('a tunnel listener failed', { err: error });
+      }
+    }
   }
 
   private async stop(): Promise<void> {
@@ -270,6 +330,7 @@ export class TunnelManager implements Disposable {
       if (this.tunnel !== tunnel) return;
       this.tunnel = undefined;
       this.address = undefined;
+      this.changed();
       await Promise.resolve(tunnel.dispose()).catch((error: unknown) => this.options.logger.warn('tunnel did not stop cleanly', { err: error }));
     });
   }
@@ -310,6 +371,7 @@ export class TunnelManager implements Disposable {
       relayedFailure: (failure) => {
         if (!current()) return;
         this.lastRelayedFailure = { at: new Date().toISOString(), ...failure };
+        this.changed();
       },
     };
     const { logger } = this.options;

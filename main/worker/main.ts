@@ -34,6 +34,10 @@ async function main(): Promise<void> {
       case 'issue-login-url':
         if (worker) parent.send({ type: 'login-url', requestId: message.requestId, url: worker.issueLoginUrl() });
         break;
+      case 'switch-tunnel':
+        // The supervisor asks only a worker that said `ready`, so `worker` is set.
+        void worker?.switchTunnel(message.on).then((outcome) => parent.send({ type: 'tunnel-switched', requestId: message.requestId, ...outcome }));
+        break;
       default:
         message satisfies never;
     }
@@ -44,6 +48,8 @@ async function main(): Promise<void> {
       env: process.env,
       logStream: process.env.AGENTED_LOG_STDOUT === '0' ? undefined : process.stdout,
       desktopNotifications: parent ? (notification) => parent.send({ type: 'notification', notification }) : undefined,
+      tunnelChanges: parent ? (tunnel) => parent.send({ type: 'tunnel', tunnel }) : undefined,
+      desktopSettings: parent ? (settings) => parent.send({ type: 'desktop-settings', settings }) : undefined,
     });
   } catch (error) {
     const fatal = fatalCode(error);

@@ -50,7 +50,11 @@ import { Pruner } from '../storage/pruner.js';
 import { ScheduleStateRepository } from '../storage/schedule-state-repository.js';
 import { Scheduler } from '../triggers/scheduler.js';
 import { tunnelRoutes } from '../server/routes/tunnel.js';
-import { TunnelManager } from '../tunnel/tunnel-manager.js';
+import { TRAY_ACTOR, TunnelManager } from '../tunnel/tunnel-manager.js';
+import { TunnelSummary } from '../../common/tunnel.js';
+import type { DesktopSettings } from '../../common/worker-protocol.js';
+import { DesktopSettingsPublisher } from './desktop-settings.js';
+import { ApiError } from '../server/errors.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -61,6 +65,10 @@ export interface WorkerOptions {
   secretStore?: SecretStore;
   /** Shows a notification on the desktop (the worker's parent: the Electron shell, or the headless supervisor, which logs it). */
   desktopNotifications?: (notification: DesktopNotification) => void;
+  /** Told what the tray shows of the tunnel, at start and whenever that changes. */
+  tunnelChanges?: (tunnel: TunnelSummary) => void;
+  /** Told the settings the desktop shell applies, at start and whenever they are stored. */
+  desktopSettings?: (settings: DesktopSettings) => void;
   /** Defaults to dist/renderer under the app root. */
   rendererDir?: string;
   /** How long in-flight requests may take to finish on shutdown before their sockets are closed. */
@@ -75,6 +83,8 @@ export interface RunningWorker {
   /** The HTTP application, with its route list (the auth matrix enumerates it). */
   readonly app: App;
   issueLoginUrl(): string;
+  /** The tray's tunnel switch (TunnelManager.switchTo): the tunnel afterwards, and why it was refused (null when it was not). */
+  switchTunnel(on: boolean): Promise<{ tunnel: TunnelSummary; error: string | null }>;
   /** Stops accepting, lets in-flight requests finish, then closes everything in reverse order. */
   close(): Promise<void>;
 }
@@ -230,6 +240,21 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
     // Started once the server listens; its secrets (the ngrok authtoken) live where the trigger secrets do.
     const tunnel = new TunnelManager({ env: options.env, settings, secrets: triggerSecrets, audit, logger });
+    const { tunnelChanges } = options;
+    if (tunnelChanges) {
+      // The manager reports every change of its view; the parent hears only those it shows.
+      let last: string | undefined;
+      disposables.add(
+        tunnel.onChange((view) => {
+          const summary = TunnelSummary.parse(view);
+          const key = JSON.stringify(summary);
+          if (key === last) return;
+          last = key;
+          tunnelChanges(summary);
+        }),
+      );
+    }
+    const desktopSettings = new DesktopSettingsPublisher({ env: options.env, settings, publish: options.desktopSettings ?? (() => undefined) });
 
     const app = buildApp({
       logger,
@@ -241,7 +266,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       allowedHosts: allowedHostnames(config.host, config.allowedHosts),
       corsOrigins: config.corsOrigins,
       maxBodyBytes: config.maxBodyBytes,
-      settings: { config, env: options.env, settings, audit, live: () => tunnel.liveSettings() },
+      settings: {
+        config,
+        env: options.env,
+        settings,
+        audit,
+        // The tunnel's settings and the desktop's apply at once: what is stored is what is in use.
+        live: () => ({ ...tunnel.liveSettings(), ...desktopSettings.current() }),
+        stored: () => desktopSettings.publish(),
+      },
       extraRoutes: [
         ...triggerRoutes({ service: triggerService, deliveries, executions, promptValueMaxLength: config.promptValueMaxLength }),
         ...executionRoutes({ executions }),
@@ -271,6 +304,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     // Closed before the server: no relayed delivery arrives while it shuts down.
     disposables.add(tunnel);
     void tunnel.start(url);
+    desktopSettings.publish();
     // Open event streams would hold the server open: they end first.
     disposables.add(streams);
     scheduler.start();
@@ -288,6 +322,16 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       logger,
       app,
       issueLoginUrl: () => `${url}/auth/login?token=${loginTokens.issue()}`,
+      switchTunnel: async (on) => {
+        try {
+          return { tunnel: TunnelSummary.parse(await tunnel.switchTo(on, TRAY_ACTOR)), error: null };
+        } catch (error) {
+          // A refusal is an ApiError whose issues say why (AGENTED_TUNNEL is set; ngrok has no authtoken).
+          const reason = error instanceof ApiError && error.issues ? error.issues.map((issue) => issue.message).join('; ') : error instanceof Error ? error.message : String(error);
+          logger.warn('the tunnel could not be switched from the tray', { on, reason });
+          return { tunnel: TunnelSummary.parse(tunnel.view()), error: reason };
+        }
+      },
       close: () =>
         (closing ??= (async () => {
           logger.info('worker shutting down');

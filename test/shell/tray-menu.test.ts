@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ServerState } from '../../common/preload-api.js';
+import type { TunnelSummary } from '../../common/tunnel.js';
 import { trayMenu, type TrayAction, type TrayMenuItem } from '../../main/shell/tray-menu.js';
 
 const states: Record<ServerState['status'], ServerState> = {
@@ -39,20 +40,30 @@ describe('tray menu', () => {
 
   it('copies the local webhook URL while running, and the public one while a tunnel is up', () => {
     expect(item(trayMenu({ server: states.running }), 'copy-webhook-url')).toMatchObject({ label: 'Copy webhook URL (http://127.0.0.1:8787/hooks/)', enabled: true });
-    const ngrok = { provider: 'ngrok', status: 'up', publicUrl: 'https://abc.ngrok.app', webhookUrlTemplate: 'https://abc.ngrok.app{webhookPath}', error: null } as const;
+    const ngrok = { provider: 'ngrok', status: 'up', publicUrl: 'https://abc.ngrok.app', webhookUrlTemplate: 'https://abc.ngrok.app{webhookPath}', error: null, fixedByEnvironment: [] } satisfies TunnelSummary;
     const up = trayMenu({ server: states.running, tunnel: ngrok });
     expect(item(up, 'copy-webhook-url')).toMatchObject({ label: 'Copy webhook URL (https://abc.ngrok.app/hooks/)', enabled: true });
     expect(up).toContainEqual({ kind: 'status', label: 'Tunnel (ngrok): https://abc.ngrok.app' });
     expect(item(up, 'tunnel-off')).toMatchObject({ enabled: true });
     // smee has no room for a path in its channel URL: the path rides in the query.
-    const smee = { provider: 'smee', status: 'up', publicUrl: 'https://smee.io/abc', webhookUrlTemplate: 'https://smee.io/abc?path={webhookPath}', error: null } as const;
+    const smee = { provider: 'smee', status: 'up', publicUrl: 'https://smee.io/abc', webhookUrlTemplate: 'https://smee.io/abc?path={webhookPath}', error: null, fixedByEnvironment: [] } satisfies TunnelSummary;
     expect(item(trayMenu({ server: states.running, tunnel: smee }), 'copy-webhook-url')).toMatchObject({ label: 'Copy webhook URL (https://smee.io/abc?path=/hooks/)' });
     // A tunnel that failed: the local URL, and the reason.
     const failed = trayMenu({ server: states.running, tunnel: { ...ngrok, status: 'error', publicUrl: null, error: 'authtoken missing' } });
     expect(item(failed, 'copy-webhook-url')).toMatchObject({ label: 'Copy webhook URL (http://127.0.0.1:8787/hooks/)' });
     expect(failed).toContainEqual({ kind: 'status', label: 'Tunnel (ngrok): authtoken missing' });
-    const off = trayMenu({ server: states.running, tunnel: { provider: 'off', status: 'off', publicUrl: null, webhookUrlTemplate: null, error: null } });
+    const off = trayMenu({ server: states.running, tunnel: { provider: 'off', status: 'off', publicUrl: null, webhookUrlTemplate: null, error: null, fixedByEnvironment: [] } });
     expect(item(off, 'tunnel-on')).toMatchObject({ label: 'Turn tunnel on', enabled: true });
     expect(item(trayMenu({ server: states.stopped, tunnel: ngrok }), 'copy-webhook-url')).toMatchObject({ enabled: false });
+  });
+
+  it('cannot switch a tunnel whose provider the environment sets, and says so', () => {
+    const fixed = { provider: 'custom', status: 'up', publicUrl: 'https://hooks.example.com', webhookUrlTemplate: 'https://hooks.example.com{webhookPath}', error: null, fixedByEnvironment: ['AGENTED_TUNNEL', 'AGENTED_TUNNEL_PUBLIC_URL'] } satisfies TunnelSummary;
+    expect(item(trayMenu({ server: states.running, tunnel: fixed }), 'tunnel-off')).toEqual({ kind: 'action', action: 'tunnel-off', label: 'Turn tunnel off (set by AGENTED_TUNNEL)', enabled: false });
+    // Only the provider matters: the switch changes nothing else.
+    const urlOnly = { ...fixed, fixedByEnvironment: ['AGENTED_TUNNEL_PUBLIC_URL'] };
+    expect(item(trayMenu({ server: states.running, tunnel: urlOnly }), 'tunnel-off')).toMatchObject({ label: 'Turn tunnel off', enabled: true });
+    // No worker, no switch: the tunnel lives in the worker.
+    expect(item(trayMenu({ server: states.crashed }), 'tunnel-on')).toMatchObject({ enabled: false });
   });
 });

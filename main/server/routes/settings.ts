@@ -15,6 +15,8 @@ export interface SettingsDependencies {
   audit?: AuditRepository;
   /** Settings applied while the worker runs (the tunnel's): their value in use comes from here, not from `config`. */
   live?: () => Partial<Record<SettingName, unknown>>;
+  /** Told after PATCH stored settings, for those applied at once (start at login). */
+  stored?: (names: SettingName[]) => void;
 }
 
 /** Settings are stored as the same strings an environment variable would hold, and parsed by the same code. */
@@ -76,6 +78,7 @@ export function settingsRoutes(deps: SettingsDependencies): Route[] {
         if (issues.length > 0) throw new ApiError('ERR_VALIDATION', undefined, issues);
         deps.settings.setMany(entries.map(([name, value]) => [name, toStoredString(value)]));
         log.info('settings stored', { settings: entries.map(([name]) => name) });
+        deps.stored?.(entries.map(([name]) => name));
         deps.audit?.record({ action: 'settings.updated', actor: req.auth?.method ?? 'unknown', requestId: req.requestId, targetId: null, detail: { settings: Object.fromEntries(entries) } });
         return view(deps);
       },
