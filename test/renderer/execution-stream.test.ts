@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EventSource } from 'eventsource';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { StreamStatus } from '../../common/streams.js';
 import { ApiClient } from '../../renderer/src/api/client.js';
 import { ExecutionStream } from '../../renderer/src/api/execution-stream.js';
+import { FetchEventSource } from '../../renderer/src/api/fetch-event-source.js';
 import type { EventSourceFactory, EventSourceLike } from '../../renderer/src/api/live-connection.js';
 import { LogBuffer, type LogLine } from '../../renderer/src/lib/log-buffer.js';
 import { startEngine, type Engine } from '../helpers/engine.js';
@@ -44,38 +45,43 @@ interface Connection {
   lastEventId: string | null;
 }
 
+type Reader = 'EventSource' | 'FetchEventSource';
+
 /**
- * The `eventsource` package (WHATWG-compliant, reconnects with Last-Event-ID
- * like a browser) with the API key on its requests. `cutAfterBytes` ends the
+ * The two ways the page can read a stream, with the API key on their
+ * requests: the `eventsource` package (WHATWG-compliant, reconnects with
+ * Last-Event-ID like a browser's EventSource) and the page's own
+ * FetchEventSource (what the execution page uses). `cutAfterBytes` ends the
  * first response early, as a dropped connection would.
  */
-function eventSources(options: { cutAfterBytes?: number } = {}): { factory: EventSourceFactory; connections: Connection[] } {
+function eventSources(reader: Reader, options: { cutAfterBytes?: number } = {}): { factory: EventSourceFactory; connections: Connection[] } {
   const connections: Connection[] = [];
-  const factory: EventSourceFactory = (url) =>
-    new EventSource(new URL(url, engine.server.url).href, {
-      fetch: async (input, init) => {
-        const headers = new Headers(init?.headers);
-        connections.push({ url: String(input), lastEventId: headers.get('last-event-id') });
-        headers.set('authorization', `Bearer ${engine.server.key}`);
-        const response = await fetch(input, { ...init, headers });
-        if (options.cutAfterBytes === undefined || connections.length > 1 || !response.body) return response;
-        let sent = 0;
-        const reader = response.body.getReader();
-        const cut = new ReadableStream<Uint8Array>({
-          async pull(controller) {
-            const { done, value } = await reader.read();
-            if (done || sent >= options.cutAfterBytes!) {
-              await reader.cancel().catch(() => undefined);
-              controller.error(new TypeError('connection reset'));
-              return;
-            }
-            sent += value.byteLength;
-            controller.enqueue(value);
-          },
-        });
-        return new Response(cut, { status: response.status, headers: response.headers });
+  const cuttingFetch: typeof fetch = async (input, init) => {
+    const headers = new Headers(init?.headers);
+    connections.push({ url: String(input), lastEventId: headers.get('last-event-id') });
+    headers.set('authorization', `Bearer ${engine.server.key}`);
+    const response = await fetch(input, { ...init, headers });
+    if (options.cutAfterBytes === undefined || connections.length > 1 || !response.body) return response;
+    let sent = 0;
+    const body = response.body.getReader();
+    const cut = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const { done, value } = await body.read();
+        if (done || sent >= options.cutAfterBytes!) {
+          await body.cancel().catch(() => undefined);
+          controller.error(new TypeError('connection reset'));
+          return;
+        }
+        sent += value.byteLength;
+        controller.enqueue(value);
       },
-    }) as unknown as EventSourceLike;
+    });
+    return new Response(cut, { status: response.status, headers: response.headers });
+  };
+  const factory: EventSourceFactory =
+    reader === 'EventSource'
+      ? (url) => new EventSource(new URL(url, engine.server.url).href, { fetch: cuttingFetch }) as unknown as EventSourceLike
+      : (url) => new FetchEventSource(new URL(url, engine.server.url).href, { fetch: cuttingFetch });
   return { factory, connections };
 }
 
@@ -95,10 +101,10 @@ function follow(buffer: LogBuffer, factory: EventSourceFactory): Promise<{ statu
 const seqs = (lines: readonly LogLine[]) => lines.map((line) => line.seq);
 const oneToN = (n: number) => Array.from({ length: n }, (_value, index) => index + 1);
 
-describe('execution stream: ordering', () => {
+describe.each<Reader>(['EventSource', 'FetchEventSource'])('execution stream read with %s', (reader) => {
   it('every line of the execution arrives once, in sequence order, then the final status and no reconnect', async () => {
     const buffer = new LogBuffer();
-    const { factory, connections } = eventSources();
+    const { factory, connections } = eventSources(reader);
     const { status } = await follow(buffer, factory);
     expect(status).toEqual({ state: 'succeeded', reason: null });
     const total = FLOOD_LINES + 3; // start line, the flood, the result, the end line
@@ -109,12 +115,10 @@ describe('execution stream: ordering', () => {
     expect(buffer.rows.filter((row) => row.kind === 'assistant')).toHaveLength(FLOOD_LINES);
     expect(buffer.rows.some((row) => row.kind === 'result_ok')).toBe(true);
   });
-});
 
-describe('execution stream: resume', () => {
   it('a connection dropped mid-replay resumes from the last line received (Last-Event-ID): nothing lost, nothing doubled', async () => {
     const buffer = new LogBuffer();
-    const { factory, connections } = eventSources({ cutAfterBytes: 64 * 1024 });
+    const { factory, connections } = eventSources(reader, { cutAfterBytes: 64 * 1024 });
     const { status } = await follow(buffer, factory);
     expect(status.state).toBe('succeeded');
     expect(seqs(buffer.lines)).toEqual(oneToN(FLOOD_LINES + 3));
@@ -126,16 +130,19 @@ describe('execution stream: resume', () => {
 
   it('a stream reopened on a buffer that has lines asks only for what comes after them', async () => {
     const buffer = new LogBuffer();
-    await follow(buffer, eventSources().factory);
+    await follow(buffer, eventSources(reader).factory);
     const kept = new LogBuffer();
     for (const line of buffer.lines.slice(0, 1_000)) kept.append(line);
 
-    const { factory, connections } = eventSources();
+    const { factory, connections } = eventSources(reader);
     await follow(kept, factory);
     expect(connections[0]!.url).toMatch(/\?after=1000$/);
     expect(seqs(kept.lines)).toEqual(oneToN(FLOOD_LINES + 3));
   });
 
+});
+
+describe('log buffer', () => {
   it('a repeated line is ignored and a gap is reported, so a reconnect never doubles or skips a line', () => {
     const buffer = new LogBuffer();
     const line = (seq: number): LogLine => ({ seq, stream: 'stdout', text: `line ${seq}`, ts: new Date().toISOString(), events: null });
@@ -149,3 +156,21 @@ describe('execution stream: resume', () => {
   });
 });
 
+describe('a stream the server refuses', () => {
+  it('without a session the stream fails for good (a 401 is not an event stream), and the page is asked whether to go on', async () => {
+    let asked = 0;
+    const stream = new ExecutionStream({
+      api: new ApiClient({ baseUrl: engine.server.url }),
+      executionId,
+      buffer: new LogBuffer(),
+      createEventSource: (url) => new FetchEventSource(url),
+      initialDelayMs: 10,
+      onGiveUp: () => {
+        asked++;
+        return false;
+      },
+    });
+    await vi.waitFor(() => expect(stream.state).toBe('closed'));
+    expect(asked).toBe(1);
+  });
+});
