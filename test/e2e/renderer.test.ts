@@ -183,6 +183,15 @@ describe('the UI in Chromium against agented serve', () => {
       await expect.poll(() => page.getByTestId('settings-version').textContent()).toContain(readVersion());
       await expect.poll(() => page.getByTestId('api-key-panel').textContent()).toContain('agented key show');
       expect(await page.content()).not.toContain(API_KEY);
+      // The tunnel: off at first; a wrong URL is refused under its field; a tunnel of one's own is shown as up.
+      await expect.poll(() => page.getByTestId('tunnel-state').textContent()).toContain('Off');
+      await page.getByTestId('tunnel-custom').check();
+      await page.locator('#tunnel-public-url').fill('not a url');
+      await page.getByTestId('tunnel-save').click();
+      await expect.poll(() => page.getByTestId('tunnel-panel').locator('.field-error').first().textContent()).toContain('http');
+      await page.locator('#tunnel-public-url').fill('https://agented.example.com');
+      await page.getByTestId('tunnel-save').click();
+      await expect.poll(() => page.getByTestId('tunnel-state').textContent(), { timeout: 15_000 }).toContain('Up');
       await shot(page, 'settings');
 
       // Dark mode follows the OS.

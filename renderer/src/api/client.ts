@@ -3,7 +3,7 @@ import { HealthReady, Session, SettingsView, type StoredSettingsPatch } from '..
 import { BackendChecklist } from '../../../common/backends.js';
 import { ErrorBody, type ErrorCode } from '../../../common/errors.js';
 import { Execution, ExecutionList, type ExecutionListQuery } from '../../../common/executions.js';
-import { TunnelView } from '../../../common/tunnel.js';
+import { TunnelView, type TunnelUpdate } from '../../../common/tunnel.js';
 import { DeliveryList, HookAccepted, Trigger, TriggerCreated, TriggerList, type TriggerCreate, type TriggerPatch } from '../../../common/triggers.js';
 
 /**
@@ -102,6 +102,7 @@ export class ApiClient {
   backends = (refresh = false) => this.call('GET', '/api/backends', BackendChecklist, { query: { refresh: refresh ? '1' : undefined } });
   settings = () => this.call('GET', '/api/settings', SettingsView);
   tunnel = () => this.call('GET', '/api/tunnel', TunnelView);
+  updateTunnel = (update: TunnelUpdate) => this.call('PUT', '/api/tunnel', TunnelView, { body: update });
   updateSettings = (patch: StoredSettingsPatch) => this.call('PATCH', '/api/settings', SettingsView, { body: patch });
 
   // Triggers
