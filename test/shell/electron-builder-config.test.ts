@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { trayIconPath } from '../../main/shell/tray-icon.js';
 import { repoRoot } from '../helpers/serve.js';
 
 interface BuilderConfig {
@@ -75,10 +76,15 @@ describe('electron-builder.yml (packaging cannot run here: the config is checked
   });
 
   it('includes every file the app loads at run time (after a build)', () => {
-    expect(config.files).toEqual(expect.arrayContaining(['dist/**', 'package.json']));
-    const needed = [config.extraMetadata.main, 'dist/main/worker/main.js', 'dist/preload/index.cjs', 'dist/renderer/index.html', 'dist/main/cli.js'];
-    for (const file of needed) {
-      expect(file.startsWith('dist/'), `${file} is covered by dist/**`).toBe(true);
+    expect(config.files).toEqual(expect.arrayContaining(['dist/**', 'package.json', 'resources/**']));
+    const built = [config.extraMetadata.main, 'dist/main/worker/main.js', 'dist/preload/index.cjs', 'dist/renderer/index.html', 'dist/main/cli.js'];
+    // Loaded from the app root by main/shell/tray-icon.ts (and the @2x beside each by Electron).
+    const trayIcons = ['darwin', 'linux', 'win32'].map((platform) => path.relative(repoRoot, trayIconPath(platform as NodeJS.Platform, repoRoot)).split(path.sep).join('/'));
+    const resources = [...trayIcons, ...trayIcons.map((icon) => icon.replace(/\.png$/, '@2x.png'))];
+    expect(resources).toEqual(expect.arrayContaining(['resources/tray/tray.png', 'resources/tray/trayTemplate@2x.png']));
+    for (const file of [...built, ...resources]) {
+      const covered = config.files.some((glob) => glob === file || (glob.endsWith('/**') && file.startsWith(glob.slice(0, -2))));
+      expect(covered, `${file} is packaged (files)`).toBe(true);
       expect(fs.existsSync(path.join(repoRoot, file)), `${file} exists after npm run build`).toBe(true);
     }
   });
