@@ -1,16 +1,23 @@
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, dialog, type BrowserWindow } from 'electron';
+import { app, clipboard, dialog, Notification, shell } from 'electron';
 import { workerEnvironment } from '../cli/serve.js';
 import { resolveConfig } from '../config/config.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { ElectronLogFileSink } from '../telemetry/file-sink.js';
 import { FanOutSink, Logger, StreamSink } from '../telemetry/logger.js';
+import { appRoot } from '../version.js';
 import { showDesktopNotification } from './desktop-notifications.js';
-import { createIpcHandlers } from './ipc-handlers.js';
+import { createIpcHandlers, toServerState } from './ipc-handlers.js';
 import { registerIpcHandlers } from './ipc.js';
+import { manageAppLifetime } from './lifecycle.js';
+import { applyStartAtLogin, launchCommand, openedAtLogin, xdgAutostartDir } from './start-at-login.js';
+import { AppTray } from './tray.js';
+import { trayActions } from './tray-actions.js';
+import { trayIconPath } from './tray-icon.js';
 import { UtilityProcessHost } from './utility-process-host.js';
-import { createMainWindow } from './window.js';
+import { WindowController } from './window-controller.js';
 
 const workerEntry = fileURLToPath(new URL('../worker/main.js', import.meta.url));
 const preloadPath = fileURLToPath(new URL('../../preload/index.cjs', import.meta.url));
@@ -37,7 +44,10 @@ if (app.requestSingleInstanceLock()) {
   app.quit();
 }
 
-/** The desktop app: the same Supervisor as `agented serve`, its worker in a utility process, and one window. */
+/**
+ * The desktop app: the same Supervisor as `agented serve`, its worker in a
+ * utility process, a tray icon whose menu follows the worker, and one window.
+ */
 async function run(): Promise<void> {
   await app.whenReady();
 
@@ -54,76 +64,52 @@ async function run(): Promise<void> {
   const supervisor = new Supervisor({ host: new UtilityProcessHost(workerEntry), env: workerEnvironment(env, config), logger });
   supervisor.on('state', (state) => logger.info('supervisor state', { state: state.status }));
 
-  // Set once the worker first serves; restarts keep its port, so the origin stays valid while it restarts.
-  let workerOrigin: string | undefined = undefined;
-  let window: BrowserWindow | undefined;
+  const lifetime = manageAppLifetime(supervisor, logger);
+  const windows = new WindowController({ preloadPath, supervisor, lifetime, logger });
   registerIpcHandlers({
     handlers: createIpcHandlers({ supervisorState: () => supervisor.state, appVersion: app.getVersion() }),
-    workerOrigin: () => workerOrigin,
+    workerOrigin: () => windows.workerOrigin,
     logger,
   });
+  supervisor.on('notification', (notification) => showDesktopNotification(notification, { open: (link) => windows.openLink(link), logger }));
+  app.on('second-instance', () => windows.show());
+  app.on('activate', () => windows.show());
 
-  let quit: 'no' | 'stopping-worker' | 'ready' = 'no';
-  app.on('before-quit', (event) => {
-    if (quit === 'ready') return;
-    // Hold the quit until the worker has finished in-flight work (executions, log batches).
-    event.preventDefault();
-    if (quit === 'stopping-worker') return;
-    quit = 'stopping-worker';
-    supervisor
-      .stop()
-      .catch((error: unknown) => logger.error('the worker did not stop cleanly', { err: error }))
-      .finally(() => {
-        quit = 'ready';
-        app.quit();
-      });
+  const actions = trayActions({
+    supervisor,
+    showWindow: () => windows.show(),
+    writeClipboard: (text) => clipboard.writeText(text),
+    openFolder: (folder) => shell.openPath(folder),
+    logDir: config.logDir,
+    quit: () => app.quit(),
+    warn: (title, body) => {
+      if (Notification.isSupported()) new Notification({ title, body }).show();
+    },
+    logger,
   });
-  process.on('SIGINT', () => app.quit());
-  process.on('SIGTERM', () => app.quit());
-  app.on('window-all-closed', () => {
-    if (process.platform !== 'darwin') app.quit();
-  });
+  const tray = new AppTray({ iconPath: trayIconPath(process.platform, appRoot()), run: (action) => void actions[action](), logger });
+  const renderTray = () => tray.render({ server: toServerState(supervisor.state), tunnel: supervisor.tunnel });
+  supervisor.on('state', renderTray);
+  supervisor.on('tunnel', renderTray);
+  renderTray();
 
-  const openWindow = async (origin: string) => {
-    const created = createMainWindow({ preloadPath, workerOrigin: origin, logger });
-    window = created;
-    created.on('closed', () => {
-      if (window === created) window = undefined;
-    });
-    // The worker's /auth/login trades this one-time token for the HttpOnly session cookie, then redirects to `/`.
-    await created.loadURL(await supervisor.requestLoginUrl());
+  const loginItems = {
+    platform: process.platform,
+    setLoginItemSettings: (settings: { openAtLogin: boolean; args: string[] }) => app.setLoginItemSettings(settings),
+    autostartDir: xdgAutostartDir(env, os.homedir()),
+    command: launchCommand({ execPath: process.execPath, env, isPackaged: app.isPackaged, appPath: app.getAppPath() }),
   };
-  const showWindow = () => {
-    if (window) {
-      if (window.isMinimized()) window.restore();
-      window.focus();
-    } else if (workerOrigin !== undefined && quit === 'no') {
-      openWindow(workerOrigin).catch((error: unknown) => logger.error('could not open the window', { err: error }));
+  supervisor.on('desktopSettings', ({ startAtLogin }) => {
+    try {
+      applyStartAtLogin(startAtLogin, loginItems);
+    } catch (error) {
+      logger.warn('could not apply the start-at-login setting', { start_at_login: startAtLogin, err: error });
     }
-  };
-  /** Opens a page of the UI (a clicked notification's), in the window or a new one. */
-  const openLink = (link: string) => {
-    if (workerOrigin === undefined || quit !== 'no') return;
-    const origin = workerOrigin;
-    const target = new URL(link, origin);
-    if (target.origin !== origin) return;
-    const navigate = (shown: BrowserWindow) => shown.loadURL(target.toString()).catch((error: unknown) => logger.warn('could not open a notification\'s page', { err: error }));
-    if (window) {
-      showWindow();
-      void navigate(window);
-      return;
-    }
-    openWindow(origin)
-      .then(() => window && navigate(window))
-      .catch((error: unknown) => logger.error('could not open the window', { err: error }));
-  };
-  supervisor.on('notification', (notification) => showDesktopNotification(notification, { open: openLink, logger }));
-  app.on('second-instance', showWindow);
-  app.on('activate', showWindow);
+  });
 
   const running = await supervisor.start().catch((error: unknown) => {
     // Quitting during start-up rejects start() too; that is no error to show.
-    if (quit === 'no') {
+    if (!lifetime.quitting) {
       const reason = error instanceof Error ? error.message : String(error);
       dialog.showErrorBox('Agented could not start its server', `${reason}\n\nLogs: ${config.logDir}`);
       app.exit(1);
@@ -131,6 +117,8 @@ async function run(): Promise<void> {
     return undefined;
   });
   if (!running) return;
-  workerOrigin = new URL(running.url).origin;
-  await openWindow(workerOrigin);
+  windows.setWorkerOrigin(new URL(running.url).origin);
+  // Started by the OS at login: the app waits in the tray until it is opened.
+  const atLogin = openedAtLogin(process.argv, process.platform === 'darwin' && app.getLoginItemSettings().wasOpenedAtLogin);
+  if (!atLogin) windows.show();
 }

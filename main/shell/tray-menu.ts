@@ -61,6 +61,17 @@ function statusLabel(server: ServerState): string {
 }
 
 /**
+ * What "Copy webhook URL" copies: the public URL when a tunnel is up (for
+ * smee the path rides in the query), else the local one; nothing while no
+ * worker serves.
+ */
+export function trayWebhookUrl({ server, tunnel }: TrayMenuInput): string | undefined {
+  if (server.status !== 'running') return undefined;
+  const publicHooks = tunnel?.status === 'up' ? publicWebhookUrl(tunnel, '/hooks/') : null;
+  return publicHooks ?? new URL('/hooks/', server.url).href;
+}
+
+/**
  * The tray menu as a pure function of the server's state: what it says and
  * which items can be used. The Electron shell only renders it (and re-renders
  * on every state change), so every state is tested under Node.
@@ -69,9 +80,7 @@ export function trayMenu({ server, tunnel }: TrayMenuInput): TrayMenuItem[] {
   const running = server.status === 'running';
   const busy = server.status === 'starting' || server.status === 'restarting' || server.status === 'stopping';
   const down = server.status === 'stopped' || server.status === 'crashed';
-  // The public URL when a tunnel is up (for smee the path rides in the query), else the local one.
-  const publicHooks = running && tunnel?.status === 'up' ? publicWebhookUrl(tunnel, '/hooks/') : null;
-  const webhookUrl = publicHooks ?? (running ? new URL('/hooks/', server.url).href : undefined);
+  const webhookUrl = trayWebhookUrl({ server, tunnel });
   return [
     { kind: 'status', label: statusLabel(server) },
     { kind: 'separator' },

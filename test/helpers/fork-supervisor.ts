@@ -9,6 +9,8 @@ export const SUPERVISOR_TEST_KEY = 'supervisor-test-key-0123456789ab';
 
 export interface ForkedSupervisor {
   supervisor: Supervisor;
+  /** The supervisor's logger, writing to `sink`. */
+  logger: Logger;
   sink: MemorySink;
   dataDir: string;
   /** The API key's headers for requests to the worker. */
@@ -26,6 +28,7 @@ export function forkSupervisor(env: Record<string, string> = {}): ForkedSupervis
   const temp = makeTempDir();
   const dataDir = path.join(temp.dir, 'data');
   const sink = new MemorySink();
+  const logger = Logger.create({ sink });
   const supervisor = new Supervisor({
     host: new ForkHost(path.join(repoRoot, 'dist', 'main', 'worker', 'main.js')),
     env: {
@@ -38,10 +41,11 @@ export function forkSupervisor(env: Record<string, string> = {}): ForkedSupervis
       AGENTED_LOG_STDOUT: '0',
       ...env,
     },
-    logger: Logger.create({ sink }),
+    logger,
   });
   return {
     supervisor,
+    logger,
     sink,
     dataDir,
     auth: { authorization: `Bearer ${SUPERVISOR_TEST_KEY}` },
