@@ -4,10 +4,11 @@
 import { api } from './api.mjs';
 import { executions } from './executions.mjs';
 import { ingest } from './ingest.mjs';
+import { renderer } from './renderer.mjs';
 import { webhooks } from './webhooks.mjs';
 
 const only = process.argv[2];
-const suites = [api, webhooks, ingest, executions].filter((suite) => !only || suite.name === only);
+const suites = [api, webhooks, ingest, executions, renderer].filter((suite) => !only || suite.name === only);
 const results = [];
 for (const suite of suites) results.push(...(await suite.run()));
 
