@@ -1,10 +1,12 @@
 import vue from '@vitejs/plugin-vue';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/** Tests that measure time (a crashed worker back within 2 s): run first, on their own, so other files' processes do not compete for the two cores. */
+const TIMED = ['test/supervisor/**/*.test.ts'];
 
 export default defineConfig({
   plugins: [vue()],
   test: {
-    include: ['test/**/*.test.ts'],
     // Tests start real servers, processes and browsers: give them room, and
     // keep the two cores from being oversubscribed.
     testTimeout: 30_000,
@@ -12,5 +14,9 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default'],
+    projects: [
+      { extends: true, test: { name: 'timed', include: TIMED, sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: 'rest', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...TIMED], sequence: { groupOrder: 1 } } },
+    ],
   },
 });
