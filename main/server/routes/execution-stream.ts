@@ -18,13 +18,29 @@ const REPLAY_CHUNK_BYTES = 64 * 1024;
 
 const frames = new WeakMap<LogLine, string>();
 
-/** A line's `log` event, serialised once however many clients watch. */
+/**
+ * A line's `log` event, serialised once however many clients watch. The data
+ * is `{seq, stream, text, ts, event?, events?}`, byte for byte what
+ * JSON.stringify of that object writes, but put together from its parts: only
+ * the text and each event need stringifying, and the first event's JSON
+ * serves for both `event` and `events`.
+ */
 function logFrame(line: LogLine): string {
   let frame = frames.get(line);
   if (frame === undefined) {
-    const events = Array.isArray(line.event) ? (line.event as unknown[]) : undefined;
-    const data = { seq: line.seq, stream: line.stream, text: line.text, ts: line.ts, ...(events ? { event: events[0], events } : {}) };
-    frame = sseFrame('log', data, line.seq);
+    let events = '';
+    if (Array.isArray(line.event)) {
+      let first: string | undefined;
+      const parts = (line.event as unknown[]).map((event, index) => {
+        const json = JSON.stringify(event) as string | undefined;
+        if (index === 0) first = json;
+        // As JSON.stringify writes a list: an element with no JSON form is null.
+        return json ?? 'null';
+      });
+      events = `${first === undefined ? '' : `,"event":${first}`},"events":[${parts.join(',')}]`;
+    }
+    const data = `{"seq":${line.seq},"stream":${JSON.stringify(line.stream)},"text":${JSON.stringify(line.text)},"ts":${JSON.stringify(line.ts)}${events}}`;
+    frame = `id: ${line.seq}\nevent: log\ndata: ${data}\n\n`;
     frames.set(line, frame);
   }
   return frame;
