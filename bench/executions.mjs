@@ -11,7 +11,11 @@
 //   code runs, vs child_process.spawn of the same program.
 // Beside each wall-clock figure, the CPU time per line of the processes
 // involved (from /proc): on a shared machine the wall clock says how busy the
-// neighbours were, the CPU time where the work goes.
+// neighbours were, the CPU time where the work goes. To compare two builds,
+// run them turn about: BENCH_AGENTED_DIST=<folder with main/cli.js> picks
+// the build, BENCH_EXECUTION_PARTS=pipeline (or fan-out, start) one part.
+// BENCH_AGENTED_NODE_ARGS passes node options to Agented (the worker
+// inherits them), e.g. --cpu-prof --cpu-prof-dir=<dir>.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -27,12 +31,19 @@ const LOG_STORE_CAP = 100_000;
 /** Lines an execution stores besides the flood: "starting …", the init message, the result, the end. */
 const OTHER_LINES = 4;
 const FLOOD_LINES = Math.min(Number(process.env.BENCH_FLOOD_LINES ?? 90_000), LOG_STORE_CAP - OTHER_LINES);
-const TEXT_CHARS = 200;
+/** Characters of text per flood message: 200 makes ~670-character lines; real Claude Code lines are often longer (BENCH_TEXT_CHARS=600: ~1,070). */
+const TEXT_CHARS = Number(process.env.BENCH_TEXT_CHARS ?? 200);
 const ROUNDS = Number(process.env.BENCH_EXECUTION_ROUNDS ?? 3);
 const FAN_OUT_CLIENTS = Number(process.env.BENCH_FAN_OUT_CLIENTS ?? 500);
 const FAN_OUT_LINES = Number(process.env.BENCH_FAN_OUT_LINES ?? 150);
 const FAN_OUT_RATE = Number(process.env.BENCH_FAN_OUT_RATE ?? 20);
 const START_REPEATS = Number(process.env.BENCH_START_REPEATS ?? 20);
+/** Which parts to run (comma-separated: pipeline, fan-out, start); all by default. */
+const PARTS = new Set((process.env.BENCH_EXECUTION_PARTS ?? 'pipeline,fan-out,start').split(','));
+/** The Agented build to run (a folder holding main/cli.js), so two builds can be measured turn about on a noisy machine. */
+const AGENTED_DIST = process.env.BENCH_AGENTED_DIST ?? 'dist';
+/** Node options for Agented's processes (the worker inherits them), e.g. `--cpu-prof --cpu-prof-dir=/tmp/profiles`. */
+const AGENTED_NODE_ARGS = (process.env.BENCH_AGENTED_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
 
 const round = (value, digits = 1) => Number(value.toFixed(digits));
 const median = (values) => {
@@ -237,7 +248,7 @@ async function logPipeline(api, baseUrl, workerPid, executable, temp) {
     met: rounds.every((entry) => entry.agented.lines === FLOOD_LINES) && ratio >= target.ratio && middle.agented.latencyP99Ms <= target.latencyP99Ms,
   };
   console.log(
-    `${result.name}: ${middle.agented.linesPerSecond} lines/s (latency p50 ${middle.agented.latencyP50Ms} ms, p99 ${middle.agented.latencyP99Ms} ms) vs ${middle.baseline.linesPerSecond} lines/s (p50 ${middle.baseline.latencyP50Ms} ms, p99 ${middle.baseline.latencyP99Ms} ms) → ratio ${ratio} (median of ${rounds.length}: ${rounds.map((entry) => entry.ratio).join(', ')}); target ≥ ${target.ratio}, p99 ≤ ${target.latencyP99Ms} ms: ${result.met ? 'met' : 'MISSED'}`,
+    `${result.name}: ${middle.agented.linesPerSecond} lines/s (latency p50 ${middle.agented.latencyP50Ms} ms, p99 ${middle.agented.latencyP99Ms} ms; CPU per line: worker ${middle.agented.workerCpuMicrosPerLine} µs, SSE client ${middle.agented.clientCpuMicrosPerLine} µs) vs ${middle.baseline.linesPerSecond} lines/s (p50 ${middle.baseline.latencyP50Ms} ms, p99 ${middle.baseline.latencyP99Ms} ms; reader ${middle.baseline.readerCpuMicrosPerLine} µs a line) → ratio ${ratio} (median of ${rounds.length}: ${rounds.map((entry) => entry.ratio).join(', ')}; worker CPU ${rounds.map((entry) => entry.agented.workerCpuMicrosPerLine).join(', ')} µs a line); target ≥ ${target.ratio}, p99 ≤ ${target.latencyP99Ms} ms: ${result.met ? 'met' : 'MISSED'}`,
   );
   return result;
 }
@@ -404,7 +415,7 @@ export const executions = {
   async run() {
     return withTempDir(async (temp) => {
       const executable = agentExecutable(temp);
-      const agented = await startProcess(['dist/main/cli.js', 'serve', '--port', '0'], {
+      const agented = await startProcess([...AGENTED_NODE_ARGS, path.join(AGENTED_DIST, 'main', 'cli.js'), 'serve', '--port', '0'], {
         HOME: temp,
         AGENTED_API_KEY: KEY,
         AGENTED_DATA_DIR: `${temp}/data`,
@@ -418,11 +429,12 @@ export const executions = {
         const workerPid = ready.body.pid;
         // Fan-out first, on a worker whose heap no flood has grown yet.
         const measure = async (benchmark) => ({ ...(await benchmark()), cpuPressureAvg60: cpuPressure() });
-        const start = await measure(() => startLatency(api, agented.url, executable));
-        const fan = await measure(() => fanOut(api, agented.url, workerPid, temp));
-        const pipeline = await measure(() => logPipeline(api, agented.url, workerPid, executable, temp));
-        console.log(`CPU pressure (share of the last minute tasks waited for a CPU, /proc/pressure/cpu): ${[start, fan, pipeline].map((result) => `${result.cpuPressureAvg60}%`).join(', ')}`);
-        return [pipeline, fan, start];
+        const start = PARTS.has('start') ? await measure(() => startLatency(api, agented.url, executable)) : undefined;
+        const fan = PARTS.has('fan-out') ? await measure(() => fanOut(api, agented.url, workerPid, temp)) : undefined;
+        const pipeline = PARTS.has('pipeline') ? await measure(() => logPipeline(api, agented.url, workerPid, executable, temp)) : undefined;
+        const results = [pipeline, fan, start].filter((result) => result !== undefined);
+        console.log(`CPU pressure (share of the last minute tasks waited for a CPU, /proc/pressure/cpu): ${results.map((result) => `${result.cpuPressureAvg60}%`).join(', ')}`);
+        return results;
       } finally {
         api.close();
         await agented.stop();
