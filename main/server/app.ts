@@ -12,7 +12,7 @@ import type { Route } from './route.js';
 import { buildRouter } from './router.js';
 import { healthRoutes } from './routes/health.js';
 import { openApiRoute } from './routes/openapi.js';
-import { rendererRoute } from './routes/renderer.js';
+import { rendererRoutes } from './routes/renderer.js';
 import { sessionRoutes } from './routes/session.js';
 import { settingsRoutes, type SettingsDependencies } from './routes/settings.js';
 import type { LoginTokens, SessionCookies } from './session.js';
@@ -64,7 +64,7 @@ export function buildApp(deps: AppDependencies): App {
     openApiRoute(() => routes, deps.version),
     ...(deps.extraRoutes ?? []),
     ...(deps.hooks ? hookRoutes({ handle: deps.hooks }) : []),
-    rendererRoute(deps.rendererDir),
+    ...rendererRoutes(deps.rendererDir),
   ];
   const context = requestContext(deps.logger);
   const hosts = hostAllowlist(deps.allowedHosts);

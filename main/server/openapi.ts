@@ -40,6 +40,22 @@ function parameters(collector: SchemaCollector, schema: z.ZodType | undefined, l
   }));
 }
 
+/** `shell` routes serve some requests without a key: the empty requirement marks the key optional. */
+function securityOf(auth: Route['auth']): JsonSchema[] {
+  switch (auth) {
+    case 'key':
+    case 'login':
+      return SECURITY_FOR_KEY;
+    case 'shell':
+      return [{}, ...SECURITY_FOR_KEY];
+    case 'public':
+    case 'signature':
+      return [];
+    default:
+      return auth satisfies never;
+  }
+}
+
 /** The OpenAPI 3 document, generated from the same route list that the router mounts. */
 export function buildOpenApiDocument(routes: readonly Route[], version: string): JsonSchema {
   const collector = new SchemaCollector();
@@ -58,7 +74,7 @@ export function buildOpenApiDocument(routes: readonly Route[], version: string):
       operationId: `${route.method}${openApiPath(route.path).replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
       summary: route.summary,
       tags: [route.tag],
-      security: route.auth === 'key' || route.auth === 'login' ? SECURITY_FOR_KEY : [],
+      security: securityOf(route.auth),
       parameters: [...parameters(collector, route.params, 'path'), ...parameters(collector, route.query, 'query')],
       responses,
       ...(route.body
@@ -72,7 +88,7 @@ export function buildOpenApiDocument(routes: readonly Route[], version: string):
     info: {
       title: 'Agented API',
       version,
-      description: 'The local API of Agented. Every route needs the API key except GET /health/live and /hooks/*.',
+      description: 'The local API of Agented. Every route needs the API key except GET /health/live, /hooks/* (the trigger\'s own signature) and the UI\'s app shell (index.html and the hashed files under /assets/, which hold no data).',
     },
     servers: [{ url: 'http://127.0.0.1:8787' }],
     paths,

@@ -8,8 +8,12 @@ import type { Logger } from '../telemetry/logger.js';
  * - `signature`: `/hooks/*`, authenticated by the trigger's own signature scheme.
  * - `key`: the API key (Bearer or X-API-Key) or a valid session cookie.
  * - `login`: a one-time login token, or else the same as `key`.
+ * - `shell`: the UI's own files. The requests the route's `publicRequest`
+ *   accepts (the app shell: index.html and the hashed build assets, which
+ *   hold no data) are served to anyone, so a browser without a session gets
+ *   the app's login page; every other request is the same as `key`.
  */
-export type RouteAuth = 'public' | 'signature' | 'key' | 'login';
+export type RouteAuth = 'public' | 'signature' | 'key' | 'login' | 'shell';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -45,6 +49,8 @@ export interface Route<P = unknown, Q = unknown, B = unknown> {
   body?: z.ZodType<B>;
   /** The handler reads the request body itself (webhooks: signatures are over exact bytes); no JSON parsing. */
   readsOwnBody?: boolean;
+  /** With `auth: 'shell'`: the requests served without a key (see RouteAuth). */
+  publicRequest?: (req: Request) => boolean;
   /** Status answered when the handler returns a value. */
   successStatus?: number;
   responses: Record<number, RouteResponse>;

@@ -43,7 +43,7 @@ export function buildRouter(routes: readonly Route[], deps: AuthDependencies & {
     // encoding are checked on every input, and no handler answers while the
     // client is still sending (a shutdown then waits for the whole request).
     const body = route.readsOwnBody ? [] : jsonBody(deps.maxBodyBytes);
-    const chain: RequestHandler[] = [authenticate(route.auth, deps), ...body, handle(route)];
+    const chain: RequestHandler[] = [authenticate(route.auth, deps, route.publicRequest), ...body, handle(route)];
     router[route.method](route.path, ...chain);
   }
   return router;

@@ -18,13 +18,14 @@ export interface InProcessServer {
  * process. The key comes from AGENTED_API_KEY, so the keychain is not touched;
  * the keychain tests use a real Secret Service instead.
  */
-export async function startInProcess(env: Record<string, string> = {}): Promise<InProcessServer> {
+export async function startInProcess(env: Record<string, string> = {}, options: { rendererDir?: string } = {}): Promise<InProcessServer> {
   const temp = makeTempDir();
   const dataDir = `${temp.dir}/data`;
   const logDir = `${temp.dir}/logs`;
   const worker = await startWorker({
     env: { HOME: temp.dir, AGENTED_API_KEY: TEST_API_KEY, AGENTED_DATA_DIR: dataDir, AGENTED_LOG_DIR: logDir, AGENTED_PORT: '0', ...env },
     shutdownGraceMs: 2_000,
+    rendererDir: options.rendererDir,
   });
   return {
     worker,

@@ -37,9 +37,11 @@ export function sessionCookie(req: Request): string | undefined {
  * state-changing requests must come from our own origin (CSRF defence on top
  * of SameSite=Strict).
  */
-export function authenticate(auth: RouteAuth, deps: AuthDependencies): RequestHandler {
+export function authenticate(auth: RouteAuth, deps: AuthDependencies, publicRequest?: (req: Request) => boolean): RequestHandler {
   return (req, _res, next) => {
-    if (auth === 'public' || auth === 'signature') {
+    // A public request of the app shell looks at no credentials: a stale
+    // cookie must not keep the login page from loading.
+    if (auth === 'public' || auth === 'signature' || (auth === 'shell' && publicRequest?.(req) === true)) {
       next();
       return;
     }

@@ -10,7 +10,8 @@ const LOGIN_HINT_PAGE = `<!doctype html>
 <body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto; line-height: 1.5">
 <h1>Sign in to Agented</h1>
 <p>This page needs a session. Open the one-time login link that <code>agented serve</code> printed
-(it works once, for a few minutes), or start a new one with <code>agented serve</code>.</p>
+(it works once, for a few minutes), or <a href="/login">sign in with the API key</a>
+(<code>agented key show</code> prints it).</p>
 <p>Scripts authenticate with <code>Authorization: Bearer &lt;key&gt;</code>; <code>agented key show</code> prints the key.</p>
 </body></html>`;
 

@@ -15,17 +15,48 @@ export const useSessionStore = defineStore('session', () => {
   function signedIn(until: string): void {
     status.value = 'signed-in';
     expiresAt.value = until;
+    rememberSignedIn(true);
   }
 
+  /**
+   * A 401. While signed in, the session expired. On a fresh page load the
+   * browser has usually dropped the expired cookie already, so the server
+   * cannot tell; the mark left by the last sign-in can (it stays until the
+   * next sign-in or an explicit sign-out).
+   */
   function lost(): void {
-    status.value = status.value === 'signed-in' ? 'expired' : 'signed-out';
+    status.value = status.value === 'signed-in' || (status.value === 'unknown' && wasSignedIn()) ? 'expired' : 'signed-out';
     expiresAt.value = null;
   }
 
   function signedOut(): void {
     status.value = 'signed-out';
     expiresAt.value = null;
+    rememberSignedIn(false);
   }
 
   return { status, expiresAt, signedIn, lost, signedOut };
 });
+
+/**
+ * Only whether this browser was signed in, never the key or the cookie (the
+ * cookie is HttpOnly; the key is never kept): enough to word the login page.
+ */
+const SIGNED_IN_MARK = 'agented.signedIn';
+
+function rememberSignedIn(on: boolean): void {
+  try {
+    if (on) window.localStorage.setItem(SIGNED_IN_MARK, '1');
+    else window.localStorage.removeItem(SIGNED_IN_MARK);
+  } catch {
+    // Storage turned off: the login page then just cannot say "expired" after a reload.
+  }
+}
+
+function wasSignedIn(): boolean {
+  try {
+    return window.localStorage.getItem(SIGNED_IN_MARK) === '1';
+  } catch {
+    return false;
+  }
+}
