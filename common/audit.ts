@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-export const AuditAction = z.enum(['trigger.created', 'trigger.updated', 'trigger.deleted', 'trigger.enabled', 'trigger.disabled', 'trigger.secret_rotated', 'key.rotated', 'settings.updated', 'account.created', 'account.updated', 'account.deleted', 'budget.created', 'budget.deleted', 'notifications.updated']);
+export const AuditAction = z.enum(['trigger.created', 'trigger.updated', 'trigger.deleted', 'trigger.enabled', 'trigger.disabled', 'trigger.secret_rotated', 'key.rotated', 'settings.updated', 'account.created', 'account.updated', 'account.deleted', 'budget.created', 'budget.updated', 'budget.deleted', 'notifications.updated']);
 export type AuditAction = z.infer<typeof AuditAction>;
 
 export const AuditEntry = z

@@ -29,6 +29,23 @@ export const BudgetCreate = z.object(budgetFields).strict().superRefine(checkBud
 export type BudgetCreate = z.input<typeof BudgetCreate>;
 export type BudgetDefinition = z.output<typeof BudgetCreate>;
 
+/**
+ * `PATCH /api/budgets/:id`: the limits, the period and hard/soft; `null` removes one limit
+ * (one must remain). What a budget covers (its scope) is fixed: a budget for something
+ * else is a new budget, with its own alerts.
+ */
+export const BudgetPatch = z
+  .object({
+    period: BudgetPeriod,
+    limitUsd: budgetFields.limitUsd.unwrap().nullable(),
+    limitTokens: budgetFields.limitTokens.unwrap().nullable(),
+    hard: z.boolean(),
+  })
+  .partial()
+  .strict()
+  .meta({ id: 'BudgetPatch' });
+export type BudgetPatch = z.input<typeof BudgetPatch>;
+
 export const BudgetIdParams = z.object({ id: z.string().regex(/^bud_[A-Za-z0-9_-]{1,64}$/, 'a budget id') });
 
 /** Spend in a budget's current period. Costs a CLI did not report are estimated from the price table, and said so. */

@@ -41,9 +41,11 @@ export function notificationLink(kind: NotificationKind, data: Record<string, un
   switch (kind) {
     case 'execution_failed':
       return typeof data.executionId === 'string' ? `/executions/${encodeURIComponent(data.executionId)}` : '/executions';
-    // Budgets and accounts are administered under Settings.
     case 'budget':
+      return '/budgets';
     case 'cooldown':
+      return '/accounts';
+    // The channels are set up under Settings.
     case 'test':
       return '/settings';
     default:

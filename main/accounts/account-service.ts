@@ -79,17 +79,18 @@ export class AccountService {
     if (patch.name !== undefined && patch.name !== current.name && this.deps.accounts.forBackend(current.backend).some((account) => account.name === patch.name)) {
       throw new ApiError('ERR_ACCOUNT_EXISTS', `The ${current.backend} backend already has an account named "${patch.name}".`);
     }
-    let hasApiKey = current.hasApiKey;
+    const hasApiKey = patch.apiKey === null ? false : patch.apiKey !== undefined || current.hasApiKey;
+    const configDir = patch.configDir === undefined ? current.configDir : patch.configDir;
+    // Checked before the keychain is touched: a refused change must not have removed the stored key.
+    if (!hasApiKey && configDir === null) {
+      throw new ApiError('ERR_VALIDATION', 'An account needs an API key or a configuration folder.', [{ path: 'body.apiKey', message: 'an account needs an API key or a configuration folder' }]);
+    }
     if (patch.apiKey === null) {
       await this.deps.secrets.delete(accountKeyName(id));
-      hasApiKey = false;
     } else if (patch.apiKey !== undefined) {
       this.deps.registerSecret(patch.apiKey);
       await this.deps.secrets.set(accountKeyName(id), patch.apiKey);
-      hasApiKey = true;
     }
-    const configDir = patch.configDir === undefined ? current.configDir : patch.configDir;
-    if (!hasApiKey && configDir === null) throw new ApiError('ERR_VALIDATION', 'An account needs an API key or a configuration folder.');
     const next: StoredAccount = {
       ...current,
       name: patch.name ?? current.name,

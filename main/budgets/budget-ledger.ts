@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { BudgetCreate, type Budget, type BudgetPeriod, type BudgetScope, type Spend } from '../../common/budgets.js';
+import { BudgetCreate, BudgetPatch, type Budget, type BudgetPeriod, type BudgetScope, type Spend } from '../../common/budgets.js';
 import type { Notifier } from '../notifications/notifier.js';
 import { ApiError } from '../server/errors.js';
 import type { AuditRepository } from '../storage/audit-repository.js';
@@ -38,6 +38,7 @@ export class BudgetLedger {
       ),
       all: db.prepare<[], Row>('SELECT * FROM budgets ORDER BY created_at'),
       one: db.prepare<[string], Row>('SELECT * FROM budgets WHERE id = ?'),
+      update: db.prepare<[string, number | null, number | null, number, string]>('UPDATE budgets SET period = ?, limit_usd = ?, limit_tokens = ?, hard = ? WHERE id = ?'),
       remove: db.prepare<[string]>('DELETE FROM budgets WHERE id = ?'),
       alert: db.prepare<[string, string, number, string]>('INSERT OR IGNORE INTO budget_alerts (budget_id, period_start, threshold, at) VALUES (?, ?, ?, ?)'),
     };
@@ -69,6 +70,20 @@ export class BudgetLedger {
     const row = this.statements.one.get(id);
     if (!row) throw new ApiError('ERR_BUDGET_NOT_FOUND');
     return this.toApi(row);
+  }
+
+  update(id: string, input: unknown, actor: Actor): Budget {
+    const patch = BudgetPatch.parse(input);
+    const row = this.statements.one.get(id);
+    if (!row) throw new ApiError('ERR_BUDGET_NOT_FOUND');
+    const limitUsd = patch.limitUsd === undefined ? row.limit_usd : patch.limitUsd;
+    const limitTokens = patch.limitTokens === undefined ? row.limit_tokens : patch.limitTokens;
+    // The same rule as on creation: a budget limits something.
+    if (limitUsd === null && limitTokens === null) throw new ApiError('ERR_VALIDATION', undefined, [{ path: 'body.limitUsd', message: 'set limitUsd, limitTokens or both' }]);
+    const hard = patch.hard === undefined ? row.hard : patch.hard ? 1 : 0;
+    this.statements.update.run(patch.period ?? row.period, limitUsd, limitTokens, hard, id);
+    this.deps.audit.record({ action: 'budget.updated', ...actor, targetId: id, detail: { fields: Object.keys(patch) } });
+    return this.toApi(this.statements.one.get(id)!);
   }
 
   delete(id: string, actor: Actor): void {

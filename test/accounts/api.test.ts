@@ -55,6 +55,14 @@ describe('accounts API', () => {
     expect(renamed.body).toMatchObject({ name: 'work-2', enabled: false, hasApiKey: true });
     const keyless = await api<ErrorAnswer>('PATCH', `/api/accounts/${id}`, { apiKey: null });
     expect(keyless.status).toBe(400);
+    expect(keyless.body.error.issues).toEqual([{ path: 'body.apiKey', message: 'an account needs an API key or a configuration folder' }]);
+    // The refused change left the stored key where it was.
+    const afterRefusal = new Database(path.join(server.dataDir, 'agented.db'), { readonly: true });
+    try {
+      expect(afterRefusal.prepare('SELECT count(*) AS n FROM sealed_secrets WHERE name = ?').get(`account:${id}:api-key`)).toEqual({ n: 1 });
+    } finally {
+      afterRefusal.close();
+    }
     expect((await api<Account>('PATCH', `/api/accounts/${id}`, { apiKey: null, configDir: '/home/me/.claude-work' })).body).toMatchObject({ hasApiKey: false, configDir: '/home/me/.claude-work' });
 
     expect((await api('DELETE', `/api/accounts/${id}`)).status).toBe(204);
@@ -99,6 +107,28 @@ describe('budgets API', () => {
     expect((await api<{ items: Budget[] }>('GET', '/api/budgets')).body.items.map((budget) => budget.id)).toEqual([global.body.id, week.body.id]);
     expect((await api('DELETE', `/api/budgets/${week.body.id}`)).status).toBe(204);
     expect((await api<ErrorAnswer>('DELETE', `/api/budgets/${week.body.id}`)).status).toBe(404);
+  });
+
+  it('changes a budget’s limits, period and hard/soft, keeps one limit at least, fixes the scope, audited', async () => {
+    const created = await api<Budget>('POST', '/api/budgets', { scope: 'global', period: 'day', limitUsd: 5 });
+    const id = created.body.id;
+    const changed = await api<Budget>('PATCH', `/api/budgets/${id}`, { period: 'week', limitUsd: null, limitTokens: 20_000, hard: false });
+    expect(changed.status).toBe(200);
+    expect(changed.body).toMatchObject({ id, scope: 'global', period: 'week', limitUsd: null, limitTokens: 20_000, hard: false, createdAt: created.body.createdAt });
+    expect(new Date(changed.body.periodStart).getDay()).toBe(1);
+
+    const noLimit = await api<ErrorAnswer>('PATCH', `/api/budgets/${id}`, { limitTokens: null });
+    expect(noLimit.status).toBe(400);
+    expect(noLimit.body.error.issues).toEqual([{ path: 'body.limitUsd', message: 'set limitUsd, limitTokens or both' }]);
+    expect((await api<ErrorAnswer>('PATCH', `/api/budgets/${id}`, { scope: 'trigger' })).status).toBe(400);
+    expect((await api<ErrorAnswer>('PATCH', `/api/budgets/${id}`, { limitUsd: 0 })).body.error.issues?.[0]?.path).toBe('body.limitUsd');
+    expect((await api<ErrorAnswer>('PATCH', '/api/budgets/bud_missing', { hard: true })).body.error.code).toBe('ERR_BUDGET_NOT_FOUND');
+    // Refused changes stored nothing.
+    expect((await api<{ items: Budget[] }>('GET', '/api/budgets')).body.items.find((budget) => budget.id === id)).toMatchObject({ limitTokens: 20_000, limitUsd: null });
+
+    const audit = await api<{ items: AuditEntry[] }>('GET', '/api/audit');
+    expect(audit.body.items.filter((entry) => entry.targetId === id).map((entry) => entry.action)).toEqual(['budget.updated', 'budget.created']);
+    expect((await api('DELETE', `/api/budgets/${id}`)).status).toBe(204);
   });
 
   it('the usage report and account monitoring answer for every period', async () => {

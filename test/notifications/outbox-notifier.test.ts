@@ -91,7 +91,7 @@ describe('OutboxNotifier', () => {
     // Slack and the desktop get it while the webhook is still waiting for its answer.
     await until(() => slack.texts().length === 1 && shown.length === 1);
     expect(slack.texts()).toEqual(['*The daily soft budget at 80%*\n80 of 100 tokens this day.']);
-    expect(shown[0]).toEqual({ id: queued.notificationId, kind: 'budget', title: budgetNotification.title, body: budgetNotification.body, link: '/settings' });
+    expect(shown[0]).toEqual({ id: queued.notificationId, kind: 'budget', title: budgetNotification.title, body: budgetNotification.body, link: '/budgets' });
     expect(outbox.recent(10).find((entry) => entry.channel === 'webhook')!.status).toBe('pending');
   });
 

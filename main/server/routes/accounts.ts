@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { Account, AccountCreate, AccountIdParams, AccountList, AccountPatch, AccountStats } from '../../../common/accounts.js';
-import { Budget, BudgetCreate, BudgetIdParams, BudgetList, UsageQuery, UsageReport } from '../../../common/budgets.js';
+import { Budget, BudgetCreate, BudgetIdParams, BudgetList, BudgetPatch, UsageQuery, UsageReport } from '../../../common/budgets.js';
 import { ErrorBody } from '../../../common/errors.js';
 import type { AccountService } from '../../accounts/account-service.js';
 import type { UsageReporter } from '../../budgets/usage-report.js';
@@ -91,6 +91,17 @@ export function accountRoutes(deps: { accounts: AccountService; budgets: BudgetL
       successStatus: 201,
       responses: { 201: { description: 'Created', schema: Budget }, 400: errors[400], 401: errors[401] },
       handler: ({ body, req }) => deps.budgets.create(body, actorOf(req)),
+    }),
+    defineRoute<BudgetId, Record<string, never>, z.input<typeof BudgetPatch>>({
+      method: 'patch',
+      path: '/api/budgets/:id',
+      auth: 'key',
+      tag: 'budgets',
+      summary: 'Changes a budget’s limits, period or hard/soft; `null` removes one limit (one must remain). The scope is fixed.',
+      params: BudgetIdParams,
+      body: BudgetPatch,
+      responses: { 200: { description: 'The budget as it is now, with its spend', schema: Budget }, 400: errors[400], 401: errors[401], 404: { description: 'No such budget', schema: ErrorBody } },
+      handler: ({ params, body, req }) => deps.budgets.update(params.id, body, actorOf(req)),
     }),
     defineRoute<BudgetId>({
       method: 'delete',
