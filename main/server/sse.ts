@@ -25,6 +25,8 @@ export function sseFrame(event: string, data: unknown, id?: number): string {
  */
 export class SseConnection {
   private closed = false;
+  /** Frames sent in this turn of the event loop, written together at its end (see send). */
+  private queued = '';
   private readonly heartbeat: NodeJS.Timeout;
   private readonly closeListeners: (() => void)[] = [];
 
@@ -55,15 +57,29 @@ export class SseConnection {
     return this.closed;
   }
 
-  /** Writes one or more frames; false when the stream is closed (now or because the client fell too far behind). */
+  /**
+   * Queues one or more frames; false when the stream is closed (now or
+   * because the client fell too far behind). What is sent in one turn of
+   * the event loop — the lines of one read of a CLI's pipe — reaches the
+   * socket as one write at the end of the turn, not one write per line.
+   */
   send(frames: string): boolean {
     if (this.closed) return false;
+    if (this.queued === '') queueMicrotask(() => this.write());
+    this.queued += frames;
+    return true;
+  }
+
+  /** Writes what is queued, unless the client has fallen too far behind — then it is dropped. */
+  private write(): void {
+    if (this.closed || this.queued === '') return;
+    const frames = this.queued;
+    this.queued = '';
     if (this.res.writableLength > this.options.maxBufferedBytes) {
       this.abort();
-      return false;
+      return;
     }
     this.res.write(frames);
-    return true;
   }
 
   /**
@@ -71,6 +87,7 @@ export class SseConnection {
    * A client that takes nothing for the stall timeout is dropped (it resumes by id).
    */
   drained(): Promise<void> {
+    this.write();
     if (this.closed || this.res.writableLength === 0 || !this.res.writableNeedDrain) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.abort(), this.options.stallTimeoutMs ?? 30_000);
@@ -92,6 +109,9 @@ export class SseConnection {
 
   /** Ends the stream after what was written reaches the client. */
   close(): void {
+    if (this.closed) return;
+    this.write();
+    // Writing what was queued may have dropped a client that fell behind, which closed it.
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeat);

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { LogStore } from '../../main/executions/log-store.js';
 import { openDatabase } from '../../main/storage/database.js';
+import { migrations } from '../../main/storage/migrations/index.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 const cleanups: (() => void)[] = [];
@@ -15,7 +16,8 @@ function database() {
   // A second connection sees only what was committed.
   const observer = openDatabase({ file });
   cleanups.push(temp.remove, () => db.close(), () => observer.close());
-  const visible = (executionId: string) => (observer.prepare('SELECT count(*) AS n FROM execution_logs WHERE execution_id = ?').get(executionId) as { n: number }).n;
+  const visible = (executionId: string) =>
+    (observer.prepare('SELECT coalesce(sum(last_seq - first_seq + 1), 0) AS n FROM execution_log_chunks WHERE execution_id = ?').get(executionId) as { n: number }).n;
   return { db, visible };
 }
 
@@ -82,5 +84,56 @@ describe('LogStore', () => {
     expect(visible('exe_a')).toBe(0);
     store.dispose();
     expect(visible('exe_a')).toBe(1);
+  });
+
+  it('stores each line as the JSON its log event carries, and reads any range across batches in order', () => {
+    const { db } = database();
+    const store = new LogStore(db, { maxBatchLines: 7 });
+    cleanups.push(() => store.dispose());
+    const events = [{ type: 'message', role: 'assistant', text: 'hé "quoted"\n' }, { type: 'usage', inputTokens: 3 }];
+    const appended = Array.from({ length: 40 }, (_, index) =>
+      index % 3 === 0 ? store.append('exe_a', 'stdout', `{"n":${index}}`, events) : store.append(index % 2 ? 'exe_a' : 'exe_b', 'stderr', `plain\t${index}`),
+    );
+    const mine = appended.filter((line) => line?.executionId === 'exe_a');
+    for (const line of mine) {
+      expect(JSON.parse(line!.json)).toEqual({ seq: line!.seq, stream: line!.stream, text: line!.text, ts: line!.ts, ...(line!.event ? { event: events[0], events } : {}) });
+      // Byte for byte what JSON.stringify writes for the same object.
+      expect(line!.json).toBe(JSON.stringify({ seq: line!.seq, stream: line!.stream, text: line!.text, ts: line!.ts, ...(line!.event ? { event: events[0], events } : {}) }));
+    }
+    expect(store.records('exe_a', 0, 1_000).map((record) => record.json)).toEqual(mine.map((line) => line!.json));
+    // From the middle of a chunk, with a limit that ends in another.
+    expect(store.records('exe_a', 5, 9).map((record) => record.seq)).toEqual([6, 7, 8, 9, 10, 11, 12, 13, 14]);
+    expect(store.read('exe_a', mine.length - 2).map((line) => [line.seq, line.text, line.event])).toEqual(
+      mine.slice(-2).map((line) => [line!.seq, line!.text, line!.event]),
+    );
+    expect(store.records('exe_a', mine.length)).toEqual([]);
+  });
+
+  it('migration 9 regroups lines stored one per row (version 8) into chunks, keeping every line, number and event', () => {
+    const temp = makeTempDir();
+    cleanups.push(temp.remove);
+    const file = `${temp.dir}/agented.db`;
+    const old = openDatabase({ file, migrations: migrations.slice(0, 8) });
+    const insert = old.prepare('INSERT INTO execution_logs (execution_id, seq, stream, text, ts, event) VALUES (?, ?, ?, ?, ?, ?)');
+    const event = [{ type: 'result', isError: false, text: 'done' }];
+    for (let seq = 1; seq <= 1_203; seq += 1) insert.run('exe_a', seq, 'stdout', `line ${seq}`, '2026-11-26T10:00:00.000Z', seq === 1_203 ? JSON.stringify(event) : null);
+    // A gap (a line the cap dropped) starts a new chunk.
+    for (const seq of [1, 2, 4]) insert.run('exe_b', seq, 'stderr', `b ${seq}`, '2026-11-26T10:00:01.000Z', null);
+    old.close();
+
+    const db = openDatabase({ file });
+    cleanups.push(() => db.close());
+    const store = new LogStore(db);
+    cleanups.push(() => store.dispose());
+    const lines = store.read('exe_a', 0, 5_000);
+    expect(lines.map((line) => line.seq)).toEqual(Array.from({ length: 1_203 }, (_, index) => index + 1));
+    expect(lines[1_202]).toMatchObject({ text: 'line 1203', stream: 'stdout', ts: '2026-11-26T10:00:00.000Z', event });
+    expect(store.read('exe_b', 0).map((line) => [line.seq, line.text])).toEqual([
+      [1, 'b 1'],
+      [2, 'b 2'],
+      [4, 'b 4'],
+    ]);
+    expect(db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'execution_logs'").get()).toEqual({ n: 0 });
+    expect(store.append('exe_a', 'stdout', 'after')?.seq).toBe(1_204);
   });
 });

@@ -18,29 +18,16 @@ const REPLAY_CHUNK_BYTES = 64 * 1024;
 
 const frames = new WeakMap<LogLine, string>();
 
-/**
- * A line's `log` event, serialised once however many clients watch. The data
- * is `{seq, stream, text, ts, event?, events?}`, byte for byte what
- * JSON.stringify of that object writes, but put together from its parts: only
- * the text and each event need stringifying, and the first event's JSON
- * serves for both `event` and `events`.
- */
+/** A stored line's `log` event: its JSON record is already the data. */
+function logFrameOf(seq: number, json: string): string {
+  return `id: ${seq}\nevent: log\ndata: ${json}\n\n`;
+}
+
+/** A live line's `log` event, put together once however many clients watch. */
 function logFrame(line: LogLine): string {
   let frame = frames.get(line);
   if (frame === undefined) {
-    let events = '';
-    if (Array.isArray(line.event)) {
-      let first: string | undefined;
-      const parts = (line.event as unknown[]).map((event, index) => {
-        const json = JSON.stringify(event) as string | undefined;
-        if (index === 0) first = json;
-        // As JSON.stringify writes a list: an element with no JSON form is null.
-        return json ?? 'null';
-      });
-      events = `${first === undefined ? '' : `,"event":${first}`},"events":[${parts.join(',')}]`;
-    }
-    const data = `{"seq":${line.seq},"stream":${JSON.stringify(line.stream)},"text":${JSON.stringify(line.text)},"ts":${JSON.stringify(line.ts)}${events}}`;
-    frame = `id: ${line.seq}\nevent: log\ndata: ${data}\n\n`;
+    frame = logFrameOf(line.seq, line.json);
     frames.set(line, frame);
   }
   return frame;
@@ -111,10 +98,10 @@ export function executionStreamRoutes(deps: StreamDependencies): Route[] {
 async function streamExecution(deps: StreamDependencies, id: string, after: number, connection: SseConnection): Promise<void> {
   let last = after;
   while (!connection.isClosed) {
-    const lines = deps.logs.read(id, last, REPLAY_PAGE);
+    const lines = deps.logs.records(id, last, REPLAY_PAGE);
     let chunk = '';
     for (const line of lines) {
-      chunk += logFrame(line);
+      chunk += logFrameOf(line.seq, line.json);
       last = line.seq;
       if (chunk.length >= REPLAY_CHUNK_BYTES) {
         connection.send(chunk);
