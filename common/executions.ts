@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { Attempt } from './accounts.js';
+import { ExecutionState } from './execution-state.js';
 import { Backend } from './triggers.js';
 
-export const ExecutionState = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out', 'interrupted', 'skipped']);
-export type ExecutionState = z.infer<typeof ExecutionState>;
+export { ExecutionState } from './execution-state.js';
 
 export const ExecutionSource = z.enum(['webhook', 'schedule', 'manual', 'replay']);
 export type ExecutionSource = z.infer<typeof ExecutionSource>;
@@ -58,12 +58,48 @@ export type Execution = z.infer<typeof Execution>;
 export const ExecutionSummary = Execution.omit({ prompt: true, promptContext: true, attempts: true, params: true }).meta({ id: 'ExecutionSummary' });
 export type ExecutionSummary = z.infer<typeof ExecutionSummary>;
 
-export const ExecutionListQuery = z.object({
+/** An instant with its offset (`2026-11-26T09:00:00Z`, `2026-11-26T10:00:00+01:00`). */
+const Instant = z.iso.datetime({ offset: true });
+
+/** The filters the history and its summary share. A time range is half-open: `since` ≤ createdAt < `until`. */
+const executionFilterFields = {
   trigger: z.string().max(100).optional(),
   status: ExecutionState.optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(200).optional(),
-});
+  backend: Backend.optional(),
+  since: Instant.optional(),
+  until: Instant.optional(),
+};
+
+const rangeInOrder = (query: { since?: string; until?: string }) =>
+  query.since === undefined || query.until === undefined || Date.parse(query.since) < Date.parse(query.until);
+const RANGE_MESSAGE = { message: '`since` must be earlier than `until`', path: ['until'] };
+
+export const ExecutionListQuery = z
+  .object({
+    ...executionFilterFields,
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z.string().max(200).optional(),
+  })
+  .refine(rangeInOrder, RANGE_MESSAGE);
+export type ExecutionListQuery = z.input<typeof ExecutionListQuery>;
+
+export const ExecutionSummaryQuery = z.object(executionFilterFields).refine(rangeInOrder, RANGE_MESSAGE);
+export type ExecutionSummaryQuery = z.input<typeof ExecutionSummaryQuery>;
+
+/** Counts and totals over the executions a filter selects (the dashboard's "today"). */
+export const ExecutionTotals = z
+  .object({
+    total: z.number().int(),
+    /** Every state, zero when none. */
+    byState: z.record(ExecutionState, z.number().int()),
+    inputTokens: z.number(),
+    outputTokens: z.number(),
+    costUsd: z.number(),
+    /** Some of the cost was computed from the price table, not reported by the CLI. */
+    costEstimated: z.boolean(),
+  })
+  .meta({ id: 'ExecutionTotals' });
+export type ExecutionTotals = z.infer<typeof ExecutionTotals>;
 
 export const ExecutionList = z.object({ items: z.array(ExecutionSummary), nextCursor: z.string().nullable() }).meta({ id: 'ExecutionList' });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ExecutionState } from './execution-state.js';
 
 export const Backend = z.enum(['claude', 'codex', 'gemini', 'opencode']);
 export type Backend = z.infer<typeof Backend>;
@@ -124,7 +125,17 @@ export type TriggerCreated = z.infer<typeof TriggerCreated>;
 
 export const TriggerIdParams = z.object({ id: z.string().regex(/^trg_[A-Za-z0-9_-]{1,64}$/, 'a trigger id') });
 
-export const TriggerList = z.object({ items: z.array(Trigger), nextCursor: z.string().nullable() }).meta({ id: 'TriggerList' });
+/** The newest execution of a trigger, as the trigger list shows it. */
+export const LastExecution = z
+  .object({ id: z.string(), state: ExecutionState, createdAt: z.string(), endedAt: z.string().nullable() })
+  .meta({ id: 'LastExecution' });
+export type LastExecution = z.infer<typeof LastExecution>;
+
+/** A trigger in the list: the trigger and its last execution (null: never ran). */
+export const TriggerListItem = Trigger.extend({ lastExecution: LastExecution.nullable() }).meta({ id: 'TriggerListItem' });
+export type TriggerListItem = z.infer<typeof TriggerListItem>;
+
+export const TriggerList = z.object({ items: z.array(TriggerListItem), nextCursor: z.string().nullable() }).meta({ id: 'TriggerList' });
 
 export const ManualRun = z.object({ params: z.record(z.string(), z.unknown()).default({}) }).strict().meta({ id: 'ManualRun' });
 

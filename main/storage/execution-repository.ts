@@ -99,12 +99,57 @@ function summary(row: Row): ExecutionSummary {
   };
 }
 
-export interface ExecutionFilter {
+/** Which executions: every field is optional and they combine with AND. */
+export interface ExecutionSelection {
   triggerId?: string;
   state?: ExecutionState;
-  /** seq of the last item of the previous page. */
-  beforeSeq: number;
+  backend?: Backend;
+  /** createdAt ≥ since (an ISO instant in UTC, as toISOString writes it: the stored form, so text order is time order). */
+  since?: string;
+  /** createdAt < until (same form). */
+  until?: string;
+}
+
+export interface ExecutionFilter extends ExecutionSelection {
+  /** seq of the last item of the previous page; none for the first page. */
+  beforeSeq?: number;
   limit: number;
+}
+
+/** Counts and totals over a selection (`ExecutionTotals` in common/executions.ts). */
+export interface ExecutionTotalsRow {
+  total: number;
+  byState: Record<ExecutionState, number>;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  costEstimated: boolean;
+}
+
+/** The newest execution of a trigger. */
+export interface LastExecutionRow {
+  id: string;
+  state: ExecutionState;
+  createdAt: string;
+  endedAt: string | null;
+}
+
+const EVERY_STATE: readonly ExecutionState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out', 'interrupted', 'skipped'];
+
+/** The WHERE clause of a selection, with named parameters. */
+function whereOf(selection: ExecutionSelection, extra: string[] = []): string {
+  const conditions = [...extra];
+  if (selection.triggerId !== undefined) conditions.push('trigger_id = @triggerId');
+  if (selection.state !== undefined) conditions.push('state = @state');
+  if (selection.backend !== undefined) conditions.push('backend = @backend');
+  if (selection.since !== undefined) conditions.push('created_at >= @since');
+  if (selection.until !== undefined) conditions.push('created_at < @until');
+  return conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
+}
+
+function parametersOf(selection: ExecutionSelection): Record<string, unknown> {
+  const { triggerId, state, backend, since, until } = selection;
+  return Object.fromEntries(Object.entries({ triggerId, state, backend, since, until }).filter(([, value]) => value !== undefined));
 }
 
 export class ExecutionRepository {
@@ -124,6 +169,7 @@ export class ExecutionRepository {
   private readonly waitingStatement: Database.Statement<[string, string, string]>;
   private readonly queuedStatement: Database.Statement<[number], { id: string; trigger_id: string; concurrency_key: string | null }>;
   private readonly runningStatement: Database.Statement<[], { id: string; trigger_id: string; pgid: number | null }>;
+  private readonly lastPerTriggerStatement: Database.Statement<[string], { trigger_id: string; id: string; state: ExecutionState; created_at: string; ended_at: string | null }>;
   private readonly db: Database.Database;
   private readonly listeners = new Set<(change: ExecutionChange) => void>();
 
@@ -148,6 +194,11 @@ export class ExecutionRepository {
     this.waitingStatement = db.prepare("UPDATE executions SET reason = ? WHERE id = ? AND state = 'queued' AND coalesce(reason, '') <> ?");
     this.queuedStatement = db.prepare("SELECT id, trigger_id, concurrency_key FROM executions WHERE state = 'queued' ORDER BY seq LIMIT ?");
     this.runningStatement = db.prepare("SELECT id, trigger_id, pgid FROM executions WHERE state = 'running' ORDER BY seq");
+    this.lastPerTriggerStatement = db.prepare(
+      `SELECT e.trigger_id, e.id, e.state, e.created_at, e.ended_at
+       FROM json_each(?) AS wanted
+       JOIN executions AS e ON e.seq = (SELECT MAX(seq) FROM executions WHERE trigger_id = wanted.value)`,
+    );
   }
 
   /** Calls `listener` after every insert and state change made through this repository (synchronously, possibly inside a transaction). */
@@ -192,18 +243,71 @@ export class ExecutionRepository {
     };
   }
 
-  /** Newest first. */
+  /**
+   * Newest first. With a time range the order is (created_at, seq) — the same
+   * order, since both grow as executions are created — which lets SQLite walk
+   * executions_by_created (created_at, then rowid = seq) backwards and stop
+   * after one page, instead of sorting every row of the range (a month of
+   * 46,000 rows: 68 ms sorted, under 1 ms walked). The cursor stays the seq.
+   */
   page(filter: ExecutionFilter): { items: ExecutionSummary[]; nextCursor: string | null } {
-    const conditions = ['seq < @beforeSeq'];
-    if (filter.triggerId !== undefined) conditions.push('trigger_id = @triggerId');
-    if (filter.state !== undefined) conditions.push('state = @state');
+    const byTime = filter.since !== undefined || filter.until !== undefined;
+    const cursor =
+      filter.beforeSeq === undefined
+        ? []
+        : byTime
+          ? // The first condition is what the index seeks to; the row value breaks ties within one instant.
+            ['created_at <= (SELECT created_at FROM executions WHERE seq = @beforeSeq)', '(created_at, seq) < ((SELECT created_at FROM executions WHERE seq = @beforeSeq), @beforeSeq)']
+          : ['seq < @beforeSeq'];
+    const order = byTime ? 'created_at DESC, seq DESC' : 'seq DESC';
     const rows = this.db
-      .prepare<Record<string, unknown>, Row>(`SELECT * FROM executions WHERE ${conditions.join(' AND ')} ORDER BY seq DESC LIMIT @limit`)
-      .all({ beforeSeq: filter.beforeSeq, triggerId: filter.triggerId, state: filter.state, limit: filter.limit + 1 });
+      .prepare<Record<string, unknown>, Row>(`SELECT * FROM executions ${whereOf(filter, cursor)} ORDER BY ${order} LIMIT @limit`)
+      .all({ ...parametersOf(filter), ...(filter.beforeSeq === undefined ? {} : { beforeSeq: filter.beforeSeq }), limit: filter.limit + 1 });
     return {
       items: rows.slice(0, filter.limit).map(summary),
       nextCursor: rows.length > filter.limit ? String(rows[filter.limit - 1]!.seq) : null,
     };
+  }
+
+  /**
+   * Counts by state and summed usage over a selection, in one pass. `+state`
+   * keeps SQLite from walking executions_by_state to avoid sorting the groups
+   * (eight at most): with a time range it then reads only the range, by
+   * executions_by_created (today of 100,000 rows: 2 ms instead of 50–110).
+   */
+  totals(selection: ExecutionSelection): ExecutionTotalsRow {
+    const rows = this.db
+      .prepare<Record<string, unknown>, { state: ExecutionState; count: number; input_tokens: number | null; output_tokens: number | null; cost_usd: number | null; estimated: number | null }>(
+        `SELECT state, COUNT(*) AS count, SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens, SUM(cost_usd) AS cost_usd, MAX(cost_estimated) AS estimated
+         FROM executions ${whereOf(selection)} GROUP BY +state`,
+      )
+      .all(parametersOf(selection));
+    const totals: ExecutionTotalsRow = {
+      total: 0,
+      byState: Object.fromEntries(EVERY_STATE.map((state) => [state, 0])) as Record<ExecutionState, number>,
+      inputTokens: 0,
+      outputTokens: 0,
+      costUsd: 0,
+      costEstimated: false,
+    };
+    for (const row of rows) {
+      totals.total += row.count;
+      totals.byState[row.state] = row.count;
+      totals.inputTokens += row.input_tokens ?? 0;
+      totals.outputTokens += row.output_tokens ?? 0;
+      totals.costUsd += row.cost_usd ?? 0;
+      totals.costEstimated ||= row.estimated === 1;
+    }
+    return totals;
+  }
+
+  /**
+   * The newest execution of each of these triggers, in one query: for each id
+   * one seek to the end of its range in executions_by_trigger (trigger_id, seq).
+   */
+  lastPerTrigger(triggerIds: readonly string[]): Map<string, LastExecutionRow> {
+    const rows = this.lastPerTriggerStatement.all(JSON.stringify(triggerIds));
+    return new Map(rows.map((row) => [row.trigger_id, { id: row.id, state: row.state, createdAt: row.created_at, endedAt: row.ended_at }]));
   }
 
   /** Cancels an execution that has not started; false when it is no longer queued. */

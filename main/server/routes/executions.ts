@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { ErrorBody } from '../../../common/errors.js';
-import { Execution, ExecutionIdParams, ExecutionList, ExecutionListQuery } from '../../../common/executions.js';
+import { Execution, ExecutionIdParams, ExecutionList, ExecutionListQuery, ExecutionSummaryQuery, ExecutionTotals } from '../../../common/executions.js';
 import { HookAccepted } from '../../../common/triggers.js';
 import type { ExecutionRepository } from '../../storage/execution-repository.js';
 import type { TriggerRepository } from '../../storage/trigger-repository.js';
@@ -8,6 +8,24 @@ import { newId } from '../../triggers/ids.js';
 import { ExecutionFinishedError, type ExecutionQueue } from '../../executions/execution-queue.js';
 import { ApiError } from '../errors.js';
 import { defineRoute, type Route } from '../route.js';
+import type { ExecutionSelection } from '../../storage/execution-repository.js';
+
+/**
+ * The query's filters in the repository's terms. Instants are stored as
+ * toISOString writes them (UTC, milliseconds), so a `since` given with an
+ * offset is brought to that form before it is compared as text.
+ */
+function selectionOf(query: z.infer<typeof ExecutionSummaryQuery>): ExecutionSelection {
+  return {
+    triggerId: query.trigger,
+    state: query.status,
+    backend: query.backend,
+    since: query.since === undefined ? undefined : new Date(query.since).toISOString(),
+    until: query.until === undefined ? undefined : new Date(query.until).toISOString(),
+  };
+}
+
+const FILTERS = 'trigger, status (state), backend, and a time range on createdAt (since ≤ createdAt < until, ISO 8601 instants with an offset)';
 
 export function executionRoutes(deps: { executions: ExecutionRepository }): Route[] {
   return [
@@ -16,16 +34,26 @@ export function executionRoutes(deps: { executions: ExecutionRepository }): Rout
       path: '/api/executions',
       auth: 'key',
       tag: 'executions',
-      summary: 'Execution history, newest first; filter by trigger and state.',
+      summary: `Execution history, newest first; filters: ${FILTERS}. nextCursor continues with the same filters.`,
       query: ExecutionListQuery,
       responses: { 200: { description: 'A page of executions', schema: ExecutionList }, 400: { description: 'Invalid filter', schema: ErrorBody }, 401: { description: 'No valid key', schema: ErrorBody } },
       handler: ({ query }) =>
         deps.executions.page({
-          triggerId: query.trigger,
-          state: query.status,
-          beforeSeq: query.cursor !== undefined && /^\d+$/.test(query.cursor) ? Number(query.cursor) : Number.MAX_SAFE_INTEGER,
+          ...selectionOf(query),
+          beforeSeq: query.cursor !== undefined && /^\d{1,15}$/.test(query.cursor) ? Number(query.cursor) : undefined,
           limit: query.limit,
         }),
+    }),
+    // Before /api/executions/:id, which would take `summary` for an id.
+    defineRoute<Record<string, never>, z.infer<typeof ExecutionSummaryQuery>>({
+      method: 'get',
+      path: '/api/executions/summary',
+      auth: 'key',
+      tag: 'executions',
+      summary: `How many executions by state, and their tokens and cost; filters as for the history: ${FILTERS}.`,
+      query: ExecutionSummaryQuery,
+      responses: { 200: { description: 'Counts and totals', schema: ExecutionTotals }, 400: { description: 'Invalid filter', schema: ErrorBody }, 401: { description: 'No valid key', schema: ErrorBody } },
+      handler: ({ query }) => deps.executions.totals(selectionOf(query)),
     }),
     defineRoute<z.infer<typeof ExecutionIdParams>>({
       method: 'get',

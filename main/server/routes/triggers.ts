@@ -37,10 +37,15 @@ export function triggerRoutes(deps: TriggerRouteDependencies): Route[] {
       path: '/api/triggers',
       auth: 'key',
       tag: 'triggers',
-      summary: 'Triggers, ordered by id.',
+      summary: 'Triggers, ordered by id, each with its last execution (id, state, createdAt, endedAt; null when it never ran).',
       query: PageQuery,
       responses: { 200: { description: 'A page of triggers', schema: TriggerList }, 401: errors[401] },
-      handler: ({ query }) => service.list(query.cursor ?? '', query.limit),
+      handler: ({ query }): z.infer<typeof TriggerList> => {
+        const page = service.list(query.cursor ?? '', query.limit);
+        // One query for the whole page, not one per trigger.
+        const last = deps.executions.lastPerTrigger(page.items.map((trigger) => trigger.id));
+        return { ...page, items: page.items.map((trigger) => ({ ...trigger, lastExecution: last.get(trigger.id) ?? null })) };
+      },
     }),
     defineRoute<Record<string, never>, Record<string, never>, z.input<typeof TriggerCreate>>({
       method: 'post',
