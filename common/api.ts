@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { StopPolicy } from './stop-policy.js';
 
 /** Schemas of the HTTP API: the one contract for server, OpenAPI and renderer. */
 
@@ -65,6 +66,8 @@ export const StoredSettingsPatch = z
     geminiPath: z.string().max(4096),
     opencodePath: z.string().max(4096),
     startAtLogin: z.boolean().describe('Desktop app only: open Agented (in the tray, without its window) when you log in. Applied at once.'),
+    stopPolicy: StopPolicy.describe('What a stop (tray Stop, Restart or Quit; SIGINT/SIGTERM to agented serve) does to running executions: let them finish (up to stopFinishTimeoutSeconds), or cancel them. Applied at once.'),
+    stopFinishTimeoutSeconds: z.number().int().describe('With stopPolicy "finish": how long a stop waits for running executions before it cancels them. Applied at once.'),
   })
   .partial()
   .strict()

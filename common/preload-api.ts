@@ -1,5 +1,6 @@
 // A namespace import lets esbuild drop the parts of zod the preload bundle does not use.
 import * as z from 'zod';
+import { StopPolicy } from './stop-policy.js';
 
 /**
  * The contract between the renderer and the Electron main process: what
@@ -25,7 +26,8 @@ export const ServerState = z.discriminatedUnion('status', [
   z.object({ status: z.literal('starting'), restarts: z.number().int().min(0) }),
   z.object({ status: z.literal('running'), url: z.string(), port: z.number().int(), restarts: z.number().int().min(0) }),
   z.object({ status: z.literal('restarting'), reason: z.string(), delayMs: z.number().min(0), restarts: z.number().int().min(0) }),
-  z.object({ status: z.literal('stopping') }),
+  /** Once the worker reports on its stop: the stop policy it applies and how many executions it still waits for (or cancels). */
+  z.object({ status: z.literal('stopping'), policy: StopPolicy.optional(), executions: z.number().int().min(0).optional() }),
   /** Supervision gave up: a fatal start-up error, or too many crashes. */
   z.object({ status: z.literal('crashed'), reason: z.string() }),
 ]);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DesktopNotification } from './notifications.js';
+import { StopPolicy } from './stop-policy.js';
 import { TunnelSummary } from './tunnel.js';
 
 /**
@@ -24,11 +25,19 @@ export const WorkerToSupervisor = z.discriminatedUnion('type', [
   z.object({ type: z.literal('tunnel-switched'), requestId: z.string(), tunnel: TunnelSummary, error: z.string().nullable() }),
   /** At start and whenever PATCH /api/settings stores settings. */
   z.object({ type: z.literal('desktop-settings'), settings: DesktopSettings }),
+  /**
+   * The worker is stopping: when the stop begins, whenever a running
+   * execution ends, and when the policy changes to `cancel`. `boundMs` is the
+   * longest it may still take to end its executions; the supervisor waits
+   * that long, plus its own stop timeout, before it kills the worker.
+   */
+  z.object({ type: z.literal('stopping'), policy: StopPolicy, executions: z.number().int().min(0), boundMs: z.number().min(0) }),
 ]);
 export type WorkerToSupervisor = z.infer<typeof WorkerToSupervisor>;
 
 export const SupervisorToWorker = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('shutdown') }),
+  /** Stop per the stored stop policy, or per `policy` when given: a second stop request sends `cancel`, which also cuts a `finish` short. */
+  z.object({ type: z.literal('shutdown'), policy: StopPolicy.optional() }),
   z.object({ type: z.literal('issue-login-url'), requestId: z.string() }),
   /** The tray's tunnel switch: off, or back on to the provider last turned off (docs/tunnels.md). */
   z.object({ type: z.literal('switch-tunnel'), requestId: z.string(), on: z.boolean() }),

@@ -44,13 +44,20 @@ export async function serve(flags: ServeFlags, host: WorkerHost = new ForkHost(w
   // No desktop to show it on: the log is where a headless installation sees it.
   supervisor.on('notification', (notification) => logger.warn(`desktop notification: ${notification.title}`, { notification_id: notification.id, notification_kind: notification.kind, body: notification.body, link: notification.link }));
 
-  let stopRequested = false;
+  // The first signal stops per the stop policy; a second one (Ctrl-C again) cancels what a finish still waits for.
+  let stopRequests = 0;
   const stop = (signal: string) => {
-    if (stopRequested) return;
-    stopRequested = true;
-    logger.info('stopping', { signal });
-    void supervisor.stop();
+    stopRequests += 1;
+    if (stopRequests > 2) return;
+    logger.info(stopRequests === 1 ? 'stopping' : 'stopping now: cancelling running executions', { signal });
+    void supervisor.stop(stopRequests === 1 ? {} : { policy: 'cancel' });
   };
+  let toldWaiting = false;
+  supervisor.on('state', (state) => {
+    if (state.status !== 'stopping' || state.policy !== 'finish' || !state.executions || toldWaiting) return;
+    toldWaiting = true;
+    process.stderr.write(`\nStopping: waiting for ${state.executions} running execution(s) to finish (AGENTED_STOP_FINISH_TIMEOUT_S). Press Ctrl-C again to cancel them.\n`);
+  });
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { z } from 'zod';
 import { PriceTable } from '../../common/budgets.js';
+import { StopPolicy } from '../../common/stop-policy.js';
 import { TunnelProvider } from '../../common/tunnel.js';
 import { defaultDataDir, defaultLogDir } from './paths.js';
 
@@ -93,6 +94,9 @@ export const settingDefinitions = {
   rateLimitBackoffSeconds: { env: 'AGENTED_RATE_LIMIT_BACKOFF_S', stored: true, schema: integer(1, 24 * 3600) },
   prices: { env: 'AGENTED_PRICES', stored: true, schema: json(PriceTable) },
   stopGraceMs: { env: 'AGENTED_STOP_GRACE_MS', stored: true, schema: integer(50, 600_000) },
+  // Read when a stop begins (main/executions/stop-policy.ts), so a stored change applies without a restart.
+  stopPolicy: { env: 'AGENTED_STOP_POLICY', stored: true, schema: StopPolicy },
+  stopFinishTimeoutSeconds: { env: 'AGENTED_STOP_FINISH_TIMEOUT_S', stored: true, schema: integer(1, 24 * 3600) },
   sseHeartbeatMs: { env: 'AGENTED_SSE_HEARTBEAT_MS', stored: true, schema: integer(100, 300_000) },
   loginTokenTtlSeconds: { env: 'AGENTED_LOGIN_TOKEN_TTL_S', stored: true, schema: integer(10, 3600) },
   sessionTtlSeconds: { env: 'AGENTED_SESSION_TTL_S', stored: true, schema: integer(60, 90 * 24 * 3600) },
@@ -143,6 +147,8 @@ function defaults(env: Env): Record<Exclude<SettingName, OptionalSetting>, strin
     dedupTtlSeconds: '60',
     maxConcurrent: '2',
     stopGraceMs: '5000',
+    stopPolicy: 'finish',
+    stopFinishTimeoutSeconds: '60',
     rateLimitBackoffSeconds: '60',
     prices: '{}',
     sseHeartbeatMs: '15000',

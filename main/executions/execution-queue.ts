@@ -6,12 +6,20 @@ import type { Logger } from '../telemetry/logger.js';
 import type { Choice } from '../accounts/credential-pool.js';
 import { backendsOf, ExecutionRun, type RunDependencies } from './execution-run.js';
 import { killGroup } from './process-group.js';
+import { stopReasons } from './stop-policy.js';
+import type { StopPolicy } from '../../common/stop-policy.js';
 
 export interface QueueOptions {
   /** AGENTED_MAX_CONCURRENT: executions running at once, over all triggers. */
   maxConcurrent: number;
   /** Queued executions looked at per pass. */
   scanLimit?: number;
+}
+
+export interface StopRunningOptions {
+  policy: StopPolicy;
+  /** With `finish`: how long to wait for running executions before cancelling them. */
+  finishTimeoutMs: number;
 }
 
 /** Thrown by cancel when the execution has already ended. */
@@ -49,6 +57,10 @@ export class ExecutionQueue implements Disposable {
   private keyedArrival = false;
   private readonly log: Logger;
   private readonly subscription: Disposable;
+  /** Set once a stop began: no execution starts any more, and a second request may cancel what still runs. */
+  private stopping: { done: Promise<void>; cancelNow: (reason: string) => void } | undefined;
+  /** Told the number of running executions whenever one ends (the stop's progress). */
+  private readonly countListeners = new Set<(running: number) => void>();
 
   constructor(
     private readonly deps: RunDependencies & { triggers: TriggerRepository },
@@ -122,16 +134,74 @@ export class ExecutionQueue implements Disposable {
     return this.deps.executions.get(id);
   }
 
-  /** Stops every running execution (they end `interrupted`) and starts no more. */
+  /**
+   * A stop of the worker (docs/executions.md, "When Agented stops"): starts
+   * no execution any more — queued ones stay queued in SQLite for the next
+   * start — and ends the running ones per the stop policy: `finish` waits
+   * for them to end on their own, up to `finishTimeoutMs`, then cancels what
+   * is left; `cancel` cancels them at once. Resolves when none runs.
+   * `onCount` hears how many still run, now and whenever one ends. Asked
+   * again while finishing with `cancel`, it cancels what still runs.
+   */
+  stopRunning(options: StopRunningOptions, onCount?: (running: number) => void): Promise<void> {
+    if (onCount) {
+      this.countListeners.add(onCount);
+      onCount(this.running.size);
+    }
+    if (this.stopping) {
+      if (options.policy === 'cancel') this.stopping.cancelNow(stopReasons.escalated);
+      return this.stopping.done;
+    }
+    if (this.wake) clearTimeout(this.wake.timer);
+    let cancelNow: (reason: string) => void = () => undefined;
+    const cancelRequested = new Promise<string>((resolve) => (cancelNow = resolve));
+    const done = (async () => {
+      if (options.policy === 'cancel') return this.cancelRunning(stopReasons.cancel);
+      if (this.running.size === 0) return;
+      this.log.info('stopping: waiting for running executions to finish', { running: this.running.size, finish_timeout_ms: options.finishTimeoutMs });
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<string>((resolve) => {
+        timer = setTimeout(() => resolve(stopReasons.finishTimedOut(Math.round(options.finishTimeoutMs / 1000))), options.finishTimeoutMs);
+      });
+      const reason = await Promise.race([this.idle().then(() => undefined), timedOut, cancelRequested]);
+      clearTimeout(timer);
+      if (reason !== undefined) await this.cancelRunning(reason);
+    })();
+    this.stopping = { done, cancelNow };
+    return done;
+  }
+
+  /** Starts no more. What still runs (a worker closed without `stopRunning` first, as in-process tests do) ends `interrupted`. */
   async dispose(): Promise<void> {
     this.closed = true;
     this.subscription.dispose();
     if (this.wake) clearTimeout(this.wake.timer);
     await Promise.all([...this.running.values()].map(({ run }) => run.stop('interrupted', 'Agented was stopped while it ran')));
+    this.countListeners.clear();
+  }
+
+  /** Cancels every running execution with `reason`; resolves when all have ended and no process of theirs is left. */
+  private async cancelRunning(reason: string): Promise<void> {
+    if (this.running.size === 0) return;
+    this.log.info('stopping: cancelling running executions', { running: this.running.size, reason });
+    await Promise.all([...this.running.values()].map(({ run }) => run.stop('cancelled', reason)));
+  }
+
+  /** Resolves once no execution runs. */
+  private idle(): Promise<void> {
+    if (this.running.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const listener = (running: number) => {
+        if (running > 0) return;
+        this.countListeners.delete(listener);
+        resolve();
+      };
+      this.countListeners.add(listener);
+    });
   }
 
   private pass(): void {
-    if (this.closed) return;
+    if (this.closed || this.stopping) return;
     // With every slot taken, only a keyed arrival can change anything (drop it, or cancel what it supersedes).
     const strategiesPending = this.keyedArrival;
     this.keyedArrival = false;
@@ -227,6 +297,7 @@ export class ExecutionQueue implements Disposable {
     this.running.set(queued.id, { run, triggerId: trigger.id, slot, superseded: false });
     void run.finished.then(() => {
       this.running.delete(queued.id);
+      for (const listener of [...this.countListeners]) listener(this.running.size);
       this.kick();
     });
     return true;

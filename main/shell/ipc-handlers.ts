@@ -20,8 +20,9 @@ export function createIpcHandlers(deps: IpcHandlerDependencies): IpcHandlers {
 export function toServerState(state: SupervisorState): ServerState {
   switch (state.status) {
     case 'stopped':
+      return { status: 'stopped' };
     case 'stopping':
-      return { status: state.status };
+      return { status: 'stopping', ...(state.policy === undefined ? {} : { policy: state.policy }), ...(state.executions === undefined ? {} : { executions: state.executions }) };
     case 'starting':
       return { status: 'starting', restarts: state.restarts };
     case 'running':

@@ -42,6 +42,8 @@ export function trayActions(deps: TrayActionDependencies): TrayActions {
     start: () => supervise('start the server', () => supervisor.start()),
     stop: () => supervise('stop the server', () => supervisor.stop()),
     restart: () => supervise('restart the server', () => supervisor.restart()),
+    // A second stop request: the worker cancels what it was waiting for.
+    'cancel-executions': () => supervise('cancel the running executions', () => supervisor.stop({ policy: 'cancel' })),
     open: async () => deps.showWindow(),
     'copy-webhook-url': async () => {
       const url = trayWebhookUrl({ server: toServerState(supervisor.state), tunnel: supervisor.tunnel });

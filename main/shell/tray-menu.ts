@@ -2,7 +2,7 @@ import type { ServerState } from '../../common/preload-api.js';
 import { publicWebhookUrl, type TunnelSummary } from '../../common/tunnel.js';
 
 /** What a tray item does when clicked; the Electron side maps each to its effect. */
-export type TrayAction = 'start' | 'stop' | 'restart' | 'open' | 'copy-webhook-url' | 'tunnel-on' | 'tunnel-off' | 'open-logs' | 'quit';
+export type TrayAction = 'start' | 'stop' | 'restart' | 'cancel-executions' | 'open' | 'copy-webhook-url' | 'tunnel-on' | 'tunnel-off' | 'open-logs' | 'quit';
 
 export type TrayMenuItem =
   | { kind: 'status'; label: string }
@@ -41,6 +41,21 @@ function tunnelLabel(tunnel: NonNullable<TrayMenuInput['tunnel']>): string {
   }
 }
 
+const executionsWord = (count: number) => `${count} execution${count === 1 ? '' : 's'}`;
+
+/** While the worker ends its executions (docs/executions.md, "When Agented stops"), the tray says how many and how. */
+function stoppingLabel(server: Extract<ServerState, { status: 'stopping' }>): string {
+  const { executions, policy } = server;
+  if (executions === undefined || executions === 0 || policy === undefined) return 'Stopping…';
+  return policy === 'finish' ? `Stopping — waiting for ${executionsWord(executions)} to finish` : `Stopping — cancelling ${executionsWord(executions)}`;
+}
+
+/** While a stop waits for executions to finish, the tray offers to cancel them instead (a second stop request). */
+function cancelWhileFinishing(server: ServerState): TrayMenuItem[] {
+  if (server.status !== 'stopping' || server.policy !== 'finish' || !server.executions) return [];
+  return [{ kind: 'action', action: 'cancel-executions', label: `Stop now: cancel ${executionsWord(server.executions)}`, enabled: true }];
+}
+
 function statusLabel(server: ServerState): string {
   switch (server.status) {
     case 'running':
@@ -50,7 +65,7 @@ function statusLabel(server: ServerState): string {
     case 'restarting':
       return `Restarting (${server.reason})…`;
     case 'stopping':
-      return 'Stopping…';
+      return stoppingLabel(server);
     case 'stopped':
       return 'Stopped';
     case 'crashed':
@@ -88,6 +103,7 @@ export function trayMenu({ server, tunnel }: TrayMenuInput): TrayMenuItem[] {
     { kind: 'action', action: 'start', label: 'Start', enabled: down },
     { kind: 'action', action: 'stop', label: 'Stop', enabled: running || (busy && server.status !== 'stopping') },
     { kind: 'action', action: 'restart', label: 'Restart', enabled: running || server.status === 'crashed' },
+    ...cancelWhileFinishing(server),
     { kind: 'separator' },
     {
       kind: 'action',

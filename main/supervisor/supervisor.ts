@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { DesktopNotification } from '../../common/notifications.js';
+import type { StopPolicy } from '../../common/stop-policy.js';
 import type { TunnelSummary } from '../../common/tunnel.js';
 import { WORKER_EXIT_FATAL, WorkerToSupervisor, type DesktopSettings, type SupervisorToWorker } from '../../common/worker-protocol.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -12,7 +13,8 @@ export type SupervisorState =
   | { status: 'starting'; restarts: number }
   | { status: 'running'; url: string; port: number; pid: number; restarts: number }
   | { status: 'restarting'; reason: string; delayMs: number; restarts: number }
-  | { status: 'stopping' }
+  /** Once the worker reports on its stop: the policy it applies and how many executions it still waits for (or cancels). */
+  | { status: 'stopping'; policy?: StopPolicy; executions?: number }
   /** Gave up: a fatal start-up error, or too many crashes in the window. */
   | { status: 'crashed'; reason: string };
 
@@ -25,7 +27,11 @@ export interface SupervisorOptions {
   crashWindowMs?: number;
   initialDelayMs?: number;
   maxDelayMs?: number;
-  /** How long a worker may take to shut down gracefully before it is killed. */
+  /**
+   * How long a worker may take to shut down gracefully before it is killed,
+   * on top of the time it announces for ending its executions (the finish
+   * wait of the stop policy and the stop escalation: the `stopping` message).
+   */
   stopTimeoutMs?: number;
 }
 
@@ -58,6 +64,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly pendingAnswers = new Map<string, { answer: (message: WorkerAnswer) => void; fail: (error: Error) => void }>();
   private stopWaiters: (() => void)[] = [];
+  /** Kills the stopping worker once its time is up; re-armed whenever the worker says how long it still needs. */
+  private killTimer: NodeJS.Timeout | undefined;
   private currentTunnel: TunnelSummary | undefined;
 
   constructor(private readonly options: SupervisorOptions) {
@@ -102,23 +110,34 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     });
   }
 
-  /** Asks the worker to finish in-flight work and exit; kills it after the timeout. */
-  async stop(): Promise<void> {
+  /**
+   * Asks the worker to end its executions per the stop policy (or `policy`)
+   * and exit; kills it once the time it announced plus the stop timeout is
+   * up. Asked again while stopping, it waits for the same exit, and with
+   * `policy: 'cancel'` tells the worker to cancel what still runs.
+   */
+  async stop(options: { policy?: StopPolicy } = {}): Promise<void> {
     clearTimeout(this.restartTimer);
     const worker = this.current;
     if (!worker) {
       this.setState({ status: 'stopped' });
       return;
     }
-    if (this.currentState.status !== 'stopping') this.setState({ status: 'stopping' });
     const exited = new Promise<void>((resolve) => this.stopWaiters.push(resolve));
-    worker.send({ type: 'shutdown' });
-    const killTimer = setTimeout(() => {
+    const already = this.killTimer !== undefined;
+    if (this.currentState.status !== 'stopping') this.setState({ status: 'stopping' });
+    if (!already || options.policy !== undefined) worker.send({ type: 'shutdown', ...(options.policy ? { policy: options.policy } : {}) });
+    if (!already) this.armKillTimer(worker, 0);
+    await exited;
+  }
+
+  /** (Re)starts the countdown after which a stopping worker is killed: `boundMs` it said it needs, plus the stop timeout. */
+  private armKillTimer(worker: WorkerProcess, boundMs: number): void {
+    clearTimeout(this.killTimer);
+    this.killTimer = setTimeout(() => {
       this.options.logger.warn('worker did not stop in time; killing it', { worker_pid: worker.pid });
       worker.kill('SIGKILL');
-    }, this.options.stopTimeoutMs ?? 15_000);
-    await exited;
-    clearTimeout(killTimer);
+    }, boundMs + (this.options.stopTimeoutMs ?? 15_000));
   }
 
   /**
@@ -220,6 +239,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         case 'notification':
           this.emit('notification', message.notification);
           break;
+        case 'stopping':
+          // Also when the worker stops by itself (a signal sent to it directly): it exits 0, and may take this long.
+          if (this.current === worker) {
+            this.armKillTimer(worker, message.boundMs);
+            if (this.stopShowsChange(message)) this.setState({ status: 'stopping', policy: message.policy, executions: message.executions });
+          }
+          break;
         default:
           message satisfies never;
       }
@@ -227,6 +253,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
     worker.onExit((code, signal) => {
       if (this.current === worker) this.current = undefined;
+      clearTimeout(this.killTimer);
+      this.killTimer = undefined;
       // Whatever was asked of this worker will not be answered now.
       for (const pending of [...this.pendingAnswers.values()]) pending.fail(new Error('the worker exited before it answered'));
       this.setTunnelSummary(undefined);
@@ -259,6 +287,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.setState({ status: 'restarting', reason, delayMs, restarts: this.restarts });
       this.restartTimer = setTimeout(() => this.spawn(), delayMs);
     });
+  }
+
+  /** A stop with no execution to end looks like any other: only a count (or how it is ended) is news for the tray. */
+  private stopShowsChange(report: Extract<WorkerToSupervisor, { type: 'stopping' }>): boolean {
+    const state = this.currentState;
+    if (state.status !== 'stopping') return true;
+    const shown = state.executions ?? 0;
+    return shown !== report.executions || (report.executions > 0 && state.policy !== report.policy);
   }
 
   private giveUp(reason: string): void {

@@ -1,8 +1,9 @@
+import type { StopPolicy } from '../../common/stop-policy.js';
 import { WORKER_EXIT_FATAL } from '../../common/worker-protocol.js';
 import { ConfigError } from '../config/config.js';
 import { KeychainUnavailableError } from '../secrets/keychain.js';
 import { DatabaseTooNewError } from '../storage/database.js';
-import { connectToParent } from './parent-channel.js';
+import { connectToParent, type ParentChannel } from './parent-channel.js';
 import { startWorker, type RunningWorker } from './start-worker.js';
 
 /**
@@ -15,21 +16,27 @@ async function main(): Promise<void> {
   const parent = connectToParent();
   let worker: RunningWorker | undefined;
   let stopReason: string | undefined;
+  /** A policy the supervisor asked for instead of the stored one (a second stop request: cancel). */
+  let stopPolicy: StopPolicy | undefined;
 
   // Listen before starting: a stop asked for during start-up is remembered and
-  // carried out as soon as there is something to close.
-  const stop = (reason: string) => {
-    if (stopReason !== undefined) return;
-    stopReason = reason;
-    if (worker) shutDown(worker, reason);
+  // carried out as soon as there is something to close. A signal asks once;
+  // only the supervisor's `cancel` changes a stop under way (a terminal's
+  // Ctrl-C reaches both this process and the supervisor).
+  const stop = (reason: string, policy?: StopPolicy) => {
+    if (stopReason !== undefined && policy === undefined) return;
+    stopReason ??= reason;
+    stopPolicy = policy ?? stopPolicy;
+    if (worker) shutDown(worker, reason, stopPolicy, parent);
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  parent?.onDisconnect(() => stop('supervisor disconnected'));
+  // Without its supervisor nobody waits for a finish, and the port must come free for the next start: cancel.
+  parent?.onDisconnect(() => stop('supervisor disconnected', 'cancel'));
   parent?.onMessage((message) => {
     switch (message.type) {
       case 'shutdown':
-        stop('supervisor asked');
+        stop('supervisor asked', message.policy);
         break;
       case 'issue-login-url':
         if (worker) parent.send({ type: 'login-url', requestId: message.requestId, url: worker.issueLoginUrl() });
@@ -66,15 +73,16 @@ async function main(): Promise<void> {
     process.exit(70);
   });
   if (stopReason !== undefined) {
-    shutDown(running, stopReason);
+    shutDown(running, stopReason, stopPolicy, parent);
     return;
   }
   parent?.send({ type: 'ready', port: running.port, url: running.url, pid: process.pid });
 }
 
-function shutDown(worker: RunningWorker, reason: string): void {
-  worker.logger.info('stop requested', { reason });
-  worker.close().then(
+function shutDown(worker: RunningWorker, reason: string, policy: StopPolicy | undefined, parent: ParentChannel | undefined): void {
+  worker.logger.info('stop requested', { reason, stop_policy: policy ?? 'as stored' });
+  // The supervisor hears how many executions still run, to show it and to wait for them.
+  worker.stop({ policy, progress: (progress) => parent?.send({ type: 'stopping', ...progress }) }).then(
     () => process.exit(0),
     (error: unknown) => {
       worker.logger.error('shutdown failed', { err: error });

@@ -7,6 +7,8 @@ import { BackendHealth } from '../backends/backend-health.js';
 import { backendAdapters } from '../backends/adapters/index.js';
 import { BackendLocator } from '../backends/locator.js';
 import { ExecutionQueue } from '../executions/execution-queue.js';
+import { currentStopSettings, stopBoundMs } from '../executions/stop-policy.js';
+import type { StopPolicy } from '../../common/stop-policy.js';
 import { AccountService } from '../accounts/account-service.js';
 import { CredentialPool } from '../accounts/credential-pool.js';
 import { BudgetLedger } from '../budgets/budget-ledger.js';
@@ -85,8 +87,24 @@ export interface RunningWorker {
   issueLoginUrl(): string;
   /** The tray's tunnel switch (TunnelManager.switchTo): the tunnel afterwards, and why it was refused (null when it was not). */
   switchTunnel(on: boolean): Promise<{ tunnel: TunnelSummary; error: string | null }>;
-  /** Stops accepting, lets in-flight requests finish, then closes everything in reverse order. */
+  /**
+   * A stop (docs/executions.md, "When Agented stops"): no execution starts
+   * any more, the running ones finish or are cancelled per the stop policy
+   * (`policy` overrides the stored one), then everything closes. The HTTP
+   * server keeps serving until then, so webhooks that arrive meanwhile are
+   * accepted and queued for the next start. Called again with `cancel`
+   * while finishing, it cancels what still runs; resolves when closed.
+   */
+  stop(options?: { policy?: StopPolicy; progress?: (progress: StopProgress) => void }): Promise<void>;
+  /** Stops accepting, lets in-flight requests finish, then closes everything in reverse order (what still runs ends `interrupted`). */
   close(): Promise<void>;
+}
+
+/** How a stop is going: the policy applied, how many executions still run, and the longest ending them may still take. */
+export interface StopProgress {
+  policy: StopPolicy;
+  executions: number;
+  boundMs: number;
 }
 
 /**
@@ -271,8 +289,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         env: options.env,
         settings,
         audit,
-        // The tunnel's settings and the desktop's apply at once: what is stored is what is in use.
-        live: () => ({ ...tunnel.liveSettings(), ...desktopSettings.current() }),
+        // The tunnel's settings, the desktop's and the stop's apply at once: what is stored is what is in use.
+        live: () => ({ ...tunnel.liveSettings(), ...desktopSettings.current(), ...currentStopSettings(options.env, settings, config) }),
         stored: () => desktopSettings.publish(),
       },
       extraRoutes: [
@@ -315,6 +333,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     logger.info('worker listening', { url, version, credentials_source: credentials.source, data_dir: config.dataDir });
 
     let closing: Promise<void> | undefined;
+    const close = () =>
+      (closing ??= (async () => {
+        logger.info('worker shutting down');
+        await disposables.dispose();
+      })());
+    let stopping: Promise<void> | undefined;
+    let phase: { policy: StopPolicy; deadline: number } = { policy: config.stopPolicy, deadline: 0 };
     return {
       url,
       port,
@@ -332,11 +357,31 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           return { tunnel: TunnelSummary.parse(tunnel.view()), error: reason };
         }
       },
-      close: () =>
-        (closing ??= (async () => {
-          logger.info('worker shutting down');
-          await disposables.dispose();
-        })()),
+      stop: ({ policy: requested, progress } = {}) => {
+        // What the stop does now, and when ending the executions must be done by (the supervisor waits that long).
+        const phaseOf = (policy: StopPolicy, finishTimeoutMs: number) => ({ policy, deadline: Date.now() + stopBoundMs(policy, finishTimeoutMs, config.stopGraceMs) });
+        const report = (executions: number) => progress?.({ policy: phase.policy, executions, boundMs: Math.max(0, phase.deadline - Date.now()) });
+        if (stopping) {
+          // Only a request to cancel changes a stop under way.
+          if (requested === 'cancel' && phase.policy === 'finish') {
+            phase = phaseOf('cancel', 0);
+            logger.info('stop: cancelling what still runs, as asked', { running: queue.runningCount });
+            report(queue.runningCount);
+            void queue.stopRunning({ policy: 'cancel', finishTimeoutMs: 0 });
+          }
+          return stopping;
+        }
+        const stored = currentStopSettings(options.env, settings, config);
+        const finishTimeoutMs = stored.stopFinishTimeoutSeconds * 1000;
+        phase = phaseOf(requested ?? stored.stopPolicy, finishTimeoutMs);
+        logger.info('stopping', { stop_policy: phase.policy, finish_timeout_s: stored.stopFinishTimeoutSeconds, running: queue.runningCount });
+        stopping = (async () => {
+          await queue.stopRunning({ policy: phase.policy, finishTimeoutMs }, report);
+          await close();
+        })();
+        return stopping;
+      },
+      close,
     };
   } catch (error) {
     await disposables.dispose().catch(() => undefined);

@@ -162,6 +162,7 @@ describe('the server state the renderer sees', () => {
     running,
     { status: 'restarting', reason: 'exited with code 1', delayMs: 400, restarts: 2 },
     { status: 'stopping' },
+    { status: 'stopping', policy: 'finish', executions: 2 },
     { status: 'crashed', reason: 'ERR_CONFIG: bad port' },
   ])('$status matches the contract and carries no process id', (state) => {
     const shown = toServerState(state);

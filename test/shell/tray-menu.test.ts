@@ -36,6 +36,25 @@ describe('tray menu', () => {
     expect(enabled(items)).toEqual(actions);
   });
 
+  it.each([
+    [{ status: 'stopping', policy: 'finish', executions: 2 }, 'Stopping — waiting for 2 executions to finish', ['cancel-executions', 'open-logs', 'quit']],
+    [{ status: 'stopping', policy: 'finish', executions: 1 }, 'Stopping — waiting for 1 execution to finish', ['cancel-executions', 'open-logs', 'quit']],
+    [{ status: 'stopping', policy: 'cancel', executions: 3 }, 'Stopping — cancelling 3 executions', ['open-logs', 'quit']],
+    [{ status: 'stopping', policy: 'finish', executions: 0 }, 'Stopping…', ['open-logs', 'quit']],
+  ] as const satisfies readonly [ServerState, string, TrayAction[]][])('stopping per the stop policy %j: says "%s" and offers %j', (server, label, actions) => {
+    const items = trayMenu({ server });
+    expect(status(items)).toBe(label);
+    expect(enabled(items)).toEqual(actions);
+  });
+
+  it('while waiting for executions to finish, offers to cancel them and stop now', () => {
+    const items = trayMenu({ server: { status: 'stopping', policy: 'finish', executions: 2 } });
+    expect(items).toContainEqual({ kind: 'action', action: 'cancel-executions', label: 'Stop now: cancel 2 executions', enabled: true });
+    // Not while running, nor once cancelling.
+    expect(trayMenu({ server: states.running }).some((entry) => entry.kind === 'action' && entry.action === 'cancel-executions')).toBe(false);
+    expect(trayMenu({ server: { status: 'stopping', policy: 'cancel', executions: 2 } }).some((entry) => entry.kind === 'action' && entry.action === 'cancel-executions')).toBe(false);
+  });
+
   const item = (items: TrayMenuItem[], action: TrayAction) => items.find((entry) => entry.kind === 'action' && entry.action === action);
 
   it('copies the local webhook URL while running, and the public one while a tunnel is up', () => {
