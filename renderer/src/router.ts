@@ -9,6 +9,9 @@ import DeliveriesPage from './pages/DeliveriesPage.vue';
 import ExecutionsPage from './pages/ExecutionsPage.vue';
 import ExecutionPage from './pages/ExecutionPage.vue';
 import SettingsPage from './pages/SettingsPage.vue';
+import AccountsPage from './pages/AccountsPage.vue';
+import BudgetsPage from './pages/BudgetsPage.vue';
+import UsagePage from './pages/UsagePage.vue';
 import LoginPage from './pages/LoginPage.vue';
 import NotFoundPage from './pages/NotFoundPage.vue';
 
@@ -29,6 +32,9 @@ export function buildRouter(api: ApiClient): Router {
       { path: '/triggers/:id/deliveries', name: 'deliveries', component: DeliveriesPage, props: true, meta: { title: 'Deliveries' } },
       { path: '/executions', name: 'executions', component: ExecutionsPage, meta: { title: 'Executions' } },
       { path: '/executions/:id', name: 'execution', component: ExecutionPage, props: true, meta: { title: 'Execution' } },
+      { path: '/usage', name: 'usage', component: UsagePage, meta: { title: 'Usage' } },
+      { path: '/budgets', name: 'budgets', component: BudgetsPage, meta: { title: 'Budgets' } },
+      { path: '/accounts', name: 'accounts', component: AccountsPage, meta: { title: 'Accounts' } },
       { path: '/settings', name: 'settings', component: SettingsPage, meta: { title: 'Settings' } },
       { path: '/login', name: 'login', component: LoginPage, meta: { title: 'Sign in', public: true } },
       { path: '/:path(.*)*', name: 'not-found', component: NotFoundPage, meta: { title: 'Not found' } },

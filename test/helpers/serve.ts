@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
 
-export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+// Not `new URL('../..', import.meta.url)`: under happy-dom (renderer tests that start an engine) the global URL is the DOM's, which resolves it elsewhere.
+export const repoRoot = `${path.resolve(import.meta.dirname, '../..')}${path.sep}`;
 export const cliPath = path.join(repoRoot, 'dist', 'main', 'cli.js');
 
 export interface ReadyLine {

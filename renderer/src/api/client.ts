@@ -1,8 +1,11 @@
 import type { z } from 'zod';
+import { Account, AccountList, AccountStats, type AccountCreate, type AccountPatch } from '../../../common/accounts.js';
 import { HealthReady, Session, SettingsView, type StoredSettingsPatch } from '../../../common/api.js';
 import { BackendChecklist } from '../../../common/backends.js';
+import { Budget, BudgetList, UsageReport, type BudgetCreate, type BudgetPatch, type BudgetPeriod } from '../../../common/budgets.js';
 import { ErrorBody, type ErrorCode } from '../../../common/errors.js';
 import { Execution, ExecutionList, type ExecutionListQuery } from '../../../common/executions.js';
+import { NotificationSettings, NotificationTestResult, type NotificationSettingsUpdate } from '../../../common/notifications.js';
 import { TunnelView, type TunnelUpdate } from '../../../common/tunnel.js';
 import { DeliveryList, HookAccepted, Trigger, TriggerCreated, TriggerList, type TriggerCreate, type TriggerPatch } from '../../../common/triggers.js';
 
@@ -120,6 +123,23 @@ export class ApiClient {
   execution = (id: string) => this.call('GET', `/api/executions/${encodeURIComponent(id)}`, Execution);
   cancelExecution = (id: string) => this.call('POST', `/api/executions/${encodeURIComponent(id)}/cancel`, Execution);
   replayExecution = (id: string) => this.call('POST', `/api/executions/${encodeURIComponent(id)}/replay`, HookAccepted);
+
+  // Accounts, budgets, usage (docs/accounts.md)
+  accounts = () => this.call('GET', '/api/accounts', AccountList);
+  accountStats = (period: BudgetPeriod) => this.call('GET', '/api/accounts/stats', AccountStats.array(), { query: { period } });
+  createAccount = (body: AccountCreate) => this.call('POST', '/api/accounts', Account, { body });
+  updateAccount = (id: string, patch: AccountPatch) => this.call('PATCH', `/api/accounts/${encodeURIComponent(id)}`, Account, { body: patch });
+  deleteAccount = (id: string) => this.call('DELETE', `/api/accounts/${encodeURIComponent(id)}`, null);
+  budgets = () => this.call('GET', '/api/budgets', BudgetList);
+  createBudget = (body: BudgetCreate) => this.call('POST', '/api/budgets', Budget, { body });
+  updateBudget = (id: string, patch: BudgetPatch) => this.call('PATCH', `/api/budgets/${encodeURIComponent(id)}`, Budget, { body: patch });
+  deleteBudget = (id: string) => this.call('DELETE', `/api/budgets/${encodeURIComponent(id)}`, null);
+  usage = (period: BudgetPeriod) => this.call('GET', '/api/usage', UsageReport, { query: { period } });
+
+  // Notifications (docs/notifications.md): URLs and the signing secret are write-only.
+  notifications = () => this.call('GET', '/api/notifications', NotificationSettings);
+  updateNotifications = (update: NotificationSettingsUpdate) => this.call('PUT', '/api/notifications', NotificationSettings, { body: update });
+  testNotification = () => this.call('POST', '/api/notifications/test', NotificationTestResult);
 
   executionStreamUrl = (id: string, after = 0) => this.url(`/api/executions/${encodeURIComponent(id)}/stream`, { after: after > 0 ? after : undefined });
   eventsUrl = () => this.url('/api/events');
