@@ -4,7 +4,7 @@ import { HealthReady, Session, SettingsView, type StoredSettingsPatch } from '..
 import { BackendChecklist } from '../../../common/backends.js';
 import { Budget, BudgetList, UsageReport, type BudgetCreate, type BudgetPatch, type BudgetPeriod } from '../../../common/budgets.js';
 import { ErrorBody, type ErrorCode } from '../../../common/errors.js';
-import { Execution, ExecutionList, type ExecutionListQuery } from '../../../common/executions.js';
+import { Execution, ExecutionList, ExecutionTotals, type ExecutionListQuery, type ExecutionSummaryQuery } from '../../../common/executions.js';
 import { NotificationSettings, NotificationTestResult, type NotificationSettingsUpdate } from '../../../common/notifications.js';
 import { TunnelView, type TunnelUpdate } from '../../../common/tunnel.js';
 import { DeliveryList, HookAccepted, Trigger, TriggerCreated, TriggerList, type TriggerCreate, type TriggerPatch } from '../../../common/triggers.js';
@@ -120,6 +120,8 @@ export class ApiClient {
 
   // Executions
   executions = (query: Omit<z.input<typeof ExecutionListQuery>, 'limit'> & { limit?: number } = {}) => this.call('GET', '/api/executions', ExecutionList, { query: { ...query } });
+  /** Counts by state, tokens and cost over the same filters as the history. */
+  executionTotals = (query: ExecutionSummaryQuery = {}) => this.call('GET', '/api/executions/summary', ExecutionTotals, { query: { ...query } });
   execution = (id: string) => this.call('GET', `/api/executions/${encodeURIComponent(id)}`, Execution);
   cancelExecution = (id: string) => this.call('POST', `/api/executions/${encodeURIComponent(id)}/cancel`, Execution);
   replayExecution = (id: string) => this.call('POST', `/api/executions/${encodeURIComponent(id)}/replay`, HookAccepted);
