@@ -45,6 +45,9 @@ interface SupervisorEvents {
   desktopSettings: [DesktopSettings];
 }
 
+/** The supervisor's own share of a stop (closing the server and the database), on top of what the worker announces. */
+export const DEFAULT_STOP_TIMEOUT_MS = 15_000;
+
 /** A worker message that answers one of ours. */
 type WorkerAnswer = Extract<WorkerToSupervisor, { requestId: string }>;
 type WorkerRequest = Extract<SupervisorToWorker, { requestId: string }>;
@@ -137,7 +140,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.killTimer = setTimeout(() => {
       this.options.logger.warn('worker did not stop in time; killing it', { worker_pid: worker.pid });
       worker.kill('SIGKILL');
-    }, boundMs + (this.options.stopTimeoutMs ?? 15_000));
+    }, boundMs + (this.options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS));
   }
 
   /**

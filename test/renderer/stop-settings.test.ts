@@ -1,0 +1,68 @@
+// @vitest-environment happy-dom
+import { flushPromises, mount, type VueWrapper } from '@vue/test-utils';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient } from '../../renderer/src/api/client.js';
+import { ApiKey } from '../../renderer/src/api/inject.js';
+import StopSettings from '../../renderer/src/components/StopSettings.vue';
+import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
+
+/**
+ * The Settings page's stop policy control against the real worker: what it
+ * stores is what GET /api/settings then reports as in use, and the server's
+ * refusal of a bad value comes back under the field.
+ */
+let server: InProcessServer;
+let api: ApiClient;
+
+beforeAll(async () => {
+  server = await startInProcess();
+  (window as unknown as { happyDOM: { setURL(url: string): void } }).happyDOM.setURL(server.url);
+  api = new ApiClient({ headers: { Authorization: `Bearer ${server.key}` } });
+});
+afterAll(() => server?.close());
+
+const mounted: VueWrapper[] = [];
+afterEach(() => {
+  for (const wrapper of mounted.splice(0)) wrapper.unmount();
+});
+
+async function settle(wrapper: VueWrapper, done: () => boolean): Promise<void> {
+  for (let index = 0; index < 40 && !done(); index++) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    await flushPromises();
+  }
+  expect(done(), wrapper.html()).toBe(true);
+}
+
+async function mountLoaded(): Promise<VueWrapper> {
+  const wrapper = mount(StopSettings, { global: { provide: { [ApiKey as symbol]: api } }, attachTo: document.body });
+  mounted.push(wrapper);
+  await settle(wrapper, () => wrapper.find('[data-testid="stop-save"]').exists());
+  return wrapper;
+}
+
+describe('stop settings', () => {
+  it('shows the default (finish, 60 s), stores cancel, and the worker reports it in use at once', async () => {
+    const wrapper = await mountLoaded();
+    expect((wrapper.get('[data-testid="stop-finish"]').element as HTMLInputElement).checked).toBe(true);
+    expect(wrapper.get('[data-testid="stop-finish-seconds"]').element).toHaveProperty('value', '60');
+
+    await wrapper.get('[data-testid="stop-cancel"]').setValue(true);
+    // The wait only matters when finishing.
+    expect(wrapper.find('[data-testid="stop-finish-seconds"]').exists()).toBe(false);
+    await wrapper.get('form').trigger('submit');
+    await settle(wrapper, () => wrapper.text().includes('Saved.'));
+    const settings = (await api.settings()).settings;
+    expect(settings.stopPolicy).toMatchObject({ value: 'cancel', source: 'stored', restartRequired: false });
+  });
+
+  it('puts the server’s refusal of a wait out of range under the field, and stores nothing', async () => {
+    const wrapper = await mountLoaded();
+    await wrapper.get('[data-testid="stop-finish"]').setValue(true);
+    await wrapper.get('[data-testid="stop-finish-seconds"]').setValue('0');
+    await wrapper.get('form').trigger('submit');
+    await settle(wrapper, () => wrapper.find('[data-testid="stop-finish-error"]').exists());
+    expect(wrapper.get('[data-testid="stop-finish-error"]').text()).toMatch(/at least 1/);
+    expect((await api.settings()).settings.stopPolicy?.value).toBe('cancel');
+  });
+});
