@@ -97,14 +97,23 @@ async function nav(page: Page, name: string, pathname: string): Promise<void> {
   await page.locator('h1', { hasText: name }).waitFor();
 }
 
-/** Pixels a canvas has painted: a chart with bars has thousands, an empty canvas none. */
-const paintedPixels = (page: Page, selector: string) =>
-  page.locator(selector).first().evaluate((canvas: HTMLCanvasElement) => {
-    const pixels = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-    let painted = 0;
-    for (let index = 3; index < pixels.length; index += 4) if (pixels[index]! > 0) painted++;
-    return painted;
-  });
+/**
+ * Pixels of a chart's canvas in the bar colour (the stylesheet's --accent): bars that were drawn,
+ * not the axes, grid and labels an empty chart has too.
+ */
+const barPixels = (page: Page, selector: string): Promise<number> =>
+  // A string: this file is type-checked without the DOM library.
+  page.evaluate(`(() => {
+    const canvas = document.querySelector(${JSON.stringify(selector)});
+    const accent = getComputedStyle(document.documentElement).getPropertyValue('--accent').trim();
+    const [r, g, b] = [1, 3, 5].map((at) => parseInt(accent.slice(at, at + 2), 16));
+    const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let bar = 0;
+    for (let index = 0; index < pixels.length; index += 4) {
+      if (Math.abs(pixels[index] - r) < 8 && Math.abs(pixels[index + 1] - g) < 8 && Math.abs(pixels[index + 2] - b) < 8 && pixels[index + 3] > 200) bar++;
+    }
+    return bar;
+  })()`);
 
 describe('accounts, budgets and usage in Chromium against agented serve', () => {
   it('an account and a budget made in the UI, real executions on them, the usage charted with estimates marked, the attempts and the notification channels', async () => {
@@ -125,11 +134,11 @@ describe('accounts, budgets and usage in Chromium against agented serve', () => 
       await expect.poll(() => page.getByTestId('empty-state').textContent()).toContain('Add an account');
       await shot(page, 'accounts-empty');
       await page.getByTestId('new-account').click();
-      await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('account-name');
+      await expect.poll(() => page.evaluate('document.activeElement?.id')).toBe('account-name');
       await page.keyboard.type('e2e-team');
       await page.getByTestId('account-save').click();
       await expect.poll(() => page.getByTestId('account-error-credential').textContent()).toBe('an account needs an API key or a configuration folder');
-      await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('account-key');
+      await expect.poll(() => page.evaluate('document.activeElement?.id')).toBe('account-key');
       await shot(page, 'account-form-errors');
       await page.getByTestId('account-key').fill(ACCOUNT_KEY);
       await page.getByTestId('account-priority').fill('10');
@@ -184,7 +193,7 @@ describe('accounts, budgets and usage in Chromium against agented serve', () => 
       await expect.poll(() => page.getByTestId('usage-total-executions').textContent()).toBe('2');
       const costByTrigger = page.getByTestId('usage-byTrigger').getByTestId('usage-chart').first();
       expect(Number(await costByTrigger.getAttribute('data-total'))).toBeCloseTo(claudeRun.usage.costUsd! + codexRun.usage.costUsd!, 3);
-      await expect.poll(() => paintedPixels(page, '[data-testid="usage-byTrigger"] canvas'), { timeout: 10_000 }).toBeGreaterThan(2_000);
+      await expect.poll(() => barPixels(page, '[data-testid="usage-byTrigger"] canvas'), { timeout: 10_000 }).toBeGreaterThan(2_000);
       await expect.poll(() => page.getByTestId('usage-estimate-note').textContent()).toContain('estimate');
       await expect.poll(() => page.getByTestId('usage-byTrigger').textContent()).toContain('est.');
       await expect.poll(() => page.getByTestId('price-table').textContent()).toContain('codex');
@@ -215,7 +224,7 @@ describe('accounts, budgets and usage in Chromium against agented serve', () => 
       await page.emulateMedia({ colorScheme: 'dark' });
       await page.goto(`${ready.url}/usage`);
       await expect.poll(() => page.getByTestId('usage-chart').count(), { timeout: 15_000 }).toBe(6);
-      await expect.poll(() => paintedPixels(page, '[data-testid="usage-byTrigger"] canvas'), { timeout: 10_000 }).toBeGreaterThan(2_000);
+      await expect.poll(() => barPixels(page, '[data-testid="usage-byTrigger"] canvas'), { timeout: 10_000 }).toBeGreaterThan(2_000);
       await shot(page, 'usage-dark');
       await page.goto(`${ready.url}/accounts`);
       await page.getByTestId('account-row-e2e-team').waitFor();
