@@ -7,8 +7,7 @@ import { BackendHealth } from '../backends/backend-health.js';
 import { backendAdapters } from '../backends/adapters/index.js';
 import { BackendLocator } from '../backends/locator.js';
 import { ExecutionQueue } from '../executions/execution-queue.js';
-import { currentStopSettings, stopBoundMs } from '../executions/stop-policy.js';
-import type { StopPolicy } from '../../common/stop-policy.js';
+import { currentStopSettings } from '../executions/stop-policy.js';
 import { AccountService } from '../accounts/account-service.js';
 import { CredentialPool } from '../accounts/credential-pool.js';
 import { BudgetLedger } from '../budgets/budget-ledger.js';
@@ -56,6 +55,7 @@ import { TRAY_ACTOR, TunnelManager } from '../tunnel/tunnel-manager.js';
 import { TunnelSummary } from '../../common/tunnel.js';
 import type { DesktopSettings } from '../../common/worker-protocol.js';
 import { DesktopSettingsPublisher } from './desktop-settings.js';
+import { createWorkerStop, type StopOptions } from './worker-stop.js';
 import { ApiError } from '../server/errors.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -95,16 +95,9 @@ export interface RunningWorker {
    * accepted and queued for the next start. Called again with `cancel`
    * while finishing, it cancels what still runs; resolves when closed.
    */
-  stop(options?: { policy?: StopPolicy; progress?: (progress: StopProgress) => void }): Promise<void>;
+  stop(options?: StopOptions): Promise<void>;
   /** Stops accepting, lets in-flight requests finish, then closes everything in reverse order (what still runs ends `interrupted`). */
   close(): Promise<void>;
-}
-
-/** How a stop is going: the policy applied, how many executions still run, and the longest ending them may still take. */
-export interface StopProgress {
-  policy: StopPolicy;
-  executions: number;
-  boundMs: number;
 }
 
 /**
@@ -338,8 +331,6 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         logger.info('worker shutting down');
         await disposables.dispose();
       })());
-    let stopping: Promise<void> | undefined;
-    let phase: { policy: StopPolicy; deadline: number } = { policy: config.stopPolicy, deadline: 0 };
     return {
       url,
       port,
@@ -357,30 +348,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           return { tunnel: TunnelSummary.parse(tunnel.view()), error: reason };
         }
       },
-      stop: ({ policy: requested, progress } = {}) => {
-        // What the stop does now, and when ending the executions must be done by (the supervisor waits that long).
-        const phaseOf = (policy: StopPolicy, finishTimeoutMs: number) => ({ policy, deadline: Date.now() + stopBoundMs(policy, finishTimeoutMs, config.stopGraceMs) });
-        const report = (executions: number) => progress?.({ policy: phase.policy, executions, boundMs: Math.max(0, phase.deadline - Date.now()) });
-        if (stopping) {
-          // Only a request to cancel changes a stop under way.
-          if (requested === 'cancel' && phase.policy === 'finish') {
-            phase = phaseOf('cancel', 0);
-            logger.info('stop: cancelling what still runs, as asked', { running: queue.runningCount });
-            report(queue.runningCount);
-            void queue.stopRunning({ policy: 'cancel', finishTimeoutMs: 0 });
-          }
-          return stopping;
-        }
-        const stored = currentStopSettings(options.env, settings, config);
-        const finishTimeoutMs = stored.stopFinishTimeoutSeconds * 1000;
-        phase = phaseOf(requested ?? stored.stopPolicy, finishTimeoutMs);
-        logger.info('stopping', { stop_policy: phase.policy, finish_timeout_s: stored.stopFinishTimeoutSeconds, running: queue.runningCount });
-        stopping = (async () => {
-          await queue.stopRunning({ policy: phase.policy, finishTimeoutMs }, report);
-          await close();
-        })();
-        return stopping;
-      },
+      stop: createWorkerStop({ queue, env: options.env, settings, config, logger, close }),
       close,
     };
   } catch (error) {
