@@ -28,9 +28,11 @@ let anthropic: StandIn;
 let openAi: StandIn;
 let cli: ServeProcess;
 let ready: ReadyLine;
+/** While true, the Anthropic stand-in answers every request with 429: the account is rate-limited. */
+let rateLimited = false;
 
 beforeAll(async () => {
-  anthropic = await startAnthropicStandIn((recorded) => scriptedReply(recorded));
+  anthropic = await startAnthropicStandIn((recorded) => (rateLimited ? { status: 429 } : scriptedReply(recorded)));
   openAi = await startOpenAiStandIn(() => ({ text: 'Done by codex.' }));
   const codexHome = path.join(temp.dir, 'codex-home');
   fs.mkdirSync(codexHome);
@@ -46,6 +48,7 @@ beforeAll(async () => {
       AGENTED_DATA_DIR: `${temp.dir}/data`,
       AGENTED_LOG_DIR: `${temp.dir}/logs`,
       AGENTED_STOP_GRACE_MS: '500',
+      AGENTED_RATE_LIMIT_BACKOFF_S: '4',
       AGENTED_PRICES: JSON.stringify({ codex: { inputPerMTok: 2, outputPerMTok: 8 } }),
       ANTHROPIC_BASE_URL: anthropic.url,
       ANTHROPIC_API_KEY: 'sk-ant-stand-in-0123456789',
@@ -75,8 +78,10 @@ async function api<T>(method: string, urlPath: string, body?: unknown): Promise<
   return (await response.json()) as T;
 }
 
-async function runToEnd(triggerId: string): Promise<Execution> {
-  const { executionId } = await api<{ executionId: string }>('POST', `/api/triggers/${triggerId}/run`, { params: {} });
+const start = async (triggerId: string) => (await api<{ executionId: string }>('POST', `/api/triggers/${triggerId}/run`, { params: {} })).executionId;
+
+async function runToEnd(triggerId: string, started?: string): Promise<Execution> {
+  const executionId = started ?? (await start(triggerId));
   for (let waited = 0; waited < 90_000; waited += 200) {
     const execution = await api<Execution>('GET', `/api/executions/${executionId}`);
     if (['succeeded', 'failed', 'cancelled', 'timed_out', 'skipped'].includes(execution.state)) return execution;
@@ -199,6 +204,29 @@ describe('accounts, budgets and usage in Chromium against agented serve', () => 
       await expect.poll(() => page.getByTestId('price-table').textContent()).toContain('codex');
       await expect.poll(() => page.getByTestId('usage-byAccount').textContent()).toContain('claude: e2e-team');
       await shot(page, 'usage');
+
+      // Rate-limited with no other account: the execution waits, and its page and the account say why and until when.
+      rateLimited = true;
+      const waiting = await start(claudeTrigger.id);
+      await page.goto(`${ready.url}/executions/${waiting}`);
+      await expect.poll(() => page.getByTestId('execution-reason').textContent(), { timeout: 30_000 }).toMatch(/^Why it is waiting: nothing is usable — claude account "e2e-team" is rate-limited until /);
+      await expect.poll(() => page.getByTestId('execution-state').getAttribute('data-state')).toBe('queued');
+      await expect.poll(() => page.locator('.log-panel').textContent()).toContain('Queued, keeping its place');
+      await shot(page, 'execution-waiting');
+      await nav(page, 'Accounts', '/accounts');
+      await expect.poll(() => row.getByTestId('account-cooldown').textContent()).toMatch(/^cooling down until .* \(\d+ min\)$/);
+      await expect.poll(() => row.textContent()).toMatch(/last (just now|\d+ s ago)/);
+      await shot(page, 'accounts-cooling');
+      rateLimited = false;
+      const recovered = await runToEnd(claudeTrigger.id, waiting);
+      expect(recovered.state, recovered.reason ?? '').toBe('succeeded');
+      await page.goto(`${ready.url}/executions/${waiting}`);
+      // More than one attempt: the table is open, each try with its outcome.
+      const attempts = page.getByTestId('attempt-row');
+      await expect.poll(() => attempts.count()).toBeGreaterThanOrEqual(2);
+      await expect.poll(() => attempts.first().textContent()).toMatch(/claude\s*e2e-team\s*rate limited/);
+      await expect.poll(() => attempts.last().textContent()).toMatch(/claude\s*e2e-team\s*succeeded/);
+      await shot(page, 'execution-attempts-rate-limited');
 
       // The executions say which account ran them, and how: attempts, an estimated cost.
       await page.goto(`${ready.url}/executions/${claudeRun.id}`);
