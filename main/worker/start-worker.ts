@@ -30,6 +30,7 @@ import { OsKeychain, type SecretStore } from '../secrets/keychain.js';
 import { API_KEY_NAME, loadCredentials } from '../secrets/credentials.js';
 import { allowedHostnames, buildApp, type App } from '../server/app.js';
 import { LoginTokens, SessionCookies } from '../server/session.js';
+import { Checkpointer } from '../storage/checkpointer.js';
 import { openDatabase, schemaVersion } from '../storage/database.js';
 import { SettingsRepository } from '../storage/settings-repository.js';
 import { ElectronLogFileSink } from '../telemetry/file-sink.js';
@@ -117,6 +118,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     disposables.defer(() => {
       db.close();
     });
+    disposables.add(new Checkpointer(db, { onError: (message) => logger.warn('WAL checkpoint failed', { error: message }) }));
     const settings = new SettingsRepository(db);
     const config = resolveConfig({ env: options.env, stored: settings.all() });
     logger.setLevel(config.logLevel);

@@ -1,0 +1,102 @@
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type Database from 'better-sqlite3';
+import type { Disposable } from '../lifecycle/disposables.js';
+import type { CheckpointThreadData, CheckpointThreadMessage } from './checkpoint-thread.js';
+
+export interface CheckpointerOptions {
+  intervalMs?: number;
+  truncateAboveBytes?: number;
+  onError?: (message: string) => void;
+  /** The compiled thread body (tests running the TypeScript sources point at the build). */
+  threadScript?: URL;
+}
+
+/**
+ * Moves WAL checkpoints off the thread that serves requests. SQLite runs a
+ * checkpoint inside the commit that crosses 1,000 WAL pages: that commit
+ * copies ~4 MB into the database file and waits for the disk twice (fsync),
+ * which under a webhook burst or a flooding CLI stalled the event loop for
+ * 30–300 ms every few hundred milliseconds — the tail of every request
+ * latency. Here the serving connection never checkpoints (wal_autocheckpoint
+ * = 0); a thread with its own connection does, on a timer. A passive
+ * checkpoint takes no lock writers wait for; past `truncateAboveBytes` of WAL
+ * (sustained writes, which a passive one never catches up with) it truncates,
+ * briefly holding writers back.
+ */
+export class Checkpointer implements Disposable {
+  private readonly worker: Worker | undefined;
+  private stopped: Promise<void> | undefined;
+  private exited = false;
+  private done = { checkpoints: 0, truncations: 0 };
+  /** Resolves once the thread has its connection open and its timer running (or has ended). */
+  readonly ready: Promise<void>;
+
+  constructor(
+    private readonly db: Database.Database,
+    options: CheckpointerOptions = {},
+  ) {
+    const data: CheckpointThreadData = {
+      file: db.name,
+      intervalMs: options.intervalMs ?? 250,
+      truncateAboveBytes: options.truncateAboveBytes ?? 64 * 1024 * 1024,
+    };
+    let worker: Worker;
+    try {
+      worker = new Worker(options.threadScript ?? defaultThreadScript(), { workerData: data });
+    } catch (error) {
+      // No thread (the compiled script is not where it should be): commits keep checkpointing inline, as SQLite does by default.
+      options.onError?.(`the checkpoint thread could not start: ${(error as Error).message}`);
+      this.exited = true;
+      this.ready = Promise.resolve();
+      return;
+    }
+    this.worker = worker;
+    this.ready = new Promise((resolve) => {
+      worker.on('message', (message: CheckpointThreadMessage) => {
+        if (message.type === 'ready') resolve();
+      });
+      worker.once('exit', () => resolve());
+    });
+    // The thread never keeps the process alive on its own.
+    worker.unref();
+    worker.on('message', (message: CheckpointThreadMessage) => {
+      if (message.type === 'error') options.onError?.(message.message);
+      if (message.type === 'checkpointed') {
+        this.done.checkpoints += 1;
+        if (message.truncated) this.done.truncations += 1;
+      }
+    });
+    worker.on('error', (error) => options.onError?.(error.message));
+    // However the thread ends (stopped, or failed), commits checkpoint inline again: the WAL must not grow unchecked.
+    worker.once('exit', () => {
+      this.exited = true;
+      if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+    });
+    db.pragma('wal_autocheckpoint = 0');
+  }
+
+  /** Checkpoints that copied something, and how many of them truncated the WAL. */
+  get stats(): { checkpoints: number; truncations: number } {
+    return { ...this.done };
+  }
+
+  /** Stops the thread after a last checkpoint, and gives checkpoints back to the connection. */
+  dispose(): Promise<void> {
+    this.stopped ??= new Promise<void>((resolve) => {
+      const worker = this.worker;
+      if (this.exited || !worker) return resolve();
+      worker.once('exit', () => resolve());
+      worker.on('message', (message: CheckpointThreadMessage) => {
+        if (message.type === 'stopped') void worker.terminate();
+      });
+      worker.postMessage({ type: 'stop' });
+    });
+    return this.stopped;
+  }
+}
+
+/** The compiled thread body beside this module (a path, which a Worker takes from any module URL scheme). */
+function defaultThreadScript(): string {
+  return fileURLToPath(new URL('./checkpoint-thread.js', import.meta.url));
+}

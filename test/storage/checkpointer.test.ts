@@ -1,0 +1,91 @@
+import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Checkpointer } from '../../main/storage/checkpointer.js';
+import { openDatabase } from '../../main/storage/database.js';
+import { makeTempDir } from '../helpers/temp.js';
+
+/** The thread runs compiled code (npm test builds first). */
+const threadScript = new URL('../../dist/main/storage/checkpoint-thread.js', import.meta.url);
+
+const cleanups: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function setUp() {
+  const temp = makeTempDir();
+  const file = `${temp.dir}/agented.db`;
+  const db = openDatabase({ file });
+  db.exec('CREATE TABLE blobs (id INTEGER PRIMARY KEY, data TEXT NOT NULL) STRICT');
+  cleanups.push(temp.remove, () => {
+    if (db.open) db.close();
+  });
+  const insert = db.prepare('INSERT INTO blobs (data) VALUES (?)');
+  const writeBatch = db.transaction((rows: string[]) => {
+    for (const row of rows) insert.run(row);
+  });
+  const size = (suffix = '') => (fs.existsSync(file + suffix) ? fs.statSync(file + suffix).size : 0);
+  return { db, file, writeBatch, size };
+}
+
+describe('Checkpointer', () => {
+  it('checkpoints from its own thread: the serving connection never does, and the WAL stays bounded under sustained writes', async () => {
+    const { db, file, writeBatch, size } = setUp();
+    const errors: string[] = [];
+    const checkpointer = new Checkpointer(db, { threadScript, intervalMs: 20, truncateAboveBytes: 1024 * 1024, onError: (message) => errors.push(message) });
+    cleanups.push(() => checkpointer.dispose());
+    await checkpointer.ready;
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+
+    const row = 'x'.repeat(4_000);
+    let largestWal = 0;
+    // 24 MB, in 100 KB commits with a turn of the event loop between them.
+    for (let batch = 0; batch < 240; batch += 1) {
+      writeBatch(Array.from({ length: 25 }, () => row));
+      largestWal = Math.max(largestWal, size('-wal'));
+      await new Promise((resolve) => setImmediate(resolve));
+      if (batch % 40 === 39) await sleep(30);
+    }
+    // Copied into the database file by the thread (the serving connection never checkpoints)…
+    const deadline = Date.now() + 5_000;
+    while (size() < 12 * 1024 * 1024 && Date.now() < deadline) await sleep(20);
+    expect(size()).toBeGreaterThan(12 * 1024 * 1024);
+    // …and the WAL never grew far past the truncation threshold (it would reach 24 MB without checkpoints).
+    expect(largestWal).toBeLessThan(8 * 1024 * 1024);
+    expect(errors).toEqual([]);
+    expect(checkpointer.stats.checkpoints).toBeGreaterThan(0);
+    expect(checkpointer.stats.truncations).toBeGreaterThan(0);
+
+    await checkpointer.dispose();
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    db.close();
+    const reader = new Database(file, { readonly: true });
+    cleanups.push(() => {
+      reader.close();
+    });
+    expect(reader.prepare('SELECT count(*) AS n FROM blobs').get()).toEqual({ n: 6_000 });
+    expect(reader.pragma('integrity_check', { simple: true })).toBe('ok');
+  });
+
+  it('without it, SQLite checkpoints inside commits as usual (the control for the test above)', () => {
+    const { db, writeBatch, size } = setUp();
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    writeBatch(Array.from({ length: 2_000 }, () => 'x'.repeat(4_000)));
+    writeBatch(['one more']);
+    expect(size()).toBeGreaterThan(4 * 1024 * 1024);
+  });
+
+  it('a thread that cannot start (a missing file in a broken install) is reported, and commits checkpoint inline again', async () => {
+    const { db } = setUp();
+    const errors: string[] = [];
+    const checkpointer = new Checkpointer(db, { threadScript: new URL('./no-such-thread.js', threadScript), onError: (message) => errors.push(message) });
+    cleanups.push(() => checkpointer.dispose());
+    await checkpointer.ready;
+    await sleep(50);
+    expect(errors.join('\n')).toMatch(/no-such-thread/);
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    await checkpointer.dispose();
+  });
+});
