@@ -1,4 +1,5 @@
-import { SmeeClient } from 'smee-client';
+import type * as SmeeModule from 'smee-client';
+import type { SmeeClient } from 'smee-client';
 import type { Logger } from '../telemetry/logger.js';
 import { describeRelayed, forwardableHeaders, postToWorker, refusalReason } from './hook-forwarding.js';
 import { joinUrl, type Tunnel, type TunnelAddress, type TunnelEvents } from './tunnel-provider.js';
@@ -54,6 +55,8 @@ export class SmeeTunnel implements Tunnel {
     this.ensureRunning();
     // smee-client logs every reconnect attempt; state changes are logged by the manager instead.
     const quiet = { info: (...args: unknown[]) => logger.debug(`smee-client: ${args.map(String).join(' ')}`), error: (...args: unknown[]) => logger.debug(`smee-client: ${args.map(String).join(' ')}`) };
+    const { SmeeClient } = await loadSmeeClient();
+    this.ensureRunning();
     const client = new SmeeClient({ source: channel, target: this.options.workerUrl, logger: quiet, forward: false, maxConnectionTimeout: this.options.connectTimeoutMs });
     this.client = client;
     let source: Awaited<ReturnType<SmeeClient['start']>>;
@@ -126,6 +129,7 @@ export class SmeeTunnel implements Tunnel {
     const newChannelUrl = joinUrl(this.options.server, '/new');
     let location: string;
     try {
+      const { SmeeClient } = await loadSmeeClient();
       location = await SmeeClient.createChannel({ newChannelUrl });
     } catch (error) {
       throw new Error(`could not create a smee channel at ${newChannelUrl}: ${describe(error)}`, { cause: error });
@@ -157,4 +161,13 @@ function describe(error: unknown): string {
   if (typeof message === 'string' && message !== '') return typeof code === 'number' ? `${message} (HTTP ${code})` : message;
   if (typeof code === 'number') return `HTTP ${code}`;
   return 'unknown error';
+}
+
+/**
+ * smee-client (and the undici it brings) is loaded when a smee tunnel starts,
+ * not when the worker does: most workers never start one, and the import was
+ * a tenth of the worker's start-up — time a crashed worker is not serving.
+ */
+function loadSmeeClient(): Promise<typeof SmeeModule> {
+  return import('smee-client');
 }
