@@ -4,6 +4,7 @@
 // 202, with the same load in the same run. Every delivery has its own
 // X-GitHub-Delivery, so every one is accepted and persisted.
 import crypto from 'node:crypto';
+import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -63,7 +64,7 @@ export const webhooks = {
     return withTempDir(async (temp) => {
       const body = pullRequestPayload();
       const bare = await startProcess(['bench/bare-accept-server.mjs'], {});
-      const agented = await startProcess(['dist/main/cli.js', 'serve', '--port', '0'], {
+      const agented = await startProcess([path.join(process.env.BENCH_AGENTED_DIST ?? 'dist', 'main', 'cli.js'), 'serve', '--port', '0'], {
         HOME: temp, AGENTED_API_KEY: KEY, AGENTED_DATA_DIR: `${temp}/data`, AGENTED_LOG_DIR: `${temp}/logs`, AGENTED_LOG_STDOUT: '0',
         // The executions really start (the queue is live), and run as long as agents do: the rest stay queued.
         AGENTED_CLAUDE_PATH: fileURLToPath(new URL('fixtures/sleeping-agent', import.meta.url)),
