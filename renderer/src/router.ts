@@ -11,9 +11,11 @@ import ExecutionPage from './pages/ExecutionPage.vue';
 import SettingsPage from './pages/SettingsPage.vue';
 import AccountsPage from './pages/AccountsPage.vue';
 import BudgetsPage from './pages/BudgetsPage.vue';
-import UsagePage from './pages/UsagePage.vue';
 import LoginPage from './pages/LoginPage.vue';
 import NotFoundPage from './pages/NotFoundPage.vue';
+
+// The usage page brings Chart.js (~160 kB): loaded when it is first opened, not with the app.
+const UsagePage = () => import('./pages/UsagePage.vue');
 
 /**
  * The pages, all in the main bundle: the UI's files need a session like the
