@@ -78,7 +78,8 @@ export const renderer = {
       const agent = path.join(temp, 'paced-flood-agent');
       const script = fileURLToPath(new URL('fixtures/paced-flood-agent.mjs', import.meta.url));
       fs.writeFileSync(agent, `#!/bin/sh\nexec "${process.execPath}" "${script}"\n`, { mode: 0o755 });
-      const server = await startProcess(['dist/main/cli.js', 'serve', '--port', '0'], {
+      // BENCH_AGENTED_DIST: another build (a folder with main/cli.js and renderer/), to compare two builds turn about.
+      const server = await startProcess([path.join(process.env.BENCH_AGENTED_DIST ?? 'dist', 'main', 'cli.js'), 'serve', '--port', '0'], {
         HOME: temp, AGENTED_API_KEY: KEY, AGENTED_DATA_DIR: `${temp}/data`, AGENTED_LOG_DIR: `${temp}/logs`, AGENTED_LOG_STDOUT: '0',
         AGENTED_CLAUDE_PATH: agent, FLOOD_RATE: String(RATE), FLOOD_SECONDS: String(SECONDS), FLOOD_DELAY_MS: '5000',
       });
@@ -94,6 +95,11 @@ export const renderer = {
         const cdp = await context.newCDPSession(page);
         await cdp.send('Performance.enable');
         const metrics = async () => Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((metric) => [metric.name, metric.value]));
+        // CPU time of the renderer processes (the page's main thread and its helpers): what the page cost,
+        // whatever else the machine was doing — wall-clock figures swing with the load, this does not.
+        const browserCdp = await browser.newBrowserCDPSession();
+        const rendererCpuSeconds = async () =>
+          (await browserCdp.send('SystemInfo.getProcessInfo')).processInfo.filter((info) => info.type === 'renderer').reduce((sum, info) => sum + info.cpuTime, 0);
 
         // A session cookie for the browser, as the login page gets one: the key once, as a Bearer header.
         const session = await page.request.post(`${server.url}/api/session`, { headers: { authorization: `Bearer ${KEY}` } });
@@ -114,11 +120,13 @@ export const renderer = {
         await waitFor(async () => (await lineCount()) > 10, 20_000, 'the first lines');
         const started = Date.now();
         const before = await metrics();
+        const cpuBefore = await rendererCpuSeconds();
         await record(page, true);
         await waitFor(async () => (await page.getByTestId('stream-state').textContent())?.includes('complete'), SECONDS * 1_000 + 120_000, 'the end of the stream');
         await record(page, false);
         const streamedMs = Date.now() - started;
         const during = await metrics();
+        const rendererCpu = (await rendererCpuSeconds()) - cpuBefore;
         const flood = frameStats(await collect(page));
         const lines = await lineCount();
         const rows = await page.getByTestId('log-row').count();
@@ -142,6 +150,8 @@ export const renderer = {
           droppedFrameShare: flood.droppedShare,
           // Time the page's main thread spent in tasks, as a share of the streaming time.
           mainThreadBusyShare: Number(((during.TaskDuration - before.TaskDuration) / (streamedMs / 1_000)).toFixed(3)),
+          rendererCpuSeconds: Number(rendererCpu.toFixed(2)),
+          rendererCpuMsPer1000Lines: Number(((rendererCpu * 1_000_000) / lines).toFixed(1)),
           heapUsedMB: Number((after.JSHeapUsedSize / 1_048_576).toFixed(1)),
           domNodes: after.Nodes,
           renderedRows: rows,
@@ -149,7 +159,7 @@ export const renderer = {
           target: { longestTaskMs: 50, droppedFrameShare: 0.1, heapUsedMB: 150 },
         };
         console.log(
-          `${result.name}: ${lines.toLocaleString('en')} lines in ${result.streamedSeconds} s (${result.achievedLinesPerSecond}/s); longest task ${flood.longestTaskMs} ms (${flood.longTasks} long tasks), dropped frames ${(flood.droppedShare * 100).toFixed(1)}% (idle ${((idle.droppedShare ?? 0) * 100).toFixed(1)}%), worst frame gap ${flood.worstFrameGapMs} ms; main thread busy ${(result.mainThreadBusyShare * 100).toFixed(0)}% of the time; JS heap ${result.heapUsedMB} MB, ${after.Nodes} DOM nodes, ${rows} rows drawn; raw view in ${switchMs} ms`,
+          `${result.name}: ${lines.toLocaleString('en')} lines in ${result.streamedSeconds} s (${result.achievedLinesPerSecond}/s); longest task ${flood.longestTaskMs} ms (${flood.longTasks} long tasks), dropped frames ${(flood.droppedShare * 100).toFixed(1)}% (idle ${((idle.droppedShare ?? 0) * 100).toFixed(1)}%), worst frame gap ${flood.worstFrameGapMs} ms; main thread busy ${(result.mainThreadBusyShare * 100).toFixed(0)}% of the time; renderer CPU ${result.rendererCpuSeconds} s (${result.rendererCpuMsPer1000Lines} ms per 1,000 lines); JS heap ${result.heapUsedMB} MB, ${after.Nodes} DOM nodes, ${rows} rows drawn; raw view in ${switchMs} ms`,
         );
         return [result];
       } finally {

@@ -6,6 +6,7 @@ import type { StreamStatus } from '../../common/streams.js';
 import { ApiClient } from '../../renderer/src/api/client.js';
 import { ExecutionStream } from '../../renderer/src/api/execution-stream.js';
 import { FetchEventSource } from '../../renderer/src/api/fetch-event-source.js';
+import { serveExecutionStream, WorkerEventSource, type MessageEndpoint } from '../../renderer/src/api/stream-worker.js';
 import type { EventSourceFactory, EventSourceLike } from '../../renderer/src/api/live-connection.js';
 import { LogBuffer, type LogLine } from '../../renderer/src/lib/log-buffer.js';
 import { startEngine, type Engine } from '../helpers/engine.js';
@@ -45,7 +46,7 @@ interface Connection {
   lastEventId: string | null;
 }
 
-type Reader = 'EventSource' | 'FetchEventSource';
+type Reader = 'EventSource' | 'FetchEventSource' | 'WorkerEventSource';
 
 /**
  * The two ways the page can read a stream, with the API key on their
@@ -78,11 +79,25 @@ function eventSources(reader: Reader, options: { cutAfterBytes?: number } = {}):
     });
     return new Response(cut, { status: response.status, headers: response.headers });
   };
-  const factory: EventSourceFactory =
-    reader === 'EventSource'
-      ? (url) => new EventSource(new URL(url, engine.server.url).href, { fetch: cuttingFetch }) as unknown as EventSourceLike
-      : (url) => new FetchEventSource(new URL(url, engine.server.url).href, { fetch: cuttingFetch });
-  return { factory, connections };
+  const factories: Record<Reader, EventSourceFactory> = {
+    EventSource: (url) => new EventSource(new URL(url, engine.server.url).href, { fetch: cuttingFetch }) as unknown as EventSourceLike,
+    FetchEventSource: (url) => new FetchEventSource(new URL(url, engine.server.url).href, { fetch: cuttingFetch }),
+    // The page's worker protocol, both ends real: the worker's side runs on the far end of a MessageChannel (what a Worker is to the page).
+    WorkerEventSource: (url) => new WorkerEventSource(new URL(url, engine.server.url).href, () => inThreadWorker(cuttingFetch)),
+  };
+  return { factory: factories[reader], connections };
+}
+
+/** The execution stream worker's code on one end of a MessageChannel; the other end is what the page talks to. */
+function inThreadWorker(fetchImpl: typeof fetch): MessagePort & { terminate(): void } {
+  const channel = new MessageChannel();
+  serveExecutionStream(channel.port2 as unknown as MessageEndpoint, { fetch: fetchImpl });
+  return Object.assign(channel.port1, {
+    terminate: () => {
+      channel.port1.close();
+      channel.port2.close();
+    },
+  });
 }
 
 function follow(buffer: LogBuffer, factory: EventSourceFactory): Promise<{ status: StreamStatus; stream: ExecutionStream }> {
@@ -101,7 +116,7 @@ function follow(buffer: LogBuffer, factory: EventSourceFactory): Promise<{ statu
 const seqs = (lines: readonly LogLine[]) => lines.map((line) => line.seq);
 const oneToN = (n: number) => Array.from({ length: n }, (_value, index) => index + 1);
 
-describe.each<Reader>(['EventSource', 'FetchEventSource'])('execution stream read with %s', (reader) => {
+describe.each<Reader>(['EventSource', 'FetchEventSource', 'WorkerEventSource'])('execution stream read with %s', (reader) => {
   it('every line of the execution arrives once, in sequence order, then the final status and no reconnect', async () => {
     const buffer = new LogBuffer();
     const { factory, connections } = eventSources(reader);
@@ -114,6 +129,11 @@ describe.each<Reader>(['EventSource', 'FetchEventSource'])('execution stream rea
     // The normalized rows of the same lines: one assistant message per flood line, the result, no bookkeeping JSON.
     expect(buffer.rows.filter((row) => row.kind === 'assistant')).toHaveLength(FLOOD_LINES);
     expect(buffer.rows.some((row) => row.kind === 'result_ok')).toBe(true);
+    // Text, time and events as the server sent them (a line from the worker parses them when asked).
+    const tenth = buffer.lines[9]!;
+    expect(tenth.text).toContain('"type":"assistant"');
+    expect(Date.parse(tenth.ts)).toBeGreaterThan(0);
+    expect(tenth.events?.[0]).toMatchObject({ type: 'message', role: 'assistant' });
   });
 
   it('a connection dropped mid-replay resumes from the last line received (Last-Event-ID): nothing lost, nothing doubled', async () => {
@@ -140,6 +160,31 @@ describe.each<Reader>(['EventSource', 'FetchEventSource'])('execution stream rea
     expect(seqs(kept.lines)).toEqual(oneToN(FLOOD_LINES + 3));
   });
 
+});
+
+describe('a flood read in slices', () => {
+  it('one chunk of thousands of events is handed over in slices, in order, with other tasks running between them', async () => {
+    // The whole stream as one chunk, as a page that fell behind reads it.
+    const oneChunk: typeof fetch = async (input, init) => {
+      const headers = new Headers(init?.headers);
+      headers.set('authorization', `Bearer ${engine.server.key}`);
+      const response = await fetch(input, { ...init, headers });
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      const body = new ReadableStream<Uint8Array>({ start: (controller) => (controller.enqueue(bytes), controller.close()) });
+      return new Response(body, { status: response.status, headers: response.headers });
+    };
+    const seen: number[] = [];
+    const beats: number[] = [];
+    const beat = setInterval(() => beats.push(seen.length), 0);
+    const source = new FetchEventSource(new URL(`/api/executions/${executionId}/stream`, engine.server.url).href, { fetch: oneChunk, sliceMs: 1 });
+    source.addEventListener('log', (event) => seen.push(JSON.parse(event.data).seq as number));
+    await new Promise<void>((resolve) => source.addEventListener('status', () => resolve()));
+    source.close();
+    clearInterval(beat);
+    expect(seen).toEqual(oneToN(FLOOD_LINES + 3));
+    // The timer ran while the chunk was being handed over: it was not one task.
+    expect(beats.some((count) => count > 0 && count < seen.length)).toBe(true);
+  });
 });
 
 describe('log buffer', () => {

@@ -177,4 +177,32 @@ describe('log view: the auto-scroll rule', () => {
     expect(renderedSeqs(wrapper).at(-1)).toBe(1_200);
     expect(element.scrollTop).toBe(bottom(buffer));
   });
+
+  it('while following, a draw puts rows only at the end, reusing the same row elements (no rows drawn at the old place first)', async () => {
+    const buffer = new LogBuffer();
+    const wrapper = mountView(buffer);
+    const element = viewport(wrapper);
+    fill(buffer, 1, 500);
+    await frames();
+    const rowElements = () => wrapper.findAll('[data-testid="log-row"]').map((row) => row.element);
+    const before = rowElements();
+    // Every set of rows the DOM shows between two frames is the end of the buffer as it was at that draw.
+    const drawn: number[][] = [];
+    const observer = new MutationObserver(() => drawn.push(renderedSeqs(wrapper)));
+    observer.observe(element, { childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ['data-seq'] });
+    for (let batch = 0; batch < 5; batch++) {
+      fill(buffer, 501 + batch * 400, 400);
+      await frames(1);
+    }
+    observer.disconnect();
+    expect(element.scrollTop).toBe(bottom(buffer));
+    expect(renderedSeqs(wrapper).at(-1)).toBe(2_500);
+    for (const seqs of drawn) {
+      if (seqs.length > 0) expect([500, 900, 1_300, 1_700, 2_100, 2_500]).toContain(seqs.at(-1));
+    }
+    // The window moved 2,000 rows; its elements are the same ones, updated in place.
+    const after = rowElements();
+    expect(after.length).toBe(before.length);
+    expect(after.every((row) => before.includes(row))).toBe(true);
+  });
 });

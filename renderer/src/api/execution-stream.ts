@@ -1,10 +1,9 @@
-import { StreamLog, StreamStatus, StreamUsage } from '../../../common/streams.js';
+import { StreamStatus, StreamUsage } from '../../../common/streams.js';
 import type { LogBuffer } from '../lib/log-buffer.js';
+import { decodeLog, DeferredLogLine } from '../lib/log-decoder.js';
 import type { ApiClient } from './client.js';
 import { LiveConnection, type ConnectionState, type EventSourceFactory } from './live-connection.js';
-
-// `event` repeats events[0]: parse the list once.
-const LogData = StreamLog.omit({ event: true });
+import type { WorkerEvent } from './stream-worker.js';
 
 export interface ExecutionStreamOptions {
   api: ApiClient;
@@ -41,7 +40,7 @@ export class ExecutionStream {
       onGiveUp: options.onGiveUp,
       initialDelayMs: options.initialDelayMs,
       on: {
-        log: (data) => this.onLog(data),
+        log: (data, _id, event) => this.onLog(data, (event as Partial<WorkerEvent>).log),
         usage: (data) => {
           const usage = StreamUsage.safeParse(JSON.parse(data));
           if (usage.success) options.onUsage?.(usage.data);
@@ -73,29 +72,23 @@ export class ExecutionStream {
     if (!this.finished) this.connection.reconnect();
   }
 
-  private onLog(data: string): void {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(data);
-    } catch {
-      this.malformed++;
-      return;
-    }
-    const parsed = LogData.safeParse(raw);
-    let line;
-    if (parsed.success) {
-      line = { seq: parsed.data.seq, stream: parsed.data.stream, text: parsed.data.text, ts: parsed.data.ts, events: parsed.data.events ?? null };
-    } else {
-      // An event the contract does not know (a newer server): keep the line, drop its events.
-      const fallback = StreamLog.pick({ seq: true, stream: true, text: true, ts: true }).safeParse(raw);
-      if (!fallback.success) {
+  /** `decoded`: the line as the stream's worker decoded it (undefined: decode it here; null: it was not a line). */
+  private onLog(data: string, decoded: WorkerEvent['log']): void {
+    let result;
+    if (decoded === undefined) {
+      const local = decodeLog(data);
+      if (local === null) {
         this.malformed++;
         return;
       }
-      this.malformed++;
-      line = { ...fallback.data, events: null };
+      if (local.malformed) this.malformed++;
+      result = this.options.buffer.append(local.line, local.rows);
+    } else {
+      if (decoded === null || decoded.malformed) this.malformed++;
+      if (decoded === null) return;
+      result = this.options.buffer.append(new DeferredLogLine(decoded.seq, decoded.stream, decoded.text, decoded.ts, decoded.eventsJson), decoded.rows);
     }
-    if (this.options.buffer.append(line) === 'gap') {
+    if (result === 'gap') {
       // Something was lost on the way: ask again from the last line we have.
       this.connection.reconnect();
     }

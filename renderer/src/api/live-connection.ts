@@ -26,8 +26,8 @@ export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
 export interface LiveConnectionOptions {
   url: () => string;
-  /** Named events and their handlers (data is the raw JSON text). */
-  on: Record<string, (data: string, lastEventId: string) => void>;
+  /** Named events and their handlers (data is the raw JSON text; `event` is the event itself, which a worker-backed source enriches). */
+  on: Record<string, (data: string, lastEventId: string, event: MessageEvent<string>) => void>;
   createEventSource?: EventSourceFactory;
   onState?: (state: ConnectionState) => void;
   /** Called when the browser gave up; answer false to stay closed (e.g. the session expired). */
@@ -104,7 +104,7 @@ export class LiveConnection {
     };
     for (const [name, handler] of Object.entries(this.options.on)) {
       source.addEventListener(name, (event) => {
-        if (this.source === source) handler(event.data, event.lastEventId);
+        if (this.source === source) handler(event.data, event.lastEventId, event);
       });
     }
   }

@@ -109,14 +109,14 @@ export class LogBuffer {
   /**
    * Adds a line if it is the next one. Answers what happened: `added`,
    * `duplicate` (already here: a resumed stream repeated it) or `gap` (lines
-   * are missing before it: the caller resumes from `lastSeq`).
+   * are missing before it: the caller resumes from `lastSeq`). `rows` are
+   * the line's normalized rows when they were built already (by the worker).
    */
-  append(line: LogLine): 'added' | 'duplicate' | 'gap' {
+  append(line: LogLine, rows: readonly EventRow[] = rowsOf(line)): 'added' | 'duplicate' | 'gap' {
     const last = this.lastSeq;
     if (line.seq <= last) return 'duplicate';
     if (last !== 0 && line.seq !== last + 1) return 'gap';
     this.lines.push(line);
-    const rows = rowsOf(line);
     for (const row of rows) this.rows.push(row);
     for (const listener of this.listeners) listener();
     return 'added';
