@@ -160,11 +160,22 @@ describe('the UI in Chromium against agented serve', () => {
 
       await nav(page, 'Executions', '/executions');
       await page.getByTestId('execution-table').waitFor();
+      await expect.poll(() => page.getByTestId('execution-totals').textContent()).toContain('1 cancelled');
       await shot(page, 'executions');
+      // The filters run on the server: the cancelled one alone, then a CLI nothing ran on.
+      await page.getByTestId('filter-state').selectOption('cancelled');
+      await expect.poll(() => page.getByTestId('execution-table').locator('tbody tr').count()).toBe(1);
+      await expect.poll(() => page.getByTestId('execution-totals').textContent()).toMatch(/^\s*1 execution match: 1 cancelled/);
+      await page.getByTestId('filter-backend').selectOption('codex');
+      await page.getByTestId('empty-state').waitFor();
+      expect(new URL(page.url()).search).toBe('?state=cancelled&backend=codex');
+      await page.getByRole('button', { name: 'Clear filters' }).click();
+      await expect.poll(() => page.getByTestId('execution-table').locator('tbody tr').count()).toBeGreaterThanOrEqual(3);
 
       // The delivery inspector: pick a field of the body into the prompt, save it to the trigger.
       await nav(page, 'Triggers', '/triggers');
-      await expect.poll(() => page.getByTestId('trigger-table').textContent()).toContain('succeeded');
+      // The last run comes with the trigger list: the replay, which succeeded.
+      await expect.poll(() => page.getByTestId('trigger-table').getByTestId('last-run').textContent()).toContain('succeeded');
       await shot(page, 'triggers');
       await page.getByTestId('trigger-table').getByRole('link', { name: 'Review pull requests' }).click();
       await page.getByTestId('open-deliveries').click();
