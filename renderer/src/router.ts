@@ -18,9 +18,9 @@ import NotFoundPage from './pages/NotFoundPage.vue';
 const UsagePage = () => import('./pages/UsagePage.vue');
 
 /**
- * The pages, all in the main bundle: the UI's files need a session like the
- * API does, so a page loaded lazily after the session ended would fail to
- * load instead of showing the login page (and the whole UI is small).
+ * The pages, in the main bundle except the heavy usage page. A lazily loaded
+ * page still loads after a session ended: the hashed assets are part of the
+ * public app shell (docs/renderer.md), only /api/* needs the session.
  */
 export function buildRouter(api: ApiClient): Router {
   const router = createRouter({
