@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PriceTable } from './budgets.js';
 import { StopPolicy } from './stop-policy.js';
 
 /** Schemas of the HTTP API: the one contract for server, OpenAPI and renderer. */
@@ -68,6 +69,7 @@ export const StoredSettingsPatch = z
     startAtLogin: z.boolean().describe('Desktop app only: open Agented (in the tray, without its window) when you log in. Applied at once.'),
     stopPolicy: StopPolicy.describe('What a stop (tray Stop, Restart or Quit; SIGINT/SIGTERM to agented serve) does to running executions: let them finish (up to stopFinishTimeoutSeconds), or cancel them. Applied at once.'),
     stopFinishTimeoutSeconds: z.number().int().describe('With stopPolicy "finish": how long a stop waits for running executions before it cancels them. Applied at once.'),
+    prices: PriceTable.describe('The whole price table (replaces the stored one; `{}` empties it): dollars per million tokens by `backend` or `backend/model`, for CLIs that report tokens but no cost. Applied at once to new estimates; AGENTED_PRICES wins over it.'),
   })
   .partial()
   .strict()

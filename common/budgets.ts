@@ -98,6 +98,31 @@ export const UsageReport = z
   .meta({ id: 'UsageReport' });
 export type UsageReport = z.infer<typeof UsageReport>;
 
-/** Dollars per million tokens, for CLIs that report tokens but no cost. Keys: `backend` or `backend/model`. */
-export const PriceTable = z.record(z.string().regex(/^(claude|codex|gemini|opencode)(\/[^\s]+)?$/, 'a backend, or backend/model'), z.object({ inputPerMTok: z.number().min(0), outputPerMTok: z.number().min(0) }));
+/** Dollars per million tokens of one kind; no model is priced near the cap, a typo (an extra zero or three) is. */
+const DollarsPerMTok = z
+  .number({ error: 'must be a number of dollars (finite)' })
+  .min(0, 'must be 0 or more')
+  .max(10_000, 'must be at most 10000 dollars per million tokens');
+
+export const Price = z.object({ inputPerMTok: DollarsPerMTok, outputPerMTok: DollarsPerMTok }).strict();
+export type Price = z.infer<typeof Price>;
+
+/** How many prices a table may hold: a price per model of four CLIs, with room, not an unbounded document. */
+export const MAX_PRICES = 200;
+const PRICE_KEY = new RegExp(`^(${Backend.options.join('|')})(/[^\\s]{1,200})?$`);
+
+/**
+ * Dollars per million tokens, for CLIs that report tokens but no cost. Keys: `backend` or `backend/model`
+ * (`backend/model` wins). The same schema reads AGENTED_PRICES and PATCH /api/settings `prices`.
+ */
+export const PriceTable = z
+  .record(z.string(), Price, { error: (issue) => (issue.code === 'invalid_type' ? 'must be an object of prices by backend or backend/model' : undefined) })
+  .superRefine((table, context) => {
+    const keys = Object.keys(table);
+    if (keys.length > MAX_PRICES) context.addIssue({ code: 'custom', message: `at most ${MAX_PRICES} prices` });
+    // Checked here rather than by the record's key schema, whose issue says only "Invalid key in record".
+    for (const key of keys) {
+      if (!PRICE_KEY.test(key)) context.addIssue({ code: 'custom', path: [key], message: `must be a backend (${Backend.options.join(', ')}) or backend/model, without spaces` });
+    }
+  });
 export type PriceTable = z.infer<typeof PriceTable>;

@@ -48,7 +48,7 @@ export const Execution = z
       inputTokens: z.number().nullable(),
       outputTokens: z.number().nullable(),
       costUsd: z.number().nullable(),
-      /** The CLI reported tokens but no cost: costUsd was computed from the price table (AGENTED_PRICES). */
+      /** The CLI reported tokens but no cost: costUsd was computed from the price table in use then (settings `prices`, or AGENTED_PRICES). */
       costEstimated: z.boolean(),
     }),
   })

@@ -12,6 +12,7 @@ import { AccountService } from '../accounts/account-service.js';
 import { CredentialPool } from '../accounts/credential-pool.js';
 import { BudgetLedger } from '../budgets/budget-ledger.js';
 import { UsageReporter } from '../budgets/usage-report.js';
+import { PriceSetting } from '../budgets/price-setting.js';
 import type { DesktopNotification } from '../../common/notifications.js';
 import { NotificationChannelSettings } from '../notifications/channel-settings.js';
 import { notifyExecutionFailures } from '../notifications/execution-failures.js';
@@ -184,6 +185,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const notifier = disposables.add(new OutboxNotifier({ outbox, channels: notificationChannels, logger, desktop: options.desktopNotifications }));
     disposables.add(notifyExecutionFailures({ executions, triggers, notifier }));
     const budgets = new BudgetLedger({ db, audit, notifier });
+    const prices = new PriceSetting({ env: options.env, settings, initial: config.prices });
     const pool = new CredentialPool({ accounts, backoffBaseMs: config.rateLimitBackoffSeconds * 1000, accountBlocked: (id) => budgets.accountBlocked(id) });
     const queue = new ExecutionQueue(
       {
@@ -191,7 +193,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         accounts,
         accountKey: (account) => accountService.apiKeyOf(account),
         budgets,
-        prices: () => config.prices,
+        prices: () => prices.current(),
         notifier,
         executions,
         triggers,
@@ -284,9 +286,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         env: options.env,
         settings,
         audit,
-        // The tunnel's settings, the desktop's and the stop's apply at once: what is stored is what is in use.
-        live: () => ({ ...tunnel.liveSettings(), ...desktopSettings.current(), ...currentStopSettings(options.env, settings, config) }),
-        stored: () => desktopSettings.publish(),
+        // The tunnel's settings, the desktop's, the stop's and the price table apply at once: what is stored is what is in use.
+        live: () => ({ ...tunnel.liveSettings(), ...desktopSettings.current(), ...currentStopSettings(options.env, settings, config), prices: prices.current() }),
+        stored: (names) => {
+          desktopSettings.publish();
+          if (names.includes('prices')) prices.reload();
+        },
       },
       extraRoutes: [
         ...triggerRoutes({ service: triggerService, deliveries, executions, promptValueMaxLength: config.promptValueMaxLength }),

@@ -19,9 +19,10 @@ export interface SettingsDependencies {
   stored?: (names: SettingName[]) => void;
 }
 
-/** Settings are stored as the same strings an environment variable would hold, and parsed by the same code. */
+/** Settings are stored as the same strings an environment variable would hold (a list comma-separated, the price table as JSON), and parsed by the same code. */
 function toStoredString(value: unknown): string {
-  return Array.isArray(value) ? value.join(',') : String(value);
+  if (Array.isArray(value)) return value.join(',');
+  return typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
 }
 
 function view(deps: SettingsDependencies): SettingsView {
@@ -62,7 +63,7 @@ export function settingsRoutes(deps: SettingsDependencies): Route[] {
       path: '/api/settings',
       auth: 'key',
       tag: 'settings',
-      summary: 'Stores settings in the database. They apply when the worker restarts; environment variables still win.',
+      summary: 'Stores settings in the database. Most apply when the worker restarts (those that apply at once say so); environment variables still win.',
       body: StoredSettingsPatch,
       responses: {
         200: { description: 'Stored; the settings as they are now', schema: SettingsView },
