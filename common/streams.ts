@@ -19,8 +19,9 @@ export const StreamLog = z
     stream: LogStream,
     text: z.string(),
     ts: z.string(),
-    /** The first normalized event of the line (when it parsed); `events` has all of them. */
+    /** The normalized event of the line (when it parsed); the first, when there are several. */
     event: AgentEvent.optional(),
+    /** Every normalized event of the line, only when there are several (a line's one event is sent once, as `event`). */
     events: z.array(AgentEvent).optional(),
   })
   .meta({ id: 'StreamLog' });

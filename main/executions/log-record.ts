@@ -2,6 +2,8 @@ import type { LogLine, LogStream } from './log-store.js';
 
 /**
  * A stored line as one JSON object — `{seq, stream, text, ts, event?, events?}`
+ * (`event` the line's normalized event, or the first of several, which are
+ * then all in `events`)
  * — which is also, byte for byte, the `data` of its `log` server-sent event.
  * It is serialised once, when the line arrives, and then only copied: into the
  * stored chunk, into every live stream, into every replay.
@@ -13,7 +15,7 @@ import type { LogLine, LogStream } from './log-store.js';
  */
 export function logRecord(seq: number, stream: LogStream, text: string, ts: string, event: unknown): string {
   let events = '';
-  if (Array.isArray(event)) {
+  if (Array.isArray(event) && event.length > 1) {
     let first: string | undefined;
     let list = '';
     for (let index = 0; index < event.length; index += 1) {
@@ -23,6 +25,10 @@ export function logRecord(seq: number, stream: LogStream, text: string, ts: stri
       list += `${index === 0 ? '' : ','}${json ?? 'null'}`;
     }
     events = `${first === undefined ? '' : `,"event":${first}`},"events":[${list}]`;
+  } else if (Array.isArray(event)) {
+    // One event (the usual case) is sent once, as `event`: a list of one would repeat it.
+    const json = event.length === 1 ? (JSON.stringify(event[0]) as string | undefined) : undefined;
+    if (json !== undefined) events = `,"event":${json}`;
   } else if (event !== undefined) {
     const json = JSON.stringify(event) as string | undefined;
     if (json !== undefined) events = `,"event":${json}`;
@@ -39,9 +45,9 @@ interface StoredRecord {
   events?: unknown[];
 }
 
-/** A record read back: the event list when there is one (as it was appended), else the single event. */
+/** A record read back, its events as the list they were appended as. */
 export function parseLogRecord(executionId: string, json: string): LogLine {
   const record = JSON.parse(json) as StoredRecord;
-  const event = record.events ?? record.event;
+  const event = record.events ?? (record.event === undefined ? undefined : [record.event]);
   return { executionId, seq: record.seq, stream: record.stream, text: record.text, ts: record.ts, ...(event === undefined ? {} : { event }), json };
 }

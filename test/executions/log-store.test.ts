@@ -28,13 +28,15 @@ describe('LogStore', () => {
     cleanups.push(() => store.dispose());
     const a1 = store.append('exe_a', 'stdout', 'first');
     const b1 = store.append('exe_b', 'stderr', 'other');
-    const a2 = store.append('exe_a', 'stdout', '{"type":"result"}', { type: 'result' });
+    const a2 = store.append('exe_a', 'stdout', '{"type":"result"}', [{ type: 'result' }]);
     expect([a1?.seq, a2?.seq, b1?.seq]).toEqual([1, 2, 1]);
     expect(store.read('exe_a', 0).map((line) => [line.seq, line.stream, line.text, line.event])).toEqual([
       [1, 'stdout', 'first', undefined],
-      [2, 'stdout', '{"type":"result"}', { type: 'result' }],
+      [2, 'stdout', '{"type":"result"}', [{ type: 'result' }]],
     ]);
     expect(store.read('exe_a', 1).map((line) => line.seq)).toEqual([2]);
+    // A line's one event is in its record once, as `event` (the contract's field); several also come as `events`.
+    expect(JSON.parse(a2!.json)).toEqual({ seq: 2, stream: 'stdout', text: '{"type":"result"}', ts: a2!.ts, event: { type: 'result' } });
   });
 
   it('writes in batches: nothing is committed line by line; a full batch or the timer commits them together', async () => {

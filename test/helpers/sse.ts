@@ -101,7 +101,13 @@ export interface StreamedLine {
 }
 
 export function logLines(events: readonly ReceivedEvent[]): StreamedLine[] {
-  return events.filter((event) => event.event === 'log').map((event) => JSON.parse(event.data) as StreamedLine);
+  return events
+    .filter((event) => event.event === 'log')
+    .map((event) => {
+      const line = JSON.parse(event.data) as StreamedLine & { event?: { type: string } };
+      // The contract sends a line's one event as `event`, several as `events`: tests read them as one list.
+      return { ...line, events: line.events ?? (line.event === undefined ? undefined : [line.event]) };
+    });
 }
 
 /** Whether any line carried a normalized event of this type. */

@@ -78,7 +78,7 @@ export function serveExecutionStream(endpoint: MessageEndpoint, options: { fetch
         } else {
           const { seq, stream, text, ts, events } = decoded.line;
           item.log = { seq, stream, text, ts, eventsJson: events === null ? null : JSON.stringify(events), rows: decoded.rows, malformed: decoded.malformed };
-          // The page needs the decoded parts only: not the event's text a second time (`event` repeats events[0], `text` is escaped).
+          // The page needs the decoded parts only, not the escaped JSON a second time.
           item.data = '';
         }
       }

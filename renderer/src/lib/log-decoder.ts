@@ -2,8 +2,6 @@ import type { AgentEvent } from '../../../common/executions.js';
 import { StreamLog, type LogStream } from '../../../common/streams.js';
 import { rowsOf, type EventRow, type LogLine } from './log-buffer.js';
 
-// `event` repeats events[0]: parse the list once.
-const LogData = StreamLog.omit({ event: true });
 const LogFields = StreamLog.pick({ seq: true, stream: true, text: true, ts: true });
 
 /** A `log` event's data, parsed by the contract, with its normalized rows. */
@@ -26,9 +24,11 @@ export function decodeLog(data: string): DecodedLog | null {
   } catch {
     return null;
   }
-  const parsed = LogData.safeParse(raw);
+  const parsed = StreamLog.safeParse(raw);
   if (parsed.success) {
-    const line: LogLine = { seq: parsed.data.seq, stream: parsed.data.stream, text: parsed.data.text, ts: parsed.data.ts, events: parsed.data.events ?? null };
+    // A line's one event comes as `event`; several come as `events` (the first repeated as `event`).
+    const { seq, stream, text, ts, event, events } = parsed.data;
+    const line: LogLine = { seq, stream, text, ts, events: events ?? (event === undefined ? null : [event]) };
     return { line, rows: rowsOf(line), malformed: false };
   }
   // An event the contract does not know (a newer server): keep the line, drop its events.
