@@ -73,7 +73,7 @@ export const StoredSettingsPatch = z
   })
   .partial()
   .strict()
-  .meta({ id: 'StoredSettingsPatch', description: 'Only the fields to change. Stored values apply when the worker restarts; environment variables win over them.' });
+  .meta({ id: 'StoredSettingsPatch', description: 'Only the fields to change. Most stored values apply when the worker restarts (those applied at once say so); environment variables win over them.' });
 export type StoredSettingsPatch = z.infer<typeof StoredSettingsPatch>;
 
 export const SettingView = z.object({
