@@ -11,7 +11,9 @@ type Env = Readonly<Record<string, string | undefined>>;
  * the dashboard asks often. A refresh re-reads the login shell's PATH too
  * (the user may just have installed something).
  */
-export class BackendHealth {
+export class BackendHealth implements Disposable {
+  /** Aborted when the worker stops: `--version` runs still going are ended, their process groups with them. */
+  private readonly stopping = new AbortController();
   private cached: { at: number; checklist: Promise<BackendChecklist> } | undefined;
   private lastItems: string | undefined;
   private last: BackendChecklist | undefined;
@@ -45,9 +47,15 @@ export class BackendHealth {
     };
   }
 
+  /** Ends the checks in progress and waits for their process groups to be gone. */
+  async dispose(): Promise<void> {
+    this.stopping.abort();
+    await this.cached?.checklist.catch(() => undefined);
+  }
+
   private async check(): Promise<BackendChecklist> {
     const resolved: ResolvedPath = await this.options.locator.searchPath(true);
-    const items = await detectBackends({ env: this.options.env, searchPath: resolved.path, overrides: this.options.locator.overrides });
+    const items = await detectBackends({ env: this.options.env, searchPath: resolved.path, overrides: this.options.locator.overrides, signal: this.stopping.signal });
     const checklist: BackendChecklist = { items, checkedAt: new Date().toISOString(), pathSource: resolved.source };
     const fingerprint = JSON.stringify(items);
     if (this.lastItems !== undefined && this.lastItems !== fingerprint) {

@@ -1,8 +1,8 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { BackendStatus } from '../../common/backends.js';
 import type { Backend } from '../../common/triggers.js';
+import { spawnGroup } from '../executions/process-group.js';
 import { backendCatalog, type BackendSpec } from './catalog.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -15,7 +15,13 @@ export interface DetectOptions {
   /** Executable paths set in settings, per backend; they win over the PATH search. */
   overrides?: Partial<Record<Backend, string>>;
   versionTimeoutMs?: number;
+  /** Ends the `--version` runs still going (the worker is stopping). */
+  signal?: AbortSignal;
 }
+
+/** How long a `--version` that has to be stopped gets after each signal (SIGINT, then SIGTERM) before SIGKILL. */
+const VERSION_STOP_GRACE_MS = 500;
+const VERSION_OUTPUT_LIMIT = 64 * 1024;
 
 export function isExecutable(file: string): boolean {
   try {
@@ -35,19 +41,54 @@ export function findExecutable(command: string, searchPath: string): string | nu
   return null;
 }
 
-/** First line of `<cli> --version`, or why it failed. Runs with a timeout and no shell. */
-function readVersion(executable: string, env: Env, searchPath: string, timeoutMs: number): Promise<{ version: string } | { error: string }> {
-  return new Promise((resolve) => {
-    execFile(executable, ['--version'], { timeout: timeoutMs, env: { ...env, PATH: searchPath }, maxBuffer: 64 * 1024 }, (error, stdout, stderr) => {
-      const first = `${stdout}`.trim().split('\n')[0]?.trim() ?? '';
-      if (error) {
-        const reason = error.killed ? `timed out after ${timeoutMs} ms` : (`${stderr}`.trim().split('\n')[0] || error.message);
-        resolve({ error: reason });
-      } else {
-        resolve(first ? { version: first } : { error: 'printed no version' });
-      }
-    });
+/**
+ * First line of `<cli> --version`, or why it failed. Runs without a shell,
+ * in a process group of its own, like an execution: a CLI that hangs, ignores
+ * SIGTERM or leaves a child behind is ended whole (SIGINT, SIGTERM, SIGKILL)
+ * at the timeout or when the check is aborted — a plain execFile signalled
+ * only the CLI itself and, for one that ignored it, never returned and
+ * orphaned its tree when the worker exited.
+ */
+async function readVersion(executable: string, env: Env, searchPath: string, timeoutMs: number, signal?: AbortSignal): Promise<{ version: string } | { error: string }> {
+  if (signal?.aborted) return { error: 'the check was stopped' };
+  const group = spawnGroup([executable, '--version'], { env: { ...env, PATH: searchPath } });
+  let stdout = '';
+  let stderr = '';
+  group.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    if (stdout.length < VERSION_OUTPUT_LIMIT) stdout += chunk;
   });
+  group.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    if (stderr.length < VERSION_OUTPUT_LIMIT) stderr += chunk;
+  });
+  const outputRead = new Promise<void>((resolve) => {
+    group.child.once('close', () => resolve());
+    group.child.once('error', () => resolve());
+  });
+  let stopped: 'timeout' | 'aborted' | undefined;
+  const stop = (why: 'timeout' | 'aborted') => {
+    stopped ??= why;
+    void group.stop({ graceMs: VERSION_STOP_GRACE_MS });
+  };
+  const timer = setTimeout(() => stop('timeout'), timeoutMs);
+  const onAbort = () => stop('aborted');
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let exit: { code: number | null; signal: NodeJS.Signals | null };
+  try {
+    exit = await group.exited;
+  } catch (error) {
+    return { error: (error as Error).message };
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
+  // Whatever it started ends with it (and lets go of the pipes), then what is still in the pipes is read.
+  await group.stop({ graceMs: VERSION_STOP_GRACE_MS });
+  await outputRead;
+  if (stopped === 'timeout') return { error: `timed out after ${timeoutMs} ms` };
+  if (stopped === 'aborted') return { error: 'the check was stopped' };
+  const first = stdout.trim().split('\n')[0]?.trim() ?? '';
+  if (exit.code !== 0) return { error: stderr.trim().split('\n')[0] || `exited with ${exit.signal ?? `code ${exit.code}`}` };
+  return first ? { version: first } : { error: 'printed no version' };
 }
 
 function credentials(spec: BackendSpec, env: Env): string | null {
@@ -68,7 +109,7 @@ async function detectOne(spec: BackendSpec, options: DetectOptions): Promise<Bac
     return status;
   }
   status.installed = true;
-  const version = await readVersion(executable, options.env, options.searchPath, options.versionTimeoutMs ?? 20_000);
+  const version = await readVersion(executable, options.env, options.searchPath, options.versionTimeoutMs ?? 20_000, options.signal);
   if ('error' in version) {
     status.hint = `\`${executable} --version\` failed (${version.error}); reinstall it: npm install -g ${spec.npmPackage}`;
     return status;

@@ -173,7 +173,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     pruner.start(60_000);
 
     const locator = new BackendLocator({ env: options.env, overrides: backendPathOverrides(config) });
-    const health = new BackendHealth({ env: options.env, locator });
+    const health = disposables.add(new BackendHealth({ env: options.env, locator }));
     const logs = disposables.add(new LogStore(db));
     const live = new LiveOutput();
     disposables.add(live.followEnds(executions));

@@ -4,6 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { BackendChecklist, BackendStatus } from '../../common/backends.js';
 import { BackendLocator } from '../../main/backends/locator.js';
 import { BackendHealth } from '../../main/backends/backend-health.js';
+import { detectBackends } from '../../main/backends/detect.js';
+import { processRunning } from '../../main/executions/process-group.js';
 import { AGENT_CLI_VERSIONS, agentClisBin } from '../helpers/agent-clis.js';
 import { request } from '../helpers/http.js';
 import { startInProcess } from '../helpers/in-process.js';
@@ -108,4 +110,53 @@ describe('CLI health checklist (the real CLIs, pinned)', () => {
     expect(byName(checklist.items).gemini).toMatchObject({ usable: true, authSource: 'GEMINI_API_KEY' });
     expect(some.stdout.join('\n')).not.toContain('gemini-secret');
   }, 90_000);
+});
+
+describe('CLI health checklist: a `--version` that hangs', () => {
+  /** A "claude" that never answers --version, ignores SIGINT and SIGTERM and starts a child and a grandchild; their pids go to a file. */
+  function hangingCli(): { executable: string; pids: () => number[] } {
+    const temp = makeTempDir();
+    cleanups.push(temp.remove);
+    const fixture = path.join(import.meta.dirname, '..', 'fixtures', 'stubborn-tree.mjs');
+    const pidsFile = path.join(temp.dir, 'pids');
+    const executable = path.join(temp.dir, 'claude');
+    fs.writeFileSync(executable, `#!/bin/sh\nexec "${process.execPath}" "${fixture}" > "${pidsFile}"\n`, { mode: 0o755 });
+    const pids = () => {
+      const text = fs.existsSync(pidsFile) ? fs.readFileSync(pidsFile, 'utf8').trim() : '';
+      return text === '' ? [] : (JSON.parse(text) as { pids: number[] }).pids;
+    };
+    cleanups.push(() => {
+      for (const pid of pids()) if (processRunning(pid)) process.kill(pid, 'SIGKILL');
+    });
+    return { executable, pids };
+  }
+
+  async function allRunning(pids: () => number[]): Promise<number[]> {
+    const deadline = Date.now() + 10_000;
+    while (pids().length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(pids()).toHaveLength(3);
+    return pids();
+  }
+
+  it('times out, says so, and leaves no process of its tree running', async () => {
+    const env = userHome(null);
+    const cli = hangingCli();
+    const checking = detectBackends({ env, searchPath: env.PATH, overrides: { claude: cli.executable }, versionTimeoutMs: 1_500 });
+    const pids = await allRunning(cli.pids);
+    const claude = byName(await checking).claude!;
+    expect(claude).toMatchObject({ installed: true, version: null, usable: false });
+    expect(claude.hint).toMatch(/--version` failed \(timed out after 1500 ms\)/);
+    expect(pids.filter(processRunning)).toEqual([]);
+  }, 20_000);
+
+  it('a stopping worker (dispose) ends a check in progress, tree and all', async () => {
+    const env = userHome(null);
+    const cli = hangingCli();
+    const health = new BackendHealth({ env, locator: new BackendLocator({ env, overrides: { claude: cli.executable } }) });
+    const checking = health.checklist();
+    const pids = await allRunning(cli.pids);
+    await health.dispose();
+    expect(pids.filter(processRunning)).toEqual([]);
+    expect(byName((await checking).items).claude!.hint).toMatch(/the check was stopped/);
+  }, 20_000);
 });
