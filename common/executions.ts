@@ -122,6 +122,12 @@ export const AgentEvent = z
       outputTokens: z.number().nullable(),
       /** US dollars, only when the CLI reports it. */
       costUsd: z.number().nullable(),
+      /**
+       * A running total of the run so far, reported before the CLI's own
+       * totals (Claude Code's per-message usage): each replaces the previous
+       * one, and the CLI's totals replace them all. Budgets see it as it comes.
+       */
+      provisional: z.boolean().optional(),
     }),
     z.object({
       type: z.literal('error'),

@@ -61,12 +61,18 @@ type AttemptEnd = { kind: 'ended' } | { kind: 'rate_limited'; retryAt: string | 
  * with nothing usable it goes back to the queue. A stop (cancel, timeout,
  * budget, shutdown) may come at any moment, also between processes.
  */
+/** How often a CLI's provisional usage (a running total) reaches the execution row, the live stream and the budgets. */
+const PROVISIONAL_USAGE_MS = 200;
+
 export class ExecutionRun {
   readonly finished: Promise<void>;
   private process: AgentProcess | undefined;
   private stopRequest: { state: StopState; reason: string } | undefined;
   private usage: Usage = EMPTY_USAGE;
   private costReported = false;
+  /** The current attempt's provisional tokens (a running total the CLI's own totals will replace), and whether they are yet to be applied. */
+  private provisional: { inputTokens: number | null; outputTokens: number | null } | null = null;
+  private provisionalTimer: NodeJS.Timeout | undefined;
   private readonly attempts: Attempt[];
   private choice: Choice;
   private readonly log: Logger;
@@ -200,6 +206,7 @@ export class ExecutionRun {
       failure = `could not start ${located.executable}: ${(error as Error).message}`;
     }
     this.process = undefined;
+    this.keepProvisional();
     const stop = this.requestedStop();
     const rateLimited = !stop && exit !== undefined && !exit.ok && rateLimit !== undefined;
     const endedAt = new Date();
@@ -233,13 +240,46 @@ export class ExecutionRun {
     let usageChanged = false;
     for (const event of events) {
       if (event.type !== 'usage') continue;
+      if (event.provisional) {
+        this.provisional = { inputTokens: event.inputTokens, outputTokens: event.outputTokens };
+        // Applied at most every PROVISIONAL_USAGE_MS: a budget needs no more, and a CLI flooding messages would otherwise write the execution row per line.
+        this.provisionalTimer ??= setTimeout(() => {
+          this.provisionalTimer = undefined;
+          if (this.provisional) this.usageChanged();
+        }, PROVISIONAL_USAGE_MS);
+        continue;
+      }
+      // The CLI's own figures replace the running total.
+      this.provisional = null;
       this.addUsage(event);
       usageChanged = true;
     }
-    if (!usageChanged) return;
+    if (usageChanged) this.usageChanged();
+  }
+
+  /** The usage so far, with the current attempt's provisional tokens on top. */
+  private currentUsage(): Usage {
+    if (!this.provisional) return this.usage;
+    const add = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : a + b);
+    return { ...this.usage, inputTokens: add(this.usage.inputTokens, this.provisional.inputTokens), outputTokens: add(this.usage.outputTokens, this.provisional.outputTokens) };
+  }
+
+  /** An attempt ended without the CLI's totals (stopped, rate-limited): its running total is what it used. */
+  private keepProvisional(): void {
+    clearTimeout(this.provisionalTimer);
+    this.provisionalTimer = undefined;
+    if (!this.provisional) return;
+    const { inputTokens, outputTokens } = this.provisional;
+    this.provisional = null;
+    this.addUsage({ type: 'usage', inputTokens, outputTokens, costUsd: null });
+    this.usageChanged();
+  }
+
+  private usageChanged(): void {
     const { deps, execution } = this;
-    deps.executions.setUsage(execution.id, this.usage);
-    deps.live.publish(execution.id, { kind: 'usage', usage: this.usage });
+    const usage = this.currentUsage();
+    deps.executions.setUsage(execution.id, usage);
+    deps.live.publish(execution.id, { kind: 'usage', usage });
     const exhausted = deps.budgets.exhaustedWhileRunning(execution.triggerId, this.choice.account?.id ?? null);
     if (exhausted) void this.stop('failed', `stopped: ${exhausted}`);
     deps.budgets.checkThresholds(execution.triggerId, this.choice.account?.id ?? null);

@@ -20,9 +20,11 @@ function oneStepThenHang(recorded: RecordedRequest): AnthropicReply {
 }
 
 /**
- * OpenCode reports usage after every step (Claude Code and Gemini CLI only at
- * the end), so it shows a hard budget stopping an execution mid-run: the real
- * opencode CLI against the Anthropic stand-in.
+ * A hard budget stopping an execution mid-run: the real CLIs against the
+ * Anthropic stand-in, whose second step never finishes — only the budget can
+ * end the run. OpenCode reports usage after every step; Claude Code reports
+ * its totals only at the end, so its running total comes from the usage each
+ * assistant message carries.
  */
 describe('budgets while running', () => {
   it('a running execution that crosses a hard token budget is stopped, whole process group, with the reason', async () => {
@@ -51,4 +53,26 @@ describe('budgets while running', () => {
     const next = await engine.waitForState(await engine.run(trigger), ['skipped', 'running', 'failed']);
     expect(next.state).toBe('skipped');
   }, 150_000);
+
+  it('Claude Code is stopped by a hard token budget between its API calls, on the running total of its messages', async () => {
+    const engine: Engine = await startEngine({}, { respond: oneStepThenHang });
+    cleanups.push(() => engine.close());
+    const work = makeTempDir('agented-budget-claude-');
+    cleanups.push(work.remove);
+    fs.writeFileSync(path.join(work.dir, 'notes.txt'), 'a note\n');
+
+    await engine.api<Budget>('POST', '/api/budgets', { scope: 'global', period: 'day', limitTokens: 1 });
+    const trigger = await engine.createTrigger({ promptTemplate: 'Read notes.txt', workingDirectory: work.dir, permissionMode: 'read-only' });
+    const id = await engine.run(trigger);
+    const running = await engine.waitForState(id, ['running', 'failed', 'succeeded'], 60_000);
+    const ended = await engine.waitForState(id, ['failed', 'succeeded', 'cancelled', 'timed_out'], 60_000);
+    expect(ended.state).toBe('failed');
+    expect(ended.reason).toMatch(/^stopped: The daily hard budget is used up \(\d+ of 1 tokens this day/);
+    // The tokens of the finished call are counted (from its message, or from the totals Claude Code may print when interrupted).
+    expect(ended.usage.inputTokens).toBeGreaterThan(0);
+    expect(ended.usage.outputTokens).toBeGreaterThan(0);
+    expect(groupAlive(running.processGroup!)).toBe(false);
+    // Only the first call finished: the budget, not the end of the run, stopped it.
+    expect(engine.standIn.requests.filter((request) => request.path.startsWith('/v1/messages')).length).toBeLessThanOrEqual(2);
+  }, 120_000);
 });

@@ -212,6 +212,9 @@ function tokensOf(result: Extract<ClaudeMessage, { type: 'result' }>): { input: 
 class ClaudeParser implements OutputParser {
   private resetsAt: number | null = null;
   private reportedError = false;
+  /** Tokens of each API call so far, by message id (Claude Code repeats a call's usage on every message it splits the reply into). */
+  private readonly calls = new Map<string, { input: number; output: number }>();
+  private reported = { input: 0, output: 0 };
 
   parseLine(line: string): AgentEvent[] {
     let json: unknown;
@@ -220,10 +223,39 @@ class ClaudeParser implements OutputParser {
     } catch {
       return [];
     }
+    const events = this.messageEventsOf(json);
+    const usage = this.runningUsage(json);
+    return usage ? [...events, usage] : events;
+  }
+
+  private messageEventsOf(json: unknown): AgentEvent[] {
     const common = this.commonEventsOf(json);
     if (common !== undefined) return common;
     const message = ClaudeMessage.safeParse(json);
     return message.success ? this.eventsOf(message.data) : [];
+  }
+
+  /**
+   * The run's tokens so far, from the usage each assistant message carries,
+   * as a provisional usage event when they grew — so a hard budget can stop
+   * a long run between its API calls rather than after its last. The
+   * result's totals replace it (see tokensOf).
+   */
+  private runningUsage(json: unknown): AgentEvent | undefined {
+    if (!isRecord(json) || json.type !== 'assistant' || !isRecord(json.message)) return undefined;
+    const { id, usage } = json.message;
+    if (typeof id !== 'string' || !isRecord(usage)) return undefined;
+    const count = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0);
+    const input = count(usage.input_tokens) + count(usage.cache_creation_input_tokens) + count(usage.cache_read_input_tokens);
+    const output = count(usage.output_tokens);
+    const previous = this.calls.get(id);
+    if (previous && previous.input >= input && previous.output >= output) return undefined;
+    this.calls.set(id, { input: Math.max(input, previous?.input ?? 0), output: Math.max(output, previous?.output ?? 0) });
+    let total = { input: 0, output: 0 };
+    for (const call of this.calls.values()) total = { input: total.input + call.input, output: total.output + call.output };
+    if (total.input === this.reported.input && total.output === this.reported.output) return undefined;
+    this.reported = total;
+    return { type: 'usage', inputTokens: total.input, outputTokens: total.output, costUsd: null, provisional: true };
   }
 
   /**

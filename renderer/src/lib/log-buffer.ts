@@ -76,7 +76,8 @@ export function rowsOf(line: LogLine): EventRow[] {
         return;
       case 'usage': {
         const parts = [event.inputTokens !== null ? `${event.inputTokens.toLocaleString('en')} in` : null, event.outputTokens !== null ? `${event.outputTokens.toLocaleString('en')} out` : null, event.costUsd !== null ? money(event.costUsd) : null].filter(Boolean);
-        rows.push({ seq: line.seq, kind: 'usage', label: 'usage', text: parts.length > 0 ? parts.join(' · ') : 'reported', eventIndex: index });
+        // A provisional usage is the run's running total (replaced by the CLI's own totals at the end).
+        rows.push({ seq: line.seq, kind: 'usage', label: event.provisional ? 'usage so far' : 'usage', text: parts.length > 0 ? parts.join(' · ') : 'reported', eventIndex: index });
         return;
       }
       case 'error':

@@ -105,6 +105,8 @@ describe('claude parser', () => {
   it('reads a plain answer: the message, the run total as usage with cost, an ok result with the answer; init says nothing', () => {
     expect(parseAll([LINES.init, LINES.answer, LINES.answerResult])).toEqual([
       { type: 'message', role: 'assistant', text: 'Hello from the stand-in.' },
+      // The running total from the message's usage (output counted so far), then the run's totals replacing it.
+      { type: 'usage', inputTokens: 12255, outputTokens: 1, costUsd: null, provisional: true },
       { type: 'usage', inputTokens: 12255, outputTokens: 7, costUsd: 0.04916 },
       { type: 'result', ok: true, text: 'Hello from the stand-in.' },
     ]);
@@ -113,6 +115,7 @@ describe('claude parser', () => {
   it('reads a tool call and its result with the same id, then the answer', () => {
     expect(parseAll([LINES.writeCall, LINES.writeResult, LINES.done, LINES.doneResult])).toEqual([
       { type: 'tool_call', id: 'toolu_548f7be7570d664f56aca207', name: 'Write', input: { file_path: '/tmp/tmp.e6o3CaK3vp/out.txt', content: 'written' } },
+      { type: 'usage', inputTokens: 12257, outputTokens: 1, costUsd: null, provisional: true },
       {
         type: 'tool_result',
         id: 'toolu_548f7be7570d664f56aca207',
@@ -120,6 +123,8 @@ describe('claude parser', () => {
         isError: false,
       },
       { type: 'message', role: 'assistant', text: 'done' },
+      // Both calls so far: the first (12,257) and the second (12,354).
+      { type: 'usage', inputTokens: 24611, outputTokens: 2, costUsd: null, provisional: true },
       { type: 'usage', inputTokens: 24611, outputTokens: 18, costUsd: 0.098804 },
       { type: 'result', ok: true, text: 'done' },
     ]);
@@ -188,6 +193,7 @@ describe('claude parser', () => {
   it('reads a stopped run as failed: the partial answer, then the interruption as an error (the result may not follow)', () => {
     expect(parseAll([LINES.aborted, LINES.interrupted, LINES.interruptedResult])).toEqual([
       { type: 'message', role: 'assistant', text: 'partial' },
+      { type: 'usage', inputTokens: 12254, outputTokens: 1, costUsd: null, provisional: true },
       { type: 'error', message: '[Request interrupted by user]', kind: 'other', retryAt: null },
       // modelUsage counts the aborted call that usage leaves out.
       { type: 'usage', inputTokens: 12254, outputTokens: 2, costUsd: 0.049055999999999995 },
@@ -293,7 +299,7 @@ describe('claude -p, the real CLI, against a stand-in Messages API', () => {
 
     expect(exit).toMatchObject({ code: 0, signal: null, ok: true, reason: null });
     expect(ofType(exit.events, 'message')).toEqual([{ type: 'message', role: 'assistant', text: 'Hello from the stand-in.' }]);
-    const [usage] = ofType(exit.events, 'usage');
+    const usage = ofType(exit.events, 'usage').find((event) => !event.provisional);
     expect(usage?.inputTokens).toBeGreaterThan(0);
     expect(usage?.outputTokens).toBeGreaterThan(0);
     expect(usage?.costUsd).toEqual(expect.any(Number));
