@@ -209,12 +209,15 @@ function tokensOf(result: Extract<ClaudeMessage, { type: 'result' }>): { input: 
  * subscription's limit first as a `rate_limit_event` with its reset time;
  * an interruption is an error too.
  */
+/** API calls whose usage is remembered, to count a call once however many messages repeat its usage. */
+const MAX_TRACKED_CALLS = 256;
+
 class ClaudeParser implements OutputParser {
   private resetsAt: number | null = null;
   private reportedError = false;
   /** Tokens of each API call so far, by message id (Claude Code repeats a call's usage on every message it splits the reply into). */
   private readonly calls = new Map<string, { input: number; output: number }>();
-  private reported = { input: 0, output: 0 };
+  private total = { input: 0, output: 0 };
 
   parseLine(line: string): AgentEvent[] {
     let json: unknown;
@@ -248,13 +251,16 @@ class ClaudeParser implements OutputParser {
     const count = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0);
     const input = count(usage.input_tokens) + count(usage.cache_creation_input_tokens) + count(usage.cache_read_input_tokens);
     const output = count(usage.output_tokens);
-    const previous = this.calls.get(id);
-    if (previous && previous.input >= input && previous.output >= output) return undefined;
-    this.calls.set(id, { input: Math.max(input, previous?.input ?? 0), output: Math.max(output, previous?.output ?? 0) });
-    let total = { input: 0, output: 0 };
-    for (const call of this.calls.values()) total = { input: total.input + call.input, output: total.output + call.output };
-    if (total.input === this.reported.input && total.output === this.reported.output) return undefined;
-    this.reported = total;
+    const previous = this.calls.get(id) ?? { input: 0, output: 0 };
+    if (previous.input >= input && previous.output >= output) return undefined;
+    const call = { input: Math.max(input, previous.input), output: Math.max(output, previous.output) };
+    // The total moves by this call's growth: summing every call per message would make a long run quadratic.
+    this.total = { input: this.total.input + call.input - previous.input, output: this.total.output + call.output - previous.output };
+    this.calls.delete(id);
+    this.calls.set(id, call);
+    // Only recent calls can be repeated (a reply's messages, a subagent's interleaved ones): older ones are forgotten.
+    if (this.calls.size > MAX_TRACKED_CALLS) this.calls.delete(this.calls.keys().next().value!);
+    const total = this.total;
     return { type: 'usage', inputTokens: total.input, outputTokens: total.output, costUsd: null, provisional: true };
   }
 

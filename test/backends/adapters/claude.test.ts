@@ -130,6 +130,22 @@ describe('claude parser', () => {
     ]);
   });
 
+  it('counts each API call once in the running total: repeated and interleaved messages, hundreds of calls', () => {
+    const message = (id: string, input: number, output: number) =>
+      JSON.stringify({ type: 'assistant', message: { id, type: 'message', role: 'assistant', content: [{ type: 'text', text: 'x' }], usage: { input_tokens: input, output_tokens: output, cache_read_input_tokens: 10 } } });
+    const parser = claudeAdapter.createParser();
+    const running = (line: string) => parser.parseLine(line).filter((event) => event.type === 'usage');
+    expect(running(message('msg_a', 100, 1))).toEqual([{ type: 'usage', inputTokens: 110, outputTokens: 1, costUsd: null, provisional: true }]);
+    // The same call's next message repeats its usage: nothing new.
+    expect(running(message('msg_a', 100, 1))).toEqual([]);
+    // A subagent's call in between, then the first call grows.
+    expect(running(message('msg_sub', 50, 5))).toEqual([{ type: 'usage', inputTokens: 170, outputTokens: 6, costUsd: null, provisional: true }]);
+    expect(running(message('msg_a', 100, 9))).toEqual([{ type: 'usage', inputTokens: 170, outputTokens: 14, costUsd: null, provisional: true }]);
+    let last: AgentEvent[] = [];
+    for (let call = 0; call < 1_000; call += 1) last = running(message(`msg_${call}`, 1, 1));
+    expect(last).toEqual([{ type: 'usage', inputTokens: 170 + 1_000 * 11, outputTokens: 14 + 1_000, costUsd: null, provisional: true }]);
+  });
+
   it('reads a refused tool as an error result (the permission_denied notice repeats it)', () => {
     expect(parseAll([LINES.permissionDenied, LINES.deniedResult])).toEqual([
       { type: 'tool_result', id: 'toolu_40cef0c7d6f90801a3f7dcab', output: "Permission to use Write has been denied because Claude Code is running in don't ask mode.", isError: true },
