@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readVersion } from '../../main/version.js';
-import { artifactPath, launchBrowser } from '../helpers/browser.js';
+import { artifactPath, launchBrowser, trackApiRequests } from '../helpers/browser.js';
 import { runCli, type ReadyLine, type ServeProcess } from '../helpers/serve.js';
 import { makeTempDir } from '../helpers/temp.js';
 
@@ -104,10 +104,14 @@ describe('end to end: agented serve + Debian Chromium', () => {
     try {
       const page = await browser.context.newPage();
       const problems = watchConsole(page);
+      const requests = trackApiRequests(page);
       await page.goto(`${ready.url}/login`);
       await page.getByTestId('login-secret').fill(API_KEY);
       await page.getByTestId('login-submit').click();
       await page.getByTestId('checklist').waitFor();
+      // The dashboard's own loads answered first: one still queued in the browser would meet the
+      // cleared cookie, and the page would (rightly) go to the login page before the click below.
+      await requests.settled();
 
       // The cookie ends (expiry and clearing look the same to the page: the next call gets a 401).
       await browser.context.clearCookies();
