@@ -28,7 +28,11 @@ export interface PoolOptions {
  */
 export class CredentialPool {
   private readonly now: () => number;
-  /** Backends whose accounts were all cooling down when last looked at: said once, until one is usable again. */
+  /**
+   * Backends whose accounts were all cooling down after a rate limit: said
+   * once, until one of them gets through again. Not cleared when a cool-down
+   * merely ends (the next try is often rate-limited again: the same episode).
+   */
   private readonly allCoolingSaid = new Set<Backend>();
 
   constructor(private readonly options: PoolOptions) {
@@ -58,7 +62,6 @@ export class CredentialPool {
           consider(blocked.until, blocked.reason);
           continue;
         }
-        this.allCoolingSaid.delete(backend);
         return { kind: 'run', choice: { backend, account } };
       }
     }
