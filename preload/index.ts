@@ -1,17 +1,29 @@
 import { contextBridge, ipcRenderer } from 'electron';
-import { AppVersion, PreloadChannel, ServerState, type AgentedPreloadApi } from '../common/preload-api.js';
+import { PreloadChannel, preloadContract, type AgentedPreloadApi, type PreloadArgs, type PreloadChannel as Channel, type PreloadResult } from '../common/preload-api.js';
+
+/** Sends one call on its channel and parses main's answer against the contract. */
+async function call<C extends Channel>(channel: C, ...args: PreloadArgs<C>): Promise<PreloadResult<C>> {
+  return preloadContract[channel].result.parse(await ipcRenderer.invoke(channel, ...args)) as PreloadResult<C>;
+}
 
 /*
  * The whole surface the page gets: named methods on named channels, never
- * `ipcRenderer` itself. Answers are parsed against the contract, so the
- * renderer's types are true at run time, not merely asserted.
+ * `ipcRenderer` itself (nor a generic `call`). Answers are parsed against the
+ * contract, so the renderer's types are true at run time, not merely asserted;
+ * arguments are parsed by main, which does not trust the page.
  */
 const api: AgentedPreloadApi = {
   server: {
-    state: async () => ServerState.parse(await ipcRenderer.invoke(PreloadChannel.serverState)),
+    state: () => call(PreloadChannel.serverState),
   },
   app: {
-    version: async () => AppVersion.parse(await ipcRenderer.invoke(PreloadChannel.appVersion)),
+    version: () => call(PreloadChannel.appVersion),
+  },
+  links: {
+    openExternal: (url) => call(PreloadChannel.linksOpenExternal, url),
+  },
+  clipboard: {
+    writeText: (text) => call(PreloadChannel.clipboardWriteText, text),
   },
 };
 

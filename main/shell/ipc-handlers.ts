@@ -1,10 +1,19 @@
-import { PreloadChannel, type PreloadResult, type ServerState } from '../../common/preload-api.js';
+import { PreloadChannel, type PreloadArgs, type PreloadResult, type ServerState } from '../../common/preload-api.js';
 import type { SupervisorState } from '../supervisor/supervisor.js';
 
-/** One handler per preload channel; the mapped type fails to compile when a channel has none. */
-export type IpcHandlers = { [C in PreloadChannel]: () => PreloadResult<C> | Promise<PreloadResult<C>> };
+/**
+ * One handler per preload channel, taking the channel's arguments as main/shell/ipc.ts
+ * has parsed them; the mapped type fails to compile when a channel has none.
+ */
+export type IpcHandlers = { [C in PreloadChannel]: (...args: PreloadArgs<C>) => PreloadResult<C> | Promise<PreloadResult<C>> };
 
-export interface IpcHandlerDependencies {
+/** What the handlers do to the desktop: Electron's shell and clipboard in the app (see desktopActions in ipc.ts). */
+export interface DesktopActions {
+  openExternal(url: string): Promise<void>;
+  writeClipboard(text: string): void;
+}
+
+export interface IpcHandlerDependencies extends DesktopActions {
   supervisorState: () => SupervisorState;
   appVersion: string;
 }
@@ -14,6 +23,15 @@ export function createIpcHandlers(deps: IpcHandlerDependencies): IpcHandlers {
   return {
     [PreloadChannel.serverState]: () => toServerState(deps.supervisorState()),
     [PreloadChannel.appVersion]: () => deps.appVersion,
+    // The link has passed the contract's allowlist (ExternalLink) before it gets here.
+    [PreloadChannel.linksOpenExternal]: async (url) => {
+      await deps.openExternal(url);
+      return undefined;
+    },
+    [PreloadChannel.clipboardWriteText]: (text) => {
+      deps.writeClipboard(text);
+      return undefined;
+    },
   };
 }
 

@@ -10,7 +10,7 @@ import { FanOutSink, Logger, StreamSink } from '../telemetry/logger.js';
 import { appRoot } from '../version.js';
 import { showDesktopNotification } from './desktop-notifications.js';
 import { createIpcHandlers, toServerState } from './ipc-handlers.js';
-import { registerIpcHandlers } from './ipc.js';
+import { desktopActions, registerIpcHandlers } from './ipc.js';
 import { manageAppLifetime } from './lifecycle.js';
 import { applyStartAtLogin, launchCommand, openedAtLogin, xdgAutostartDir } from './start-at-login.js';
 import { AppTray } from './tray.js';
@@ -67,7 +67,7 @@ async function run(): Promise<void> {
   const lifetime = manageAppLifetime(supervisor, logger);
   const windows = new WindowController({ preloadPath, supervisor, lifetime, logger });
   registerIpcHandlers({
-    handlers: createIpcHandlers({ supervisorState: () => supervisor.state, appVersion: app.getVersion() }),
+    handlers: createIpcHandlers({ supervisorState: () => supervisor.state, appVersion: app.getVersion(), ...desktopActions() }),
     workerOrigin: () => windows.workerOrigin,
     logger,
   });

@@ -1,4 +1,5 @@
 import type { BrowserWindowConstructorOptions } from 'electron';
+import { isAllowedExternalLink } from '../../common/external-links.js';
 
 /*
  * The window's security policy as plain functions. This file imports only
@@ -72,11 +73,11 @@ export function isSameOrigin(url: string | undefined, origin: string | undefined
   }
 }
 
-/** Links the window may hand to the OS browser: https only, so no file:, custom schemes or plain http. */
+/**
+ * Links the window may hand to the OS browser: the same allowlist as the
+ * preload's links.openExternal (https: on a listed host), so a link the page
+ * cannot open through IPC cannot be opened by clicking it either.
+ */
 export function isAllowedExternalUrl(url: string): boolean {
-  try {
-    return new URL(url).protocol === 'https:';
-  } catch {
-    return false;
-  }
+  return isAllowedExternalLink(url);
 }

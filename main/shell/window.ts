@@ -12,7 +12,7 @@ export interface MainWindowOptions {
 
 /**
  * The app window, locked to the worker's origin: navigation elsewhere and new
- * windows are refused (https links go to the OS browser), and main adds its
+ * windows are refused (https links to an allowlisted host go to the OS browser), and main adds its
  * own CSP to every response of the worker.
  */
 export function createMainWindow({ preloadPath, workerOrigin, logger }: MainWindowOptions): BrowserWindow {
@@ -56,6 +56,9 @@ export function createMainWindow({ preloadPath, workerOrigin, logger }: MainWind
 }
 
 function openExternally(url: string, logger: Logger): void {
-  if (!isAllowedExternalUrl(url)) return;
+  if (!isAllowedExternalUrl(url)) {
+    logger.warn('refused to open a link outside the allowlist', { url });
+    return;
+  }
   shell.openExternal(url).catch((error: unknown) => logger.warn('could not open a link in the browser', { url, err: error }));
 }

@@ -4,10 +4,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { preloadChannels, ServerState, type AgentedPreloadApi } from '../../common/preload-api.js';
+import { externalLinkHosts } from '../../common/external-links.js';
+import { CLIPBOARD_TEXT_MAX_LENGTH, preloadChannels, preloadContract, ServerState, type AgentedPreloadApi } from '../../common/preload-api.js';
 import type { SupervisorState } from '../../main/supervisor/supervisor.js';
 import { createIpcHandlers, toServerState } from '../../main/shell/ipc-handlers.js';
-import type { registerIpcHandlers } from '../../main/shell/ipc.js';
+import type { desktopActions, registerIpcHandlers } from '../../main/shell/ipc.js';
 import { Logger } from '../../main/telemetry/logger.js';
 import { repoRoot } from '../helpers/serve.js';
 import { makeTempDir } from '../helpers/temp.js';
@@ -15,19 +16,40 @@ import { loadCommonJs } from './bundle.js';
 
 const workerOrigin = 'http://127.0.0.1:8787';
 const running: SupervisorState = { status: 'running', url: `${workerOrigin}/`, port: 8787, pid: 4242, restarts: 1 };
-const handlers = createIpcHandlers({ supervisorState: () => running, appVersion: '1.2.3' });
+/** What the preload's answers come from in the bundled-preload tests: the real handlers, recording what they did to the desktop. */
+const desktop: { opened: string[]; copied: string[] } = { opened: [], copied: [] };
+const handlers = createIpcHandlers({
+  supervisorState: () => running,
+  appVersion: '1.2.3',
+  openExternal: async (url) => void desktop.opened.push(url),
+  writeClipboard: (text) => void desktop.copied.push(text),
+});
+
+/** One valid argument list per channel, from the contract's point of view. */
+const sampleArgs: Record<string, unknown[]> = {
+  'agented:server:state': [],
+  'agented:app:version': [],
+  'agented:links:openExternal': ['https://github.com/agented/agented/pull/7'],
+  'agented:clipboard:writeText': ['http://127.0.0.1:8787/hooks/abc'],
+};
 
 const sorted = (values: Iterable<string>) => [...values].sort();
 
 describe('the preload channel list', () => {
   it('names every channel agented:<namespace>:<method>', () => {
     expect(preloadChannels.length).toBeGreaterThan(0);
-    for (const channel of preloadChannels) expect(channel).toMatch(/^agented:[a-z]+:[a-z]+$/);
+    for (const channel of preloadChannels) expect(channel).toMatch(/^agented:[a-z]+:[a-z][a-zA-Z]*$/);
     expect(new Set(preloadChannels).size).toBe(preloadChannels.length);
   });
 
   it('has one main-side handler per channel, and no other', () => {
     expect(sorted(Object.keys(handlers))).toEqual(sorted(preloadChannels));
+  });
+
+  it('includes server state, opening an external link and copying to the clipboard (issue 6)', () => {
+    expect(preloadChannels).toEqual(expect.arrayContaining(['agented:server:state', 'agented:links:openExternal', 'agented:clipboard:writeText']));
+    expect(sorted(Object.keys(sampleArgs))).toEqual(sorted(preloadChannels));
+    for (const channel of preloadChannels) expect(preloadContract[channel].args.safeParse(sampleArgs[channel]).success, channel).toBe(true);
   });
 });
 
@@ -51,9 +73,9 @@ describe('the bundled preload (dist/preload/index.cjs)', () => {
         // Answers as main would: through the real handlers.
         invoke: async (channel: string, ...args: unknown[]) => {
           invoked.push({ channel, args });
-          const handler = (handlers as Record<string, (() => unknown) | undefined>)[channel];
+          const handler = (handlers as Record<string, ((...args: unknown[]) => unknown) | undefined>)[channel];
           if (!handler) throw new Error(`No handler registered for '${channel}'`);
-          return handler();
+          return handler(...args);
         },
       },
     };
@@ -74,15 +96,18 @@ describe('the bundled preload (dist/preload/index.cjs)', () => {
     expect(flat).not.toMatch(/ipc|invoke|send/i);
   });
 
-  it('maps api.<namespace>.<method>() to exactly the channel agented:<namespace>:<method>, without arguments', async () => {
+  it('maps api.<namespace>.<method>(...args) to exactly the channel agented:<namespace>:<method>, with exactly those arguments', async () => {
     const methods: string[] = [];
     for (const [namespace, members] of Object.entries(api as unknown as Record<string, Record<string, unknown>>)) {
       for (const [method, value] of Object.entries(members)) {
+        const channel = `agented:${namespace}:${method}`;
         expect(typeof value).toBe('function');
+        const args = sampleArgs[channel];
+        expect(args, `${channel} is in the contract`).toBeDefined();
         invoked.length = 0;
-        await (value as () => Promise<unknown>)();
-        expect(invoked).toEqual([{ channel: `agented:${namespace}:${method}`, args: [] }]);
-        methods.push(`agented:${namespace}:${method}`);
+        await (value as (...args: unknown[]) => Promise<unknown>)(...args!);
+        expect(invoked).toEqual([{ channel, args }]);
+        methods.push(channel);
       }
     }
     expect(sorted(methods)).toEqual(sorted(preloadChannels));
@@ -91,6 +116,11 @@ describe('the bundled preload (dist/preload/index.cjs)', () => {
   it('returns what main answers, parsed against the contract', async () => {
     await expect(api.server.state()).resolves.toEqual({ status: 'running', url: `${workerOrigin}/`, port: 8787, restarts: 1 });
     await expect(api.app.version()).resolves.toBe('1.2.3');
+    desktop.opened.length = 0;
+    desktop.copied.length = 0;
+    await expect(api.links.openExternal('https://docs.github.com/en/webhooks')).resolves.toBeUndefined();
+    await expect(api.clipboard.writeText('whsec_abc')).resolves.toBeUndefined();
+    expect(desktop).toEqual({ opened: ['https://docs.github.com/en/webhooks'], copied: ['whsec_abc'] });
   });
 });
 
@@ -98,6 +128,9 @@ describe('main-side IPC (main/shell/ipc.ts)', () => {
   type Handler = (event: unknown, ...args: unknown[]) => unknown;
   const registered = new Map<string, Handler>();
   const logLines: string[] = [];
+  // What the stand-in electron's shell and clipboard were asked to do.
+  const opened: string[] = [];
+  const copied: string[] = [];
   let dispose: () => void | Promise<void>;
 
   beforeAll(async () => {
@@ -118,23 +151,91 @@ describe('main-side IPC (main/shell/ipc.ts)', () => {
       },
       removeHandler: (channel: string) => registered.delete(channel),
     };
-    const loaded = loadCommonJs(result.outputFiles[0]!.text, 'ipc.cjs', { electron: { ipcMain } });
+    const electron = {
+      ipcMain,
+      // Documented shapes: shell.openExternal(url) => Promise<void>, clipboard.writeText(text) => void.
+      shell: { openExternal: async (url: string) => void opened.push(url) },
+      clipboard: { writeText: (text: string) => void copied.push(text) },
+    };
+    const loaded = loadCommonJs(result.outputFiles[0]!.text, 'ipc.cjs', { electron });
     const register = loaded.exports.registerIpcHandlers as typeof registerIpcHandlers;
+    const desktop = loaded.exports.desktopActions as typeof desktopActions;
     const logger = Logger.create({ sink: { write: (_level, line) => logLines.push(line) } });
-    dispose = register({ handlers, workerOrigin: () => workerOrigin, logger }).dispose;
+    // As main/shell/main.ts wires them: the real handlers, acting through electron's shell and clipboard.
+    const mainHandlers = createIpcHandlers({ supervisorState: () => running, appVersion: '1.2.3', ...desktop() });
+    dispose = register({ handlers: mainHandlers, workerOrigin: () => workerOrigin, logger }).dispose;
   });
 
-  const call = (channel: string, senderFrame: { url: string; parent: object | null } | null) =>
-    Promise.resolve().then(() => registered.get(channel)!({ senderFrame }));
+  const top = { url: `${workerOrigin}/executions`, parent: null };
+  const call = (channel: string, senderFrame: { url: string; parent: object | null } | null, ...args: unknown[]) =>
+    Promise.resolve().then(() => registered.get(channel)!({ senderFrame }, ...args));
 
   it('handles exactly the preload channels', () => {
     expect(sorted(registered.keys())).toEqual(sorted(preloadChannels));
   });
 
   it('answers the top frame of a page from the worker', async () => {
-    const top = { url: `${workerOrigin}/executions`, parent: null };
     await expect(call('agented:server:state', top)).resolves.toEqual(toServerState(running));
     await expect(call('agented:app:version', top)).resolves.toBe('1.2.3');
+  });
+
+  it('opens an allowlisted https link through shell.openExternal, and copies text through clipboard.writeText', async () => {
+    opened.length = 0;
+    copied.length = 0;
+    await expect(call('agented:links:openExternal', top, 'https://github.com/agented/agented/pull/7')).resolves.toBeUndefined();
+    await expect(call('agented:links:openExternal', top, 'https://dashboard.ngrok.com/get-started/your-authtoken')).resolves.toBeUndefined();
+    await expect(call('agented:clipboard:writeText', top, 'http://127.0.0.1:8787/hooks/abc')).resolves.toBeUndefined();
+    expect(opened).toEqual(['https://github.com/agented/agented/pull/7', 'https://dashboard.ngrok.com/get-started/your-authtoken']);
+    expect(copied).toEqual(['http://127.0.0.1:8787/hooks/abc']);
+  });
+
+  it.each([
+    ['plain http', 'http://github.com/agented/agented'],
+    ['a host off the allowlist', 'https://example.com/'],
+    ['a subdomain of an allowlisted host', 'https://evil.github.com/'],
+    ['a look-alike host', 'https://github.com.evil.test/'],
+    ['credentials before the host', 'https://github.com@evil.test/'],
+    ['user info on an allowlisted host', 'https://user:pass@github.com/'],
+    ['another port', 'https://github.com:8443/'],
+    ['a file: URL', 'file:///etc/passwd'],
+    ['a javascript: URL', 'javascript:alert(1)'],
+    ['a custom scheme', 'vscode://file/etc/passwd'],
+    ['not a URL', 'github.com'],
+    ['an overlong URL', `https://github.com/${'a'.repeat(2048)}`],
+  ])('refuses to open %s, and never calls shell.openExternal', async (_name, url) => {
+    opened.length = 0;
+    await expect(call('agented:links:openExternal', top, url)).rejects.toThrow(/invalid arguments/);
+    expect(opened).toEqual([]);
+    expect(logLines.at(-1)).toMatch(/invalid arguments/);
+  });
+
+  it.each<[string, string, unknown[]]>([
+    ['openExternal without a URL', 'agented:links:openExternal', []],
+    ['openExternal with a number', 'agented:links:openExternal', [42]],
+    ['openExternal with a second argument', 'agented:links:openExternal', ['https://github.com/', 'extra']],
+    ['writeText without text', 'agented:clipboard:writeText', []],
+    ['writeText with an object', 'agented:clipboard:writeText', [{ toString: () => 'x' }]],
+    ['writeText with text past the cap', 'agented:clipboard:writeText', ['x'.repeat(CLIPBOARD_TEXT_MAX_LENGTH + 1)]],
+    ['writeText with a second argument', 'agented:clipboard:writeText', ['a', 'selection']],
+    ['server state with an argument', 'agented:server:state', ['x']],
+  ])('refuses %s, and never touches the desktop', async (_name, channel, args) => {
+    opened.length = 0;
+    copied.length = 0;
+    await expect(call(channel, top, ...args)).rejects.toThrow(/invalid arguments/);
+    expect({ opened, copied }).toEqual({ opened: [], copied: [] });
+  });
+
+  it('copies text of exactly the cap, and keeps refused text out of the log', async () => {
+    copied.length = 0;
+    await expect(call('agented:clipboard:writeText', top, 'y'.repeat(CLIPBOARD_TEXT_MAX_LENGTH))).resolves.toBeUndefined();
+    expect(copied.map((text) => text.length)).toEqual([CLIPBOARD_TEXT_MAX_LENGTH]);
+    await expect(call('agented:clipboard:writeText', top, `whsec_secret${'z'.repeat(CLIPBOARD_TEXT_MAX_LENGTH)}`)).rejects.toThrow(/invalid arguments/);
+    expect(logLines.at(-1)).not.toMatch(/whsec_secret/);
+  });
+
+  it('lists only https-reachable host names, each once', () => {
+    for (const host of externalLinkHosts) expect(new URL(`https://${host}/`).hostname).toBe(host);
+    expect(new Set(externalLinkHosts).size).toBe(externalLinkHosts.length);
   });
 
   it.each([
@@ -145,8 +246,11 @@ describe('main-side IPC (main/shell/ipc.ts)', () => {
     ['a subframe of the worker page', { url: `${workerOrigin}/`, parent: {} }],
     ['a frame that is gone', null],
   ])('refuses %s', async (_name, frame) => {
-    for (const channel of preloadChannels) await expect(call(channel, frame)).rejects.toThrow(/sender not allowed/);
+    opened.length = 0;
+    copied.length = 0;
+    for (const channel of preloadChannels) await expect(call(channel, frame, ...sampleArgs[channel]!)).rejects.toThrow(/sender not allowed/);
     expect(logLines.at(-1)).toMatch(/untrusted sender/);
+    expect({ opened, copied }).toEqual({ opened: [], copied: [] });
   });
 
   it('removes its handlers on dispose', async () => {

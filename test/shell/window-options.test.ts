@@ -104,6 +104,9 @@ describe('where the window may go', () => {
 
   it.each([
     ['https://github.com/agented/agented', true],
+    // https alone is not enough: the host must be on the allowlist (common/external-links.ts).
+    ['https://example.com/', false],
+    ['https://github.com.evil.test/', false],
     ['http://example.com/', false],
     ['file:///etc/passwd', false],
     ['javascript:alert(1)', false],
