@@ -1,0 +1,103 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { flushPromises, mount, type VueWrapper } from '@vue/test-utils';
+import { EventSource } from 'eventsource';
+import { createPinia } from 'pinia';
+import { expect } from 'vitest';
+import type { Router } from 'vue-router';
+import App from '../../renderer/src/App.vue';
+import { ApiClient } from '../../renderer/src/api/client.js';
+import { FetchEventSource } from '../../renderer/src/api/fetch-event-source.js';
+import { ApiKey, EventSourceKey, ExecutionEventSourceKey } from '../../renderer/src/api/inject.js';
+import type { EventSourceLike } from '../../renderer/src/api/live-connection.js';
+import { buildRouter } from '../../renderer/src/router.js';
+import { useLiveStore } from '../../renderer/src/stores/live.js';
+import { repoRoot } from './serve.js';
+
+/**
+ * The whole renderer in happy-dom, as main.ts composes it (App, the real
+ * router with its session guard, Pinia, the live events stream), against a
+ * real worker over real HTTP. The page's session cookie is replaced by the
+ * API key on every request, the one thing a test cannot get from a login.
+ */
+export interface MountedApp {
+  wrapper: VueWrapper;
+  router: Router;
+  api: ApiClient;
+  /** Opens a path as the reader would by following a link. */
+  open(fullPath: string): Promise<void>;
+  /** Waits (up to `timeoutMs`) until `done()`; fails with the page's HTML if it never is. */
+  until(done: () => boolean, timeoutMs?: number): Promise<void>;
+  unmount(): void;
+}
+
+export function setPageOrigin(url: string): void {
+  // The page's own origin, as when the worker serves the UI (happy-dom applies CORS like a browser).
+  (window as unknown as { happyDOM: { setURL(url: string): void } }).happyDOM.setURL(url);
+}
+
+export async function mountApp(server: { url: string; key: string }, fullPath = '/'): Promise<MountedApp> {
+  setPageOrigin(`${server.url}${fullPath}`);
+  const authorization = `Bearer ${server.key}`;
+  const keyedFetch: typeof fetch = (input, init) => {
+    const headers = new Headers(init?.headers);
+    headers.set('authorization', authorization);
+    return fetch(input, { ...init, headers });
+  };
+  const api = new ApiClient({ headers: { Authorization: authorization } });
+  const absolute = (url: string) => new URL(url, server.url).href;
+  const router = buildRouter(api);
+  const pinia = createPinia();
+  const wrapper = mount(App, {
+    global: {
+      plugins: [pinia, router],
+      provide: {
+        [ApiKey as symbol]: api,
+        [EventSourceKey as symbol]: (url: string) => new EventSource(absolute(url), { fetch: keyedFetch }) as unknown as EventSourceLike,
+        [ExecutionEventSourceKey as symbol]: (url: string) => new FetchEventSource(absolute(url), { headers: { authorization } }),
+      },
+    },
+    attachTo: document.body,
+  });
+  // An element not rendered yet is not done yet: a lookup that throws counts as false.
+  const holds = (done: () => boolean) => {
+    try {
+      return done();
+    } catch {
+      return false;
+    }
+  };
+  const until = async (done: () => boolean, timeoutMs = 5_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!holds(done) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      await flushPromises();
+    }
+    expect(holds(done), wrapper.html()).toBe(true);
+  };
+  await router.push(fullPath);
+  await router.isReady();
+  await flushPromises();
+  return {
+    wrapper,
+    router,
+    api,
+    open: async (next) => {
+      await router.push(next);
+      await flushPromises();
+    },
+    until,
+    unmount: () => {
+      wrapper.unmount();
+      // The events stream belongs to the store, which outlives the component (a page is never unmounted in the app).
+      useLiveStore(pinia).stop();
+    },
+  };
+}
+
+/** An executable that runs test/fixtures/scripted-agent.mjs (what it does is said by its prompt). */
+export function scriptedAgent(dir: string): string {
+  const file = path.join(dir, 'scripted-agent');
+  fs.writeFileSync(file, `#!/bin/sh\nexec "${process.execPath}" "${path.join(repoRoot, 'test', 'fixtures', 'scripted-agent.mjs')}" "$@"\n`, { mode: 0o755 });
+  return file;
+}
