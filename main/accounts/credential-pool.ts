@@ -7,14 +7,20 @@ export interface Choice {
   account: StoredAccount | null;
 }
 
-export type Selection = { kind: 'run'; choice: Choice } | { kind: 'wait'; until: number; reason: string };
+/**
+ * `wait`: nothing is usable until `until` (the earliest cool-down's end);
+ * `over_budget`: nothing is cooling down, every account left is over its hard
+ * budget — there is nothing to wait for this period. `reason` says why, in
+ * words ("nothing is usable — claude account "a" is rate-limited until …").
+ */
+export type Selection = { kind: 'run'; choice: Choice } | { kind: 'wait'; until: number; reason: string } | { kind: 'over_budget'; reason: string };
 
 export interface PoolOptions {
   accounts: AccountRepository;
   /** First cool-down after a rate limit that gave no reset time; doubled for each further one in a row. */
   backoffBaseMs: number;
   backoffMaxMs?: number;
-  /** An account over its hard budget is not usable until its period ends. */
+  /** An account over its hard budget is not usable until its period ends; `reason` completes "<account> is …". */
   accountBlocked?(accountId: string): { until: number; reason: string } | null;
   now?: () => number;
 }
@@ -24,7 +30,8 @@ export interface PoolOptions {
  * tried in priority order; one that is cooling down after a rate limit (or
  * over its budget) is passed over; when none of a backend is left, the next
  * backend of the trigger's fallback list is tried. When nothing is usable,
- * the answer is to wait until the earliest cool-down ends.
+ * the answer is to wait until the earliest cool-down ends — or, when nothing
+ * is cooling down and only budgets stand in the way, that it cannot run.
  */
 export class CredentialPool {
   private readonly now: () => number;
@@ -43,6 +50,7 @@ export class CredentialPool {
   select(backends: readonly Backend[]): Selection {
     const now = this.now();
     let earliest: { until: number; reason: string } | undefined;
+    let overBudget: string | undefined;
     const consider = (until: number, reason: string) => {
       if (!earliest || until < earliest.until) earliest = { until, reason };
     };
@@ -59,14 +67,15 @@ export class CredentialPool {
         }
         const blocked = account ? this.options.accountBlocked?.(account.id) : null;
         if (blocked) {
-          consider(blocked.until, blocked.reason);
+          overBudget ??= `${label} is ${blocked.reason}`;
           continue;
         }
         return { kind: 'run', choice: { backend, account } };
       }
     }
-    if (!earliest) return { kind: 'wait', until: now + this.options.backoffBaseMs, reason: `no enabled account for ${backends.join(', ')}` };
-    return { kind: 'wait', until: earliest.until, reason: `waiting: nothing is usable — ${earliest.reason}` };
+    if (earliest) return { kind: 'wait', until: earliest.until, reason: `nothing is usable — ${earliest.reason}` };
+    if (overBudget) return { kind: 'over_budget', reason: `nothing is usable — ${overBudget}` };
+    return { kind: 'wait', until: now + this.options.backoffBaseMs, reason: `no enabled account for ${backends.join(', ')}` };
   }
 
   /**

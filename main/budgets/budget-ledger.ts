@@ -108,7 +108,7 @@ export class BudgetLedger {
   accountBlocked(accountId: string): { until: number; reason: string } | null {
     for (const budget of this.list()) {
       if (budget.hard && budget.scope === 'account' && budget.scopeId === accountId && budget.used >= 1) {
-        return { until: Date.parse(budget.periodEnd), reason: `the account's ${ADJECTIVE[budget.period]} budget is used up until ${budget.periodEnd}` };
+        return { until: Date.parse(budget.periodEnd), reason: `over its ${ADJECTIVE[budget.period]} hard budget (${spentText(budget)} this ${budget.period}, until ${budget.periodEnd})` };
       }
     }
     return null;

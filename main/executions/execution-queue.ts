@@ -267,10 +267,14 @@ export class ExecutionQueue implements Disposable {
         continue;
       }
       const selection = this.deps.pool.select(backendsOf(trigger.definition));
+      if (selection.kind === 'over_budget') {
+        this.deps.executions.skip(execution.id, `not started: ${selection.reason}`, now);
+        continue;
+      }
       if (selection.kind === 'wait') {
-        if (trigger.definition.onRateLimit === 'fail') this.deps.executions.skip(execution.id, `not started: ${selection.reason}`, now);
+        if (trigger.definition.onRateLimit === 'fail') this.deps.executions.skip(execution.id, `not started: ${selection.reason} (the trigger fails rather than waits)`, now);
         else {
-          this.deps.executions.setWaiting(execution.id, selection.reason);
+          this.deps.executions.setWaiting(execution.id, `waiting: ${selection.reason}`);
           this.wakeAt(selection.until);
         }
         continue;

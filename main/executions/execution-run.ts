@@ -139,12 +139,15 @@ export class ExecutionRun {
     }
     const selection = deps.pool.select(backendsOf(this.trigger));
     if (selection.kind === 'run') return selection.choice;
-    if (this.trigger.onRateLimit === 'fail') {
-      this.end('failed', `rate-limited, and nothing else is usable (${selection.reason})`, null);
+    if (selection.kind === 'over_budget') {
+      this.end('failed', `rate-limited on ${label(choice)}, and ${selection.reason}`, null);
+    } else if (this.trigger.onRateLimit === 'fail') {
+      this.end('failed', `rate-limited on ${label(choice)}, and ${selection.reason} (the trigger fails rather than waits)`, null);
     } else {
-      this.line('system', selection.reason);
+      const reason = `waiting: ${selection.reason}`;
+      this.line('system', reason);
       deps.logs.flush();
-      deps.executions.requeue(this.execution.id, selection.reason);
+      deps.executions.requeue(this.execution.id, reason);
       this.log.info('execution waits for a rate limit to reset', { until: new Date(selection.until).toISOString() });
     }
     return null;
