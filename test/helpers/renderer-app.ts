@@ -28,7 +28,25 @@ export interface MountedApp {
   open(fullPath: string): Promise<void>;
   /** Waits (up to `timeoutMs`) until `done()`; fails with the page's HTML if it never is. */
   until(done: () => boolean, timeoutMs?: number): Promise<void>;
-  unmount(): void;
+  /** The URLs the page fetched since it was mounted, in order. */
+  requested: string[];
+  /** Waits for the page's requests in flight to be answered (a test ending sooner would see them fail), then unmounts it. */
+  close(): Promise<void>;
+}
+
+/** The page's fetches not yet answered (a stream counts as answered once its headers arrive). */
+let inFlight = 0;
+let counting = false;
+let log: string[] = [];
+function countFetches(): void {
+  if (counting) return;
+  counting = true;
+  const pageFetch = globalThis.fetch;
+  globalThis.fetch = ((...args: Parameters<typeof fetch>) => {
+    inFlight += 1;
+    log.push(String(args[0] instanceof Request ? args[0].url : args[0]));
+    return pageFetch(...args).finally(() => (inFlight -= 1));
+  }) as typeof fetch;
 }
 
 export function setPageOrigin(url: string): void {
@@ -38,6 +56,9 @@ export function setPageOrigin(url: string): void {
 
 export async function mountApp(server: { url: string; key: string }, fullPath = '/'): Promise<MountedApp> {
   setPageOrigin(`${server.url}${fullPath}`);
+  countFetches();
+  const requested: string[] = [];
+  log = requested;
   const authorization = `Bearer ${server.key}`;
   const keyedFetch: typeof fetch = (input, init) => {
     const headers = new Headers(init?.headers);
@@ -82,12 +103,14 @@ export async function mountApp(server: { url: string; key: string }, fullPath = 
     wrapper,
     router,
     api,
+    requested,
     open: async (next) => {
       await router.push(next);
       await flushPromises();
     },
     until,
-    unmount: () => {
+    close: async () => {
+      for (let waited = 0; inFlight > 0 && waited < 5_000; waited += 25) await new Promise((resolve) => setTimeout(resolve, 25));
       wrapper.unmount();
       // The events stream belongs to the store, which outlives the component (a page is never unmounted in the app).
       useLiveStore(pinia).stop();

@@ -40,8 +40,8 @@ afterAll(async () => {
 });
 
 let app: MountedApp | undefined;
-afterEach(() => {
-  app?.unmount();
+afterEach(async () => {
+  await app?.close();
   app = undefined;
 });
 

@@ -1,4 +1,4 @@
-import { onBeforeUnmount, onMounted, ref, type Ref } from 'vue';
+import { getCurrentInstance, onBeforeUnmount, onMounted, ref, type Ref } from 'vue';
 
 /** A clock that ticks while the component is mounted (live durations). */
 export function useNow(intervalMs = 1_000): Ref<number> {
@@ -9,9 +9,18 @@ export function useNow(intervalMs = 1_000): Ref<number> {
   return now;
 }
 
-/** Runs `task` at most once per `waitMs`, trailing: bursts of live events become one reload. */
+/**
+ * Runs `task` at most once per `waitMs`, trailing: bursts of live events become one reload.
+ * Made in a component's setup, it is cancelled when the component unmounts: a reload due
+ * after the reader left the page would otherwise still be sent.
+ */
 export function coalesce(task: () => void | Promise<void>, waitMs: number): { run: () => void; cancel: () => void } {
   let timer: ReturnType<typeof setTimeout> | null = null;
+  const cancel = () => {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+  };
+  if (getCurrentInstance()) onBeforeUnmount(cancel);
   return {
     run: () => {
       if (timer !== null) return;
@@ -20,9 +29,6 @@ export function coalesce(task: () => void | Promise<void>, waitMs: number): { ru
         void task();
       }, waitMs);
     },
-    cancel: () => {
-      if (timer !== null) clearTimeout(timer);
-      timer = null;
-    },
+    cancel,
   };
 }
