@@ -144,4 +144,33 @@ describe('trigger form', () => {
     expect(saved).toMatchObject({ id: trigger.id, kind: 'webhook', textFieldPath: 'message.body', enabled: false, params: [{ name: 'tone' }] });
     expect(saved.signature.scheme).toBe('hmac-sha256');
   });
+
+  it('asks what to do when every account is rate-limited, in words: "fail" is stored, and shown again when editing', async () => {
+    const wrapper = mountForm();
+    await wrapper.get('[data-testid="kind-manual"]').setValue(true);
+    await wrapper.get('[data-testid="field-name"]').setValue('Nightly report');
+    await wrapper.get('[data-testid="field-template"]').setValue('Write the report');
+    const field = wrapper.get('[data-testid="field-on-rate-limit"]');
+    // Waiting is the default; each choice says what it does.
+    expect((wrapper.get('[data-testid="on-rate-limit-wait"]').element as HTMLInputElement).checked).toBe(true);
+    expect(field.text()).toContain('When every account is rate-limited');
+    expect(field.text()).toContain('starts when the earliest cool-down ends');
+    expect(field.text()).toContain('fails at once');
+    expect(field.text()).not.toContain('then on codex');
+    await wrapper.get('input[type="checkbox"][value="codex"]').setValue(true);
+    expect(field.text()).toContain('then on codex');
+    await wrapper.get('[data-testid="on-rate-limit-fail"]').setValue(true);
+    await submit(wrapper);
+
+    const [[created]] = wrapper.emitted('saved') as [[TriggerCreated]];
+    const stored = await api.trigger(created.id);
+    expect(stored).toMatchObject({ onRateLimit: 'fail', fallbackBackends: ['codex'] });
+
+    const editing = mountForm({ trigger: stored });
+    expect((editing.get('[data-testid="on-rate-limit-fail"]').element as HTMLInputElement).checked).toBe(true);
+    await editing.get('[data-testid="on-rate-limit-wait"]').setValue(true);
+    await submit(editing);
+    expect(editing.emitted('saved')).toHaveLength(1);
+    expect((await api.trigger(created.id)).onRateLimit).toBe('wait');
+  });
 });

@@ -1,6 +1,7 @@
 import type { Backend, PermissionMode, SignatureScheme, Trigger, TriggerCreate, TriggerKind, TriggerParam, TriggerPatch } from '../../../common/triggers.js';
 
 type Strategy = NonNullable<TriggerCreate['concurrency']>['strategy'] & string;
+type OnRateLimit = Trigger['onRateLimit'];
 
 /**
  * What the trigger form edits: every field as a form control holds it
@@ -18,6 +19,7 @@ export interface TriggerDraft {
   workingDirectory: string;
   timeoutSeconds: number;
   permissionMode: PermissionMode;
+  onRateLimit: OnRateLimit;
   maxConcurrent: number;
   concurrencyKey: string;
   concurrencyStrategy: Strategy;
@@ -57,6 +59,7 @@ export function emptyDraft(kind: TriggerKind = 'github'): TriggerDraft {
     workingDirectory: '',
     timeoutSeconds: 1800,
     permissionMode: 'edit',
+    onRateLimit: 'wait',
     maxConcurrent: 1,
     concurrencyKey: '',
     concurrencyStrategy: 'queue',
@@ -84,6 +87,7 @@ export function draftOf(trigger: Trigger): TriggerDraft {
     workingDirectory: trigger.workingDirectory ?? '',
     timeoutSeconds: trigger.timeoutSeconds,
     permissionMode: trigger.permissionMode,
+    onRateLimit: trigger.onRateLimit,
     maxConcurrent: trigger.maxConcurrent,
     concurrencyKey: trigger.concurrency.key,
     concurrencyStrategy: trigger.concurrency.strategy,
@@ -124,6 +128,7 @@ function body(draft: TriggerDraft): TriggerPatch {
     workingDirectory: orNull(draft.workingDirectory),
     timeoutSeconds: draft.timeoutSeconds,
     permissionMode: draft.permissionMode,
+    onRateLimit: draft.onRateLimit,
     maxConcurrent: draft.maxConcurrent,
     concurrency: { key: draft.concurrencyKey.trim(), strategy: draft.concurrencyStrategy },
     params: params(draft),
@@ -172,4 +177,10 @@ export const permissionWords: Record<PermissionMode, string> = {
   'read-only': 'Read only — reads files and answers; changes nothing.',
   edit: 'Edit — may also change files in the working directory.',
   full: 'Full — may also run any command. Only for prompts you trust completely.',
+};
+
+/** What happens when a rate limit leaves nothing usable: every account of the CLI and of its fall-backs cooling down. */
+export const rateLimitWords: Record<OnRateLimit, string> = {
+  wait: 'Wait — the execution goes back to the queue, keeping its place, and starts when the earliest cool-down ends.',
+  fail: 'Fail — the execution fails at once, saying which account is rate-limited until when; one that has not started yet is skipped.',
 };
