@@ -4,6 +4,7 @@ import type { Execution } from '../../common/executions.js';
 import type { Trigger } from '../../common/triggers.js';
 import { startEngine, type Engine } from '../helpers/engine.js';
 import { githubExample, githubHeaders } from '../helpers/github-deliveries.js';
+import { request } from '../helpers/http.js';
 import { mountApp, scriptedAgent, type MountedApp } from '../helpers/renderer-app.js';
 import { makeTempDir } from '../helpers/temp.js';
 
@@ -131,7 +132,8 @@ describe('trigger page', () => {
     expect(webhookUrl.startsWith(`${engine.server.url}/hooks/`)).toBe(true);
     // It is the trigger's real secret: a delivery signed with it is accepted.
     const body = JSON.stringify(githubExample('pull_request', 'opened'));
-    const delivered = await fetch(webhookUrl, { method: 'POST', headers: githubHeaders({ secret, event: 'pull_request', body }), body });
+    // GitHub is not a browser: node's HTTP client, not the page's fetch.
+    const delivered = await request(engine.server.url, { method: 'POST', path: new URL(webhookUrl).pathname, headers: githubHeaders({ secret, event: 'pull_request', body }), body });
     expect(delivered.status).toBe(202);
 
     // Kept nowhere but in the page's memory: not in the URL, not in storage.
