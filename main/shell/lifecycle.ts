@@ -13,7 +13,12 @@ export interface AppLifetime {
  * the OS logging out) ends it. A quit is held until the worker has stopped
  * gracefully (executions, log batches), then carried out.
  */
-export function manageAppLifetime(supervisor: Supervisor, logger: Logger): AppLifetime {
+export function manageAppLifetime(
+  supervisor: Supervisor,
+  logger: Logger,
+  /** Where SIGINT and SIGTERM arrive: the process; a test passes its own emitter, so it neither sends real signals nor leaves listeners on its runner. */
+  signals: Pick<NodeJS.Process, 'on'> = process,
+): AppLifetime {
   let quit: 'no' | 'stopping-worker' | 'ready' = 'no';
   app.on('before-quit', (event) => {
     if (quit === 'ready') return;
@@ -29,8 +34,8 @@ export function manageAppLifetime(supervisor: Supervisor, logger: Logger): AppLi
         app.quit();
       });
   });
-  process.on('SIGINT', () => app.quit());
-  process.on('SIGTERM', () => app.quit());
+  signals.on('SIGINT', () => app.quit());
+  signals.on('SIGTERM', () => app.quit());
   // Having a listener is what keeps Electron from quitting when the last window closes.
   app.on('window-all-closed', () => logger.info('window closed; Agented stays in the tray'));
   return {

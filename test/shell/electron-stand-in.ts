@@ -1,0 +1,242 @@
+import { EventEmitter } from 'node:events';
+import path from 'node:path';
+import { build } from 'esbuild';
+import { repoRoot } from '../helpers/serve.js';
+import { loadCommonJs } from './bundle.js';
+
+/*
+ * A stand-in for the parts of the `electron` module that main/shell/window*.ts and
+ * lifecycle.ts use, following Electron's documented behaviour
+ * (https://www.electronjs.org/docs/latest/api/app, .../api/browser-window,
+ * .../api/web-contents): the Electron binary cannot run here. It records what the
+ * shell code asks of it, and lets a test fire the events Electron would.
+ */
+
+/** An Electron event: `preventDefault()` is how a listener refuses what is about to happen. */
+export interface StandInEvent {
+  readonly url?: string;
+  defaultPrevented: boolean;
+  preventDefault(): void;
+}
+
+function standInEvent(fields: { url?: string } = {}): StandInEvent {
+  return {
+    ...fields,
+    defaultPrevented: false,
+    preventDefault() {
+      this.defaultPrevented = true;
+    },
+  };
+}
+
+type HeadersListener = (details: { url: string; responseHeaders?: Record<string, string[]> }, callback: (response: { responseHeaders?: Record<string, string[]> }) => void) => void;
+
+export class StandInSession {
+  headersListener: HeadersListener | undefined;
+  permissionRequestHandler: ((webContents: unknown, permission: string, callback: (granted: boolean) => void) => void) | undefined;
+  permissionCheckHandler: ((webContents: unknown, permission: string) => boolean) | undefined;
+  readonly webRequest = {
+    onHeadersReceived: (listener: HeadersListener) => {
+      this.headersListener = listener;
+    },
+  };
+
+  setPermissionRequestHandler(handler: StandInSession['permissionRequestHandler']): void {
+    this.permissionRequestHandler = handler;
+  }
+
+  setPermissionCheckHandler(handler: StandInSession['permissionCheckHandler']): void {
+    this.permissionCheckHandler = handler;
+  }
+
+  /** A response arriving, as the webRequest listener sees it; resolves with the headers the listener answered (undefined: unchanged). */
+  receiveHeaders(url: string, responseHeaders: Record<string, string[]>): Promise<Record<string, string[]> | undefined> {
+    return new Promise((resolve) => this.headersListener!({ url, responseHeaders }, (response) => resolve(response.responseHeaders)));
+  }
+
+  /** Whether a permission request is granted. */
+  requestPermission(permission: string): Promise<boolean> {
+    return new Promise((resolve) => this.permissionRequestHandler!(undefined, permission, resolve));
+  }
+}
+
+export class StandInWebContents extends EventEmitter {
+  readonly session = new StandInSession();
+  windowOpenHandler: ((details: { url: string; frameName: string; features: string; disposition: string }) => { action: 'allow' | 'deny' }) | undefined;
+
+  setWindowOpenHandler(handler: StandInWebContents['windowOpenHandler']): void {
+    this.windowOpenHandler = handler;
+  }
+
+  /**
+   * The page starts a navigation (a link, `location = …`) or the server redirects one:
+   * Electron emits the event with the target URL and goes ahead unless a listener
+   * prevents it. Returns whether the navigation went ahead.
+   */
+  navigate(kind: 'will-navigate' | 'will-redirect', url: string): boolean {
+    const event = standInEvent({ url });
+    this.emit(kind, event);
+    return !event.defaultPrevented;
+  }
+
+  /** `window.open(url)` or a target=_blank link: Electron asks the handler; without one it opens a window. */
+  openWindow(url: string): 'allow' | 'deny' {
+    if (!this.windowOpenHandler) return 'allow';
+    return this.windowOpenHandler({ url, frameName: '', features: '', disposition: 'foreground-tab' }).action;
+  }
+
+  /** A `<webview>` about to attach: goes ahead unless prevented. */
+  attachWebview(): boolean {
+    const event = standInEvent();
+    this.emit('will-attach-webview', event, {}, {});
+    return !event.defaultPrevented;
+  }
+}
+
+export interface StandInElectron {
+  /** The module object the bundle's `require('electron')` gets. */
+  module: Record<string, unknown>;
+  app: StandInApp;
+  windows: StandInBrowserWindow[];
+  /** Every URL handed to shell.openExternal. */
+  opened: string[];
+}
+
+export class StandInApp extends EventEmitter {
+  /** Set once Electron would terminate: after `will-quit`, which no listener prevented. */
+  exited = false;
+  private closingForQuit = false;
+  constructor(private readonly windows: StandInBrowserWindow[]) {
+    super();
+  }
+
+  /**
+   * Per the docs of app.quit(): `before-quit` first (a listener may prevent the
+   * quit), the windows close, then `will-quit` (also preventable) and the app terminates.
+   */
+  quit(): void {
+    const beforeQuit = standInEvent();
+    this.emit('before-quit', beforeQuit);
+    if (beforeQuit.defaultPrevented) return;
+    this.closingForQuit = true;
+    for (const window of this.windows) if (!window.isDestroyed()) window.close();
+    this.closingForQuit = false;
+    const willQuit = standInEvent();
+    this.emit('will-quit', willQuit);
+    if (willQuit.defaultPrevented) return;
+    this.exited = true;
+    this.emit('quit', standInEvent(), 0);
+  }
+
+  /**
+   * Electron, once the last window has closed: `window-all-closed` if anyone listens,
+   * else it quits (the default); not while app.quit() itself closes them.
+   */
+  lastWindowClosed(): void {
+    if (this.closingForQuit) return;
+    if (this.listenerCount('window-all-closed') > 0) this.emit('window-all-closed');
+    else this.quit();
+  }
+}
+
+export class StandInBrowserWindow extends EventEmitter {
+  readonly webContents = new StandInWebContents();
+  readonly loaded: string[] = [];
+  visible = false;
+  focused = false;
+  minimized = false;
+  private destroyed = false;
+
+  constructor(
+    readonly options: Record<string, unknown>,
+    private readonly onClosed: () => void,
+  ) {
+    super();
+  }
+
+  loadURL(url: string): Promise<void> {
+    this.loaded.push(url);
+    return Promise.resolve();
+  }
+
+  show(): void {
+    this.visible = true;
+  }
+
+  focus(): void {
+    this.focused = true;
+  }
+
+  isMinimized(): boolean {
+    return this.minimized;
+  }
+
+  restore(): void {
+    this.minimized = false;
+  }
+
+  isDestroyed(): boolean {
+    return this.destroyed;
+  }
+
+  /** The page is ready: Electron emits `ready-to-show` once. */
+  paint(): void {
+    this.emit('ready-to-show');
+  }
+
+  /** The user closes the window: `close` (preventable), then the window is destroyed and `closed` fires. */
+  close(): void {
+    const event = standInEvent();
+    this.emit('close', event);
+    if (event.defaultPrevented) return;
+    this.destroyed = true;
+    this.visible = false;
+    this.emit('closed');
+    this.onClosed();
+  }
+}
+
+export function createElectronStandIn(): StandInElectron {
+  const windows: StandInBrowserWindow[] = [];
+  const opened: string[] = [];
+  const app = new StandInApp(windows);
+  const onClosed = () => {
+    if (windows.every((window) => window.isDestroyed())) app.lastWindowClosed();
+  };
+  class BrowserWindow extends StandInBrowserWindow {
+    constructor(options: Record<string, unknown>) {
+      super(options, onClosed);
+      windows.push(this);
+    }
+  }
+  const shell = {
+    openExternal: async (url: string) => {
+      opened.push(url);
+    },
+  };
+  return { module: { app, BrowserWindow, shell }, app, windows, opened };
+}
+
+/**
+ * Bundles shell files (main/shell/<file>) into one CommonJS module, with
+ * `electron` left to the caller, as test/shell/preload-contract.test.ts does
+ * for ipc.ts; `load` evaluates it against a stand-in.
+ */
+export async function bundleShell(files: string[]): Promise<{ load(electron: StandInElectron): Record<string, unknown> }> {
+  const result = await build({
+    stdin: {
+      contents: files.map((file) => `export * from ${JSON.stringify(`./${file}`)};`).join('\n'),
+      resolveDir: path.join(repoRoot, 'main', 'shell'),
+      sourcefile: 'shell-entry.ts',
+      loader: 'ts',
+    },
+    bundle: true,
+    write: false,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    external: ['electron'],
+  });
+  const code = result.outputFiles[0]!.text;
+  return { load: (electron) => loadCommonJs(code, 'shell.cjs', { electron: electron.module }).exports };
+}
