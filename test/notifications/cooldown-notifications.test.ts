@@ -111,6 +111,25 @@ describe('cool-down notifications (the real claude CLI against the Anthropic sta
     expect((await engine.api('POST', `/api/executions/${next}/cancel`)).status).toBeLessThan(300);
   }, 120_000);
 
+  it('one of two claude accounts rate-limited: the execution moves on, and nothing is said', async () => {
+    const slack = await startSlackStandIn();
+    cleanups.push(() => slack.close());
+    const engine = await engineWith({}, (recorded) => (recorded.headers['x-api-key'] === 'sk-ant-team-a-0123456789' ? { status: 429 } : { text: 'Done on team-b.' }));
+    expect((await engine.api('PUT', '/api/notifications', { slackUrl: slack.hookUrl })).status).toBe(200);
+    for (const [name, priority] of [['team-a', 1], ['team-b', 2]] as const) {
+      expect((await engine.api<Account>('POST', '/api/accounts', { backend: 'claude', name, apiKey: `sk-ant-${name}-0123456789`, priority })).status).toBe(201);
+    }
+    const done = await engine.waitForState(await engine.run(await engine.createTrigger({ promptTemplate: 'Say hello' })), ['succeeded', 'failed']);
+    expect(done.state, done.reason ?? '').toBe('succeeded');
+    expect(done.attempts.map((attempt) => [attempt.accountName, attempt.outcome])).toEqual([
+      ['team-a', 'rate_limited'],
+      ['team-b', 'succeeded'],
+    ]);
+    await sleep(1_000);
+    expect(slack.requests).toEqual([]);
+    expect((await engine.api<NotificationSettings>('GET', '/api/notifications')).body.recent).toEqual([]);
+  }, 60_000);
+
   it('Slack unreachable (a closed port): the execution still succeeds at once, and the notification stays pending, retried, with the connection error logged', async () => {
     const closed = await startReceiver(() => ({ status: 200 }));
     const slackUrl = `${closed.url}${SLACK_HOOK_PATH}`;
@@ -124,6 +143,8 @@ describe('cool-down notifications (the real claude CLI against the Anthropic sta
     const done = await engine.waitForState(await engine.run(trigger), ['succeeded', 'failed'], 30_000);
     expect(done.state, done.reason ?? '').toBe('succeeded');
     expect(messagesOf(engine)).toHaveLength(1);
+    // On time: well within the sender's 10 s answer timeout, so nothing of the execution waited on a delivery.
+    expect(Date.parse(done.endedAt!) - Date.parse(done.startedAt!)).toBeLessThan(10_000);
 
     // Retried (the first retry is due 1 s after the first failure), never delivered, never given up.
     const recent = async () => (await engine.api<NotificationSettings>('GET', '/api/notifications')).body.recent;
