@@ -5,7 +5,6 @@ import type { PriceTable } from '../../common/budgets.js';
 import type { AgentEvent, Execution } from '../../common/executions.js';
 import type { Backend, TriggerDefinition } from '../../common/triggers.js';
 import type { Choice, CredentialPool } from '../accounts/credential-pool.js';
-import type { BackendAdapter } from '../backends/adapter.js';
 import { backendSpec } from '../backends/catalog.js';
 import type { BackendLocator } from '../backends/locator.js';
 import type { BudgetLedger } from '../budgets/budget-ledger.js';
@@ -17,6 +16,7 @@ import type { Logger } from '../telemetry/logger.js';
 import { startAgentProcess, type AgentProcess, type OutputStream } from './agent-process.js';
 import type { LiveOutput } from './live-output.js';
 import type { LogStore, LogStream } from './log-store.js';
+import { followUsageFile, type RunAdapter, type UsageFileRun } from './usage-file.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -24,7 +24,7 @@ export interface RunDependencies {
   executions: ExecutionRepository;
   logs: LogStore;
   live: LiveOutput;
-  adapters: Readonly<Partial<Record<Backend, BackendAdapter>>>;
+  adapters: Readonly<Partial<Record<Backend, RunAdapter>>>;
   locator: BackendLocator;
   /** The worker's environment; the CLI gets it without Agented's own variables, with the login shell's PATH. */
   env: Env;
@@ -73,6 +73,8 @@ export class ExecutionRun {
   /** The current attempt's provisional tokens (a running total the CLI's own totals will replace), and whether they are yet to be applied. */
   private provisional: { inputTokens: number | null; outputTokens: number | null } | null = null;
   private provisionalTimer: NodeJS.Timeout | undefined;
+  /** Whether the current attempt's CLI reported its own totals: a running total read after them (from a usage file) is already in them. */
+  private totalsReported = false;
   private readonly attempts: Attempt[];
   private choice: Choice;
   private readonly log: Logger;
@@ -175,13 +177,17 @@ export class ExecutionRun {
     const startedAt = new Date();
     let rateLimit: Extract<AgentEvent, { type: 'error' }> | undefined;
     let authFailed = false;
+    const env = { ...deps.env, PATH: located.searchPath, ...accountEnv };
+    const usageFile = this.followUsageFile(adapter, env);
+    this.totalsReported = false;
     let agent: AgentProcess;
     try {
       agent = startAgentProcess({
         executable: located.executable,
         adapter,
-        invocation: { prompt: execution.prompt, model, permissionMode: this.trigger.permissionMode, workingDirectory, env: { ...deps.env, PATH: located.searchPath, ...accountEnv } },
+        invocation: { prompt: execution.prompt, model, permissionMode: this.trigger.permissionMode, workingDirectory, env: { ...env, ...usageFile?.env } },
         onLine: (stream, text, events) => {
+          if (stream === 'stdout') usageFile?.stdoutLine(text);
           for (const event of events) {
             if (event.type === 'error' && event.kind === 'rate_limit') rateLimit = event;
             if (event.type === 'error' && event.kind === 'auth') authFailed = true;
@@ -190,6 +196,7 @@ export class ExecutionRun {
         },
       });
     } catch (error) {
+      usageFile?.close();
       return this.end('failed', `could not start ${located.executable}: ${(error as Error).message}`, null);
     }
     this.process = agent;
@@ -208,6 +215,8 @@ export class ExecutionRun {
       // The process never started (ENOENT, EACCES…).
       failure = `could not start ${located.executable}: ${(error as Error).message}`;
     }
+    // Its last records (written as the CLI exits) count before the running total is kept.
+    usageFile?.close();
     this.process = undefined;
     this.keepProvisional();
     const stop = this.requestedStop();
@@ -244,20 +253,39 @@ export class ExecutionRun {
     for (const event of events) {
       if (event.type !== 'usage') continue;
       if (event.provisional) {
-        this.provisional = { inputTokens: event.inputTokens, outputTokens: event.outputTokens };
-        // Applied at most every PROVISIONAL_USAGE_MS: a budget needs no more, and a CLI flooding messages would otherwise write the execution row per line.
-        this.provisionalTimer ??= setTimeout(() => {
-          this.provisionalTimer = undefined;
-          if (this.provisional) this.usageChanged();
-        }, PROVISIONAL_USAGE_MS);
+        this.runningUsage(event.inputTokens, event.outputTokens);
         continue;
       }
       // The CLI's own figures replace the running total.
       this.provisional = null;
+      this.totalsReported = true;
       this.addUsage(event);
       usageChanged = true;
     }
     if (usageChanged) this.usageChanged();
+  }
+
+  /** The current attempt's running total so far (provisional: the CLI's own totals will replace it). */
+  private runningUsage(inputTokens: number | null, outputTokens: number | null): void {
+    if (this.totalsReported) return;
+    this.provisional = { inputTokens, outputTokens };
+    // Applied at most every PROVISIONAL_USAGE_MS: a budget needs no more, and a CLI flooding messages would otherwise write the execution row per line.
+    this.provisionalTimer ??= setTimeout(() => {
+      this.provisionalTimer = undefined;
+      if (this.provisional) this.usageChanged();
+    }, PROVISIONAL_USAGE_MS);
+  }
+
+  /** Follows the file where the CLI writes each API call's usage, for CLIs whose stdout has it only at the end (see usage-file.ts). */
+  private followUsageFile(adapter: RunAdapter, env: Readonly<Record<string, string | undefined>>): UsageFileRun | undefined {
+    if (!adapter.usageFile) return undefined;
+    try {
+      return followUsageFile(adapter.usageFile, env, (tokens) => this.runningUsage(tokens.inputTokens, tokens.outputTokens));
+    } catch (error) {
+      // Without it the CLI's totals still come at the end: only a hard budget's stop comes later.
+      this.log.warn('could not follow the usage file', { err: error });
+      return undefined;
+    }
   }
 
   /** The usage so far, with the current attempt's provisional tokens on top. */

@@ -5,6 +5,8 @@ import type { Budget } from '../../common/budgets.js';
 import { groupAlive } from '../../main/executions/process-group.js';
 import { startEngine, type Engine } from '../helpers/engine.js';
 import type { AnthropicReply } from '../helpers/stand-ins/anthropic.js';
+import { functionResponses, startGeminiStandIn, type GeminiReply } from '../helpers/stand-ins/gemini.js';
+import { startOpenAiStandIn, toolCallOutputs, type OpenAiReply } from '../helpers/stand-ins/openai.js';
 import type { RecordedRequest } from '../helpers/stand-ins/server.js';
 import { makeTempDir } from '../helpers/temp.js';
 
@@ -19,12 +21,24 @@ function oneStepThenHang(recorded: RecordedRequest): AnthropicReply {
   return conversation.includes('tool_result') ? { hangAfterText: 'Still reading' } : { toolUse: { name: 'read', input: { filePath: 'notes.txt' } } };
 }
 
+/** The same for Gemini CLI: a read_file call, then an answer that never finishes. */
+function geminiReadThenHang(recorded: RecordedRequest): GeminiReply {
+  return functionResponses(recorded.body).length > 0 ? { hangAfterText: 'Still reading' } : { functionCall: { name: 'read_file', args: { file_path: 'notes.txt' } } };
+}
+
+/** The same for Codex: a shell command, then an answer that never finishes. */
+function codexReadThenHang(recorded: RecordedRequest): OpenAiReply {
+  return toolCallOutputs(recorded.body).length > 0 ? { hangAfterText: 'Still reading' } : { functionCall: { name: 'exec_command', arguments: { cmd: 'cat notes.txt' } } };
+}
+
 /**
  * A hard budget stopping an execution mid-run: the real CLIs against the
- * Anthropic stand-in, whose second step never finishes — only the budget can
- * end the run. OpenCode reports usage after every step; Claude Code reports
- * its totals only at the end, so its running total comes from the usage each
- * assistant message carries.
+ * stand-ins, whose second step never finishes — only the budget can end the
+ * run. OpenCode reports usage after every step; Claude Code reports its
+ * totals only at the end, so its running total comes from the usage each
+ * assistant message carries; Gemini CLI and Codex print theirs only at the
+ * end too, so theirs comes from the file each writes per API call (its
+ * telemetry, its session rollout).
  */
 describe('budgets while running', () => {
   it('a running execution that crosses a hard token budget is stopped, whole process group, with the reason', async () => {
@@ -74,5 +88,80 @@ describe('budgets while running', () => {
     expect(groupAlive(running.processGroup!)).toBe(false);
     // Only the first call finished: the budget, not the end of the run, stopped it.
     expect(engine.standIn.requests.filter((request) => request.path.startsWith('/v1/messages')).length).toBeLessThanOrEqual(2);
+  }, 120_000);
+
+  it('Gemini CLI is stopped by a hard token budget between its API calls, on the usage its telemetry file has for each call', async () => {
+    const gemini = await startGeminiStandIn(geminiReadThenHang);
+    cleanups.push(() => gemini.close());
+    const home = makeTempDir('agented-budget-gemini-home-');
+    const work = makeTempDir('agented-budget-gemini-');
+    cleanups.push(home.remove, work.remove);
+    fs.mkdirSync(path.join(home.dir, '.gemini'));
+    fs.writeFileSync(
+      path.join(home.dir, '.gemini', 'settings.json'),
+      JSON.stringify({ security: { auth: { selectedType: 'gemini-api-key' } }, general: { maxAttempts: 1 }, privacy: { usageStatisticsEnabled: false } }),
+    );
+    fs.writeFileSync(path.join(work.dir, 'notes.txt'), 'a note\n');
+    const engine: Engine = await startEngine({ HOME: home.dir, GEMINI_API_KEY: 'stand-in-gemini-key', GOOGLE_GEMINI_BASE_URL: gemini.url });
+    cleanups.push(() => engine.close());
+
+    await engine.api<Budget>('POST', '/api/budgets', { scope: 'global', period: 'day', limitTokens: 1 });
+    const trigger = await engine.createTrigger({ backend: 'gemini', model: 'gemini-2.5-flash', promptTemplate: 'Read notes.txt', workingDirectory: work.dir, permissionMode: 'read-only' });
+    const id = await engine.run(trigger);
+    const running = await engine.waitForState(id, ['running', 'failed', 'succeeded'], 60_000);
+    // The CLI writes its telemetry in batches, at most 5 s after a call.
+    const ended = await engine.waitForState(id, ['failed', 'succeeded', 'cancelled', 'timed_out'], 60_000);
+    expect(ended.state).toBe('failed');
+    expect(ended.reason).toMatch(/^stopped: The daily hard budget is used up \(\d+ of 1 tokens this day/);
+    expect(ended.attempts.map((attempt) => attempt.outcome)).toEqual(['failed']);
+    // The first call's tokens, as its telemetry record has them (the CLI prints no totals when stopped).
+    expect(ended.usage.inputTokens).toBeGreaterThan(0);
+    expect(ended.usage.outputTokens).toBeGreaterThan(0);
+    expect(groupAlive(running.processGroup!)).toBe(false);
+    // The second call was made and never answered: the budget, not the end of the run, stopped it.
+    const calls = gemini.requests.filter((request) => request.path.includes(':streamGenerateContent'));
+    expect(calls).toHaveLength(2);
+    expect(functionResponses(calls[1]?.body)).toHaveLength(1);
+  }, 120_000);
+
+  it('Codex is stopped by a hard token budget between its API calls, on the token counts of its session rollout', async () => {
+    const openai = await startOpenAiStandIn(codexReadThenHang);
+    cleanups.push(() => openai.close());
+    const codexHome = makeTempDir('agented-budget-codex-home-');
+    const work = makeTempDir('agented-budget-codex-');
+    cleanups.push(codexHome.remove, work.remove);
+    fs.writeFileSync(
+      path.join(codexHome.dir, 'config.toml'),
+      [
+        'model_provider = "stand-in"',
+        '',
+        '[model_providers.stand-in]',
+        'name = "OpenAI stand-in"',
+        `base_url = "${openai.url}/v1"`,
+        'env_key = "STAND_IN_OPENAI_KEY"',
+        'wire_api = "responses"',
+        'request_max_retries = 0',
+        'stream_max_retries = 0',
+        '',
+      ].join('\n'),
+    );
+    fs.writeFileSync(path.join(work.dir, 'notes.txt'), 'a note\n');
+    const engine: Engine = await startEngine({ CODEX_HOME: codexHome.dir, STAND_IN_OPENAI_KEY: 'sk-stand-in-0123456789' });
+    cleanups.push(() => engine.close());
+
+    await engine.api<Budget>('POST', '/api/budgets', { scope: 'global', period: 'day', limitTokens: 1 });
+    const trigger = await engine.createTrigger({ backend: 'codex', model: 'gpt-stand-in', promptTemplate: 'Read notes.txt', workingDirectory: work.dir, permissionMode: 'read-only' });
+    const id = await engine.run(trigger);
+    const running = await engine.waitForState(id, ['running', 'failed', 'succeeded'], 60_000);
+    const ended = await engine.waitForState(id, ['failed', 'succeeded', 'cancelled', 'timed_out'], 60_000);
+    expect(ended.state).toBe('failed');
+    expect(ended.reason).toMatch(/^stopped: The daily hard budget is used up \(\d+ of 1 tokens this day/);
+    expect(ended.attempts.map((attempt) => attempt.outcome)).toEqual(['failed']);
+    expect(ended.usage.inputTokens).toBeGreaterThan(0);
+    expect(ended.usage.outputTokens).toBeGreaterThan(0);
+    expect(groupAlive(running.processGroup!)).toBe(false);
+    const calls = openai.requests.filter((request) => request.path === '/v1/responses');
+    expect(calls).toHaveLength(2);
+    expect(toolCallOutputs(calls[1]?.body)).toHaveLength(1);
   }, 120_000);
 });

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import type { AgentEvent } from '../../../common/executions.js';
 import type { PermissionMode } from '../../../common/triggers.js';
-import type { BackendAdapter, CommandLine, Invocation, OutputParser } from '../adapter.js';
+import type { RunAdapter } from '../../executions/usage-file.js';
+import type { CommandLine, Invocation, OutputParser } from '../adapter.js';
+import { codexUsageFile } from './codex-usage.js';
 
 /**
  * Codex runs every command the model asks for in its own sandbox (on Linux
@@ -293,8 +295,10 @@ export function createCodexParser(now: () => Date = () => new Date()): OutputPar
   return new CodexParser(now);
 }
 
-export const codexAdapter: BackendAdapter = {
+/** Its stdout has usage only at the end; the usage file has each API call's (see codex-usage.ts), so a hard budget can stop a run between calls. */
+export const codexAdapter: RunAdapter = {
   backend: 'codex',
   commandLine,
   createParser: () => createCodexParser(),
+  usageFile: codexUsageFile,
 };

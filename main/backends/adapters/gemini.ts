@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import type { AgentEvent } from '../../../common/executions.js';
 import type { PermissionMode } from '../../../common/triggers.js';
-import type { BackendAdapter, CommandLine, Invocation, OutputParser } from '../adapter.js';
+import type { RunAdapter } from '../../executions/usage-file.js';
+import type { CommandLine, Invocation, OutputParser } from '../adapter.js';
+import { geminiUsageFile } from './gemini-usage.js';
 
 /**
  * Gemini CLI's approval modes (docs/reference/configuration.md). Run headless,
@@ -201,8 +203,10 @@ export function createGeminiParser(now: () => Date = () => new Date()): OutputPa
   return new GeminiParser(now);
 }
 
-export const geminiAdapter: BackendAdapter = {
+/** Its stdout has usage only at the end; the usage file has each API call's (see gemini-usage.ts), so a hard budget can stop a run between calls. */
+export const geminiAdapter: RunAdapter = {
   backend: 'gemini',
   commandLine,
   createParser: () => createGeminiParser(),
+  usageFile: geminiUsageFile,
 };
