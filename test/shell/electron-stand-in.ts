@@ -1,6 +1,10 @@
 import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
+import { createIpcHandlers } from '../../main/shell/ipc-handlers.js';
+import type { desktopActions as desktopActionsType, registerIpcHandlers as registerIpcHandlersType } from '../../main/shell/ipc.js';
+import { Logger, MemorySink } from '../../main/telemetry/logger.js';
 import { repoRoot } from '../helpers/serve.js';
 import { loadCommonJs } from './bundle.js';
 
@@ -239,4 +243,69 @@ export async function bundleShell(files: string[]): Promise<{ load(electron: Sta
   });
   const code = result.outputFiles[0]!.text;
   return { load: (electron) => loadCommonJs(code, 'shell.cjs', { electron: electron.module }).exports };
+}
+
+export interface DesktopBridge {
+  /** What main's handlers handed to electron's clipboard.writeText and shell.openExternal. */
+  copied: string[];
+  opened: string[];
+  /** What main logged (refusals among it). */
+  log: MemorySink;
+}
+
+/**
+ * The whole path a renderer call takes in the app, minus Electron itself: the
+ * bundled preload (`preloadFile`, from scripts/build-preload.mjs) exposes its API
+ * through `expose` (onto a happy-dom window in renderer tests); its
+ * ipcRenderer.invoke reaches the ipcMain handlers that the bundled
+ * main/shell/ipc.ts registered, as a call from the top frame of `pageUrl`, and
+ * those act through a stand-in clipboard and shell.
+ */
+export async function desktopBridge(options: { preloadFile: string; pageUrl: string; expose: (key: string, value: unknown) => void }): Promise<DesktopBridge> {
+  const copied: string[] = [];
+  const opened: string[] = [];
+  const log = new MemorySink();
+  type Handler = (event: unknown, ...args: unknown[]) => unknown;
+  const registered = new Map<string, Handler>();
+  const mainElectron = {
+    ipcMain: {
+      handle: (channel: string, handler: Handler) => registered.set(channel, handler),
+      removeHandler: (channel: string) => registered.delete(channel),
+    },
+    shell: { openExternal: async (url: string) => void opened.push(url) },
+    clipboard: { writeText: (text: string) => void copied.push(text) },
+  };
+  const ipc = await build({
+    entryPoints: [path.join(repoRoot, 'main', 'shell', 'ipc.ts')],
+    bundle: true,
+    write: false,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    external: ['electron'],
+  });
+  const { registerIpcHandlers, desktopActions } = loadCommonJs(ipc.outputFiles[0]!.text, 'ipc.cjs', { electron: mainElectron }).exports as {
+    registerIpcHandlers: typeof registerIpcHandlersType;
+    desktopActions: typeof desktopActionsType;
+  };
+  const pageOrigin = new URL(options.pageUrl).origin;
+  // As main/shell/main.ts wires them.
+  registerIpcHandlers({
+    handlers: createIpcHandlers({ supervisorState: () => ({ status: 'stopped' }), appVersion: '0.0.0-test', ...desktopActions() }),
+    workerOrigin: () => pageOrigin,
+    logger: Logger.create({ sink: log }),
+  });
+  const senderFrame = { url: options.pageUrl, parent: null };
+  const preloadElectron = {
+    contextBridge: { exposeInMainWorld: options.expose },
+    ipcRenderer: {
+      invoke: async (channel: string, ...args: unknown[]) => {
+        const handler = registered.get(channel);
+        if (!handler) throw new Error(`No handler registered for '${channel}'`);
+        return handler({ senderFrame }, ...args);
+      },
+    },
+  };
+  loadCommonJs(fs.readFileSync(options.preloadFile, 'utf8'), options.preloadFile, { electron: preloadElectron });
+  return { copied, opened, log };
 }
