@@ -5,10 +5,12 @@ import type { Budget } from '../../common/budgets.js';
 import { groupAlive } from '../../main/executions/process-group.js';
 import { startEngine, type Engine } from '../helpers/engine.js';
 import type { AnthropicReply } from '../helpers/stand-ins/anthropic.js';
-import { functionResponses, startGeminiStandIn, type GeminiReply } from '../helpers/stand-ins/gemini.js';
+import { openEventStream, logLines } from '../helpers/sse.js';
+import { functionResponses, startGeminiStandIn, toolThenText, type GeminiReply } from '../helpers/stand-ins/gemini.js';
 import { startOpenAiStandIn, toolCallOutputs, type OpenAiReply } from '../helpers/stand-ins/openai.js';
-import type { RecordedRequest } from '../helpers/stand-ins/server.js';
+import type { RecordedRequest, StandIn } from '../helpers/stand-ins/server.js';
 import { makeTempDir } from '../helpers/temp.js';
+import { within } from '../helpers/time.js';
 
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
@@ -24,6 +26,24 @@ function oneStepThenHang(recorded: RecordedRequest): AnthropicReply {
 /** The same for Gemini CLI: a read_file call, then an answer that never finishes. */
 function geminiReadThenHang(recorded: RecordedRequest): GeminiReply {
   return functionResponses(recorded.body).length > 0 ? { hangAfterText: 'Still reading' } : { functionCall: { name: 'read_file', args: { file_path: 'notes.txt' } } };
+}
+
+/** The real worker with the real gemini against the Gemini stand-in (API-key login in its home's settings, one attempt a call), and a folder with notes.txt. */
+async function geminiEngine(respond: (recorded: RecordedRequest) => GeminiReply): Promise<{ engine: Engine; gemini: StandIn; work: string }> {
+  const gemini = await startGeminiStandIn(respond);
+  cleanups.push(() => gemini.close());
+  const home = makeTempDir('agented-budget-gemini-home-');
+  const work = makeTempDir('agented-budget-gemini-');
+  cleanups.push(home.remove, work.remove);
+  fs.mkdirSync(path.join(home.dir, '.gemini'));
+  fs.writeFileSync(
+    path.join(home.dir, '.gemini', 'settings.json'),
+    JSON.stringify({ security: { auth: { selectedType: 'gemini-api-key' } }, general: { maxAttempts: 1 }, privacy: { usageStatisticsEnabled: false } }),
+  );
+  fs.writeFileSync(path.join(work.dir, 'notes.txt'), 'a note\n');
+  const engine = await startEngine({ HOME: home.dir, GEMINI_API_KEY: 'stand-in-gemini-key', GOOGLE_GEMINI_BASE_URL: gemini.url });
+  cleanups.push(() => engine.close());
+  return { engine, gemini, work: work.dir };
 }
 
 /** The same for Codex: a shell command, then an answer that never finishes. */
@@ -91,22 +111,9 @@ describe('budgets while running', () => {
   }, 120_000);
 
   it('Gemini CLI is stopped by a hard token budget between its API calls, on the usage its telemetry file has for each call', async () => {
-    const gemini = await startGeminiStandIn(geminiReadThenHang);
-    cleanups.push(() => gemini.close());
-    const home = makeTempDir('agented-budget-gemini-home-');
-    const work = makeTempDir('agented-budget-gemini-');
-    cleanups.push(home.remove, work.remove);
-    fs.mkdirSync(path.join(home.dir, '.gemini'));
-    fs.writeFileSync(
-      path.join(home.dir, '.gemini', 'settings.json'),
-      JSON.stringify({ security: { auth: { selectedType: 'gemini-api-key' } }, general: { maxAttempts: 1 }, privacy: { usageStatisticsEnabled: false } }),
-    );
-    fs.writeFileSync(path.join(work.dir, 'notes.txt'), 'a note\n');
-    const engine: Engine = await startEngine({ HOME: home.dir, GEMINI_API_KEY: 'stand-in-gemini-key', GOOGLE_GEMINI_BASE_URL: gemini.url });
-    cleanups.push(() => engine.close());
-
+    const { engine, gemini, work } = await geminiEngine(geminiReadThenHang);
     await engine.api<Budget>('POST', '/api/budgets', { scope: 'global', period: 'day', limitTokens: 1 });
-    const trigger = await engine.createTrigger({ backend: 'gemini', model: 'gemini-2.5-flash', promptTemplate: 'Read notes.txt', workingDirectory: work.dir, permissionMode: 'read-only' });
+    const trigger = await engine.createTrigger({ backend: 'gemini', model: 'gemini-2.5-flash', promptTemplate: 'Read notes.txt', workingDirectory: work, permissionMode: 'read-only' });
     const id = await engine.run(trigger);
     const running = await engine.waitForState(id, ['running', 'failed', 'succeeded'], 60_000);
     // The CLI writes its telemetry in batches, at most 5 s after a call.
@@ -122,6 +129,22 @@ describe('budgets while running', () => {
     const calls = gemini.requests.filter((request) => request.path.includes(':streamGenerateContent'));
     expect(calls).toHaveLength(2);
     expect(functionResponses(calls[1]?.body)).toHaveLength(1);
+  }, 120_000);
+
+  it("Gemini CLI's running total is replaced by its result's totals, not added to them (the telemetry file's last records come after the result)", async () => {
+    const { engine, work } = await geminiEngine(toolThenText('read_file', { file_path: 'notes.txt' }, 'The note says hello.'));
+    const trigger = await engine.createTrigger({ backend: 'gemini', model: 'gemini-2.5-flash', promptTemplate: 'Read notes.txt', workingDirectory: work, permissionMode: 'read-only' });
+    const id = await engine.run(trigger);
+    const ended = await engine.waitForState(id, ['failed', 'succeeded', 'cancelled', 'timed_out'], 60_000);
+    expect(ended.state, ended.reason ?? '').toBe('succeeded');
+
+    const stream = openEventStream(engine.server.url, `/api/executions/${id}/stream`, { authorization: `Bearer ${engine.server.key}` });
+    await within(stream.ended, 10_000, 'the stream of a finished execution ending');
+    const totals = logLines(stream.events)
+      .flatMap((line) => line.events ?? [])
+      .filter((event): event is { type: 'usage'; inputTokens: number; outputTokens: number } => event.type === 'usage');
+    expect(totals).toHaveLength(1);
+    expect(ended.usage).toMatchObject({ inputTokens: totals[0]!.inputTokens, outputTokens: totals[0]!.outputTokens });
   }, 120_000);
 
   it('Codex is stopped by a hard token budget between its API calls, on the token counts of its session rollout', async () => {
