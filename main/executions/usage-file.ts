@@ -163,7 +163,7 @@ class UsageFileFollower {
       const record = data.slice(start, end + recordEnd.length);
       start = end + recordEnd.length;
       if (this.skipping) this.skipping = false;
-      else this.record(record);
+      else if (record.length <= maxRecordBytes) this.record(record);
     }
     data = data.slice(start);
     if (data.length > maxRecordBytes) {

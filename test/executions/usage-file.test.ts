@@ -70,6 +70,17 @@ describe('following a usage file', () => {
     expect(reports).toEqual([{ inputTokens: 300, outputTokens: 7 }]);
   });
 
+  it('skips a record longer than its limit also when it arrives whole in one read', async () => {
+    const reports: RunningTokens[] = [];
+    const { rollout, run } = followCodex(reports, { chunkBytes: 256 * 1024 });
+    run.stdoutLine(JSON.stringify({ type: 'thread.started', thread_id: THREAD_ID }));
+    const long = JSON.stringify({ type: 'event_msg', payload: { type: 'token_count', info: { total_token_usage: { input_tokens: 999_999, output_tokens: 999_999 } }, padding: 'x'.repeat(70_000) } });
+    fs.writeFileSync(rollout, `${long}\n${tokenCount(300, 7)}\n`);
+    await reported(reports, 1);
+    await sleep(100);
+    expect(reports).toEqual([{ inputTokens: 300, outputTokens: 7 }]);
+  });
+
   it('reads Gemini CLI telemetry records, split anywhere across reads, and sums its calls', async () => {
     const reports: RunningTokens[] = [];
     const run = followUsageFile(geminiUsageFile, {}, (tokens) => reports.push({ ...tokens }), { pollMs: 20, chunkBytes: 7 });
