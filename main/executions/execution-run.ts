@@ -277,7 +277,7 @@ export class ExecutionRun {
   }
 
   /** Follows the file where the CLI writes each API call's usage, for CLIs whose stdout has it only at the end (see usage-file.ts). */
-  private followUsageFile(adapter: RunAdapter, env: Readonly<Record<string, string | undefined>>): UsageFileRun | undefined {
+  private followUsageFile(adapter: RunAdapter, env: Env): UsageFileRun | undefined {
     if (!adapter.usageFile) return undefined;
     try {
       return followUsageFile(adapter.usageFile, env, (tokens) => this.runningUsage(tokens.inputTokens, tokens.outputTokens));
