@@ -36,10 +36,10 @@ interface Focused {
   left: number;
 }
 
-/** What has the focus now, and how it is drawn. */
+/** What has the focus now, and how it is drawn (page code as text: this file is checked without the DOM's types). */
 function focused(page: Page): Promise<Focused> {
-  return page.evaluate(() => {
-    const element = document.activeElement as HTMLElement;
+  return page.evaluate<Focused>(`(() => {
+    const element = document.activeElement;
     const style = getComputedStyle(element);
     return {
       text: (element.textContent ?? '').trim(),
@@ -51,11 +51,11 @@ function focused(page: Page): Promise<Focused> {
       boxShadow: style.boxShadow,
       left: element.getBoundingClientRect().left,
     };
-  });
+  })()`);
 }
 
 const visibleRing = (state: Focused) => state.focusVisible && ((state.outlineStyle !== 'none' && state.outlineWidth >= 1) || state.boxShadow !== 'none');
-const background = (page: Page) => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+const background = (page: Page) => page.evaluate<string>('getComputedStyle(document.body).backgroundColor');
 
 describe('keyboard and colour scheme in Chromium', () => {
   it('Tab goes through the skip link and the main navigation, each with a visible focus ring; Enter follows a link; dark mode changes the background', async () => {
@@ -99,9 +99,9 @@ describe('keyboard and colour scheme in Chromium', () => {
       await page.keyboard.press('Tab');
       expect((await focused(page)).text).toBe('Skip to content');
       await page.keyboard.press('Enter');
-      await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('main');
+      await expect.poll(() => page.evaluate('document.activeElement?.id')).toBe('main');
       await page.keyboard.press('Tab');
-      const inContent = await page.evaluate(() => Boolean(document.activeElement?.closest('main')));
+      const inContent = await page.evaluate<boolean>("Boolean(document.activeElement?.closest('main'))");
       expect(inContent).toBe(true);
       expect(visibleRing(await focused(page))).toBe(true);
 

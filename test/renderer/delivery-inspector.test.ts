@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Delivery, Trigger } from '../../common/triggers.js';
 import { startEngine, type Engine } from '../helpers/engine.js';
 import { request } from '../helpers/http.js';
-import { mountApp, scriptedAgent, type MountedApp } from '../helpers/renderer-app.js';
+import { mountApp, scriptedAgent, type MountedApp } from './mount-app.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 /**

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Execution } from '../../common/executions.js';
 import { startEngine, type Engine } from '../helpers/engine.js';
-import { mountApp, scriptedAgent, type MountedApp } from '../helpers/renderer-app.js';
+import { mountApp, scriptedAgent, type MountedApp } from './mount-app.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 /**

@@ -6,7 +6,7 @@ import { openDatabase } from '../../main/storage/database.js';
 import { ExecutionRepository } from '../../main/storage/execution-repository.js';
 import { request } from '../helpers/http.js';
 import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
-import { mountApp, type MountedApp } from '../helpers/renderer-app.js';
+import { mountApp, type MountedApp } from './mount-app.js';
 
 /**
  * The executions list in the whole renderer against a real worker whose

@@ -5,7 +5,7 @@ import type { Trigger } from '../../common/triggers.js';
 import { startEngine, type Engine } from '../helpers/engine.js';
 import { githubExample, githubHeaders } from '../helpers/github-deliveries.js';
 import { request } from '../helpers/http.js';
-import { mountApp, scriptedAgent, type MountedApp } from '../helpers/renderer-app.js';
+import { mountApp, scriptedAgent, type MountedApp } from './mount-app.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 /**

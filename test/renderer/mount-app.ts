@@ -12,7 +12,7 @@ import { ApiKey, EventSourceKey, ExecutionEventSourceKey } from '../../renderer/
 import type { EventSourceLike } from '../../renderer/src/api/live-connection.js';
 import { buildRouter } from '../../renderer/src/router.js';
 import { useLiveStore } from '../../renderer/src/stores/live.js';
-import { repoRoot } from './serve.js';
+import { repoRoot } from '../helpers/serve.js';
 
 /**
  * The whole renderer in happy-dom, as main.ts composes it (App, the real
