@@ -211,6 +211,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     // Before anything can start: what a dead worker left running is marked interrupted and its processes ended.
     await queue.recover();
     disposables.add(queue);
+    // A changed trigger (a higher maxConcurrent, enabled again) may let its queued executions start now.
+    triggerService.onChange(() => queue.kick());
     const streams = new SseRegistry();
 
     const loginTokens = new LoginTokens(config.loginTokenTtlSeconds * 1000);

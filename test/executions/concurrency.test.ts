@@ -36,6 +36,24 @@ describe('execution engine: concurrency', () => {
     await cancel(b!, c!);
   });
 
+  it('arrivals for a full trigger wait without holding back another trigger; raising maxConcurrent starts the waiting ones at once', async () => {
+    const busy = await engine.createTrigger({ promptTemplate: 'HANG', maxConcurrent: 1 });
+    const other = await engine.createTrigger({ promptTemplate: 'HANG', maxConcurrent: 1 });
+    const first = await engine.run(busy);
+    await engine.waitForState(first, ['running']);
+    const waiting = [await engine.run(busy)];
+    // Queued behind a full trigger, a run of another trigger still starts on its arrival.
+    const beside = await engine.run(other);
+    await engine.waitForState(beside, ['running']);
+    await settle();
+    for (const id of waiting) expect((await engine.execution(id)).state).toBe('queued');
+    // Nothing ends: the changed trigger alone lets its queue move.
+    await engine.api('PATCH', `/api/triggers/${busy}`, { maxConcurrent: 2 });
+    for (const id of waiting) await engine.waitForState(id, ['running']);
+    expect((await engine.execution(first)).state).toBe('running');
+    await cancel(first, ...waiting, beside);
+  });
+
   it('the global limit (AGENTED_MAX_CONCURRENT) holds executions of every trigger', async () => {
     const triggers = [await engine.createTrigger({ promptTemplate: 'HANG', maxConcurrent: 4 }), await engine.createTrigger({ promptTemplate: 'HANG', maxConcurrent: 4 })];
     const ids = [await engine.run(triggers[0]!), await engine.run(triggers[1]!), await engine.run(triggers[0]!), await engine.run(triggers[1]!)];
