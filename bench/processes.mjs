@@ -16,7 +16,7 @@ export function startProcess(args, env) {
     readline.createInterface({ input: child.stdout }).on('line', (line) => {
       if (!line.includes('"event":"ready"')) return;
       const { url } = JSON.parse(line);
-      resolve({ url, stop: () => new Promise((done) => { child.once('exit', done); child.kill('SIGTERM'); }) });
+      resolve({ url, pid: child.pid, stop: () => new Promise((done) => { child.once('exit', done); child.kill('SIGTERM'); }) });
     });
   });
 }

@@ -4,6 +4,7 @@
 // 202, with the same load in the same run. Every delivery has its own
 // X-GitHub-Delivery, so every one is accepted and persisted.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +16,8 @@ const KEY = 'bench-key-0123456789abcdefghijklmnop';
 const CONNECTIONS = 50;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
 const TARGET_BYTES = 3500;
+/** Node options for Agented (its worker inherits them), e.g. --cpu-prof --cpu-prof-dir=<dir>. */
+const AGENTED_NODE_ARGS = (process.env.BENCH_AGENTED_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
 
 /** A real pull_request.opened example from @octokit/webhooks-examples, cut down to about 3.5 KB. */
 function pullRequestPayload() {
@@ -56,6 +59,20 @@ function load(url, body, headersFor) {
   });
 }
 
+/** CPU time (user + system) a process has used, in ms (Linux; clock ticks of 10 ms). */
+function cpuMs(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** The load, with the CPU time the serving process spent per answered request: on a shared machine the wall clock says how busy the neighbours were, the CPU time where the work goes. */
+async function measure(pid, url, body, headersFor) {
+  const before = cpuMs(pid);
+  const result = await load(url, body, headersFor);
+  return { ...summary(result), cpuMicrosPerRequest: Math.round(((cpuMs(pid) - before) * 1000) / Math.max(1, result.requests.total)) };
+}
+
 const summary = (result) => ({ requestsPerSecond: Math.round(result.requests.average), p99Ms: result.latency.p99, errors: result.errors, non2xx: result.non2xx, total: result.requests.total });
 
 export const webhooks = {
@@ -64,7 +81,7 @@ export const webhooks = {
     return withTempDir(async (temp) => {
       const body = pullRequestPayload();
       const bare = await startProcess(['bench/bare-accept-server.mjs'], {});
-      const agented = await startProcess([path.join(process.env.BENCH_AGENTED_DIST ?? 'dist', 'main', 'cli.js'), 'serve', '--port', '0'], {
+      const agented = await startProcess([...AGENTED_NODE_ARGS, path.join(process.env.BENCH_AGENTED_DIST ?? 'dist', 'main', 'cli.js'), 'serve', '--port', '0'], {
         HOME: temp, AGENTED_API_KEY: KEY, AGENTED_DATA_DIR: `${temp}/data`, AGENTED_LOG_DIR: `${temp}/logs`, AGENTED_LOG_STDOUT: '0',
         // The executions really start (the queue is live), and run as long as agents do: the rest stay queued.
         AGENTED_CLAUDE_PATH: fileURLToPath(new URL('fixtures/sleeping-agent', import.meta.url)),
@@ -79,19 +96,21 @@ export const webhooks = {
         const run = Date.now();
         const github = (i) => ({ 'content-type': 'application/json', 'x-github-event': 'pull_request', 'x-github-delivery': `bench-${run}-${i}`, 'x-hub-signature-256': signature });
 
+        const ready = await fetch(`${agented.url}/health/ready`, { headers: { authorization: `Bearer ${KEY}` } }).then((response) => response.json());
         await load(bare.url + '/hooks/x', body, github);
-        const baseline = summary(await load(bare.url + '/hooks/x', body, github));
+        const baseline = await measure(bare.pid, bare.url + '/hooks/x', body, github);
         await load(`${agented.url}/hooks/${created.id}`, body, (i) => github(`warm-${i}`));
-        const measured = summary(await load(`${agented.url}/hooks/${created.id}`, body, github));
+        const measured = await measure(ready.pid, `${agented.url}/hooks/${created.id}`, body, github);
         const result = {
           name: 'signed GitHub deliveries (3.5 KB pull_request.opened, 50 connections): verify + dedup + persist + 202 vs bare node:http 202',
           payloadBytes: Buffer.byteLength(body),
           baseline,
           agented: measured,
           ratio: Number((measured.requestsPerSecond / baseline.requestsPerSecond).toFixed(3)),
+          cpuRatio: Number((baseline.cpuMicrosPerRequest / measured.cpuMicrosPerRequest).toFixed(3)),
           target: { ratio: 0.3, p99Ms: 20 },
         };
-        console.log(`${result.name}: ${measured.requestsPerSecond} accepted/s (p99 ${measured.p99Ms} ms, non-2xx ${measured.non2xx}) vs ${baseline.requestsPerSecond}/s (p99 ${baseline.p99Ms} ms) → ratio ${result.ratio}`);
+        console.log(`${result.name}: ${measured.requestsPerSecond} accepted/s (p99 ${measured.p99Ms} ms, non-2xx ${measured.non2xx}) vs ${baseline.requestsPerSecond}/s (p99 ${baseline.p99Ms} ms) → ratio ${result.ratio}; CPU a request ${measured.cpuMicrosPerRequest} µs (worker) vs ${baseline.cpuMicrosPerRequest} µs → ${result.cpuRatio}`);
         return [result];
       } finally {
         await agented.stop();

@@ -16,7 +16,7 @@ import { rendererRoutes } from './routes/renderer.js';
 import { sessionRoutes } from './routes/session.js';
 import { settingsRoutes, type SettingsDependencies } from './routes/settings.js';
 import type { LoginTokens, SessionCookies } from './session.js';
-import { hookFastPath, type HookHandler } from './hooks-handler.js';
+import { fixedHeadersOf, hookFastPath, type HookHandler } from './hooks-handler.js';
 import { hookRoutes } from './routes/hooks.js';
 
 export interface AppDependencies {
@@ -103,7 +103,9 @@ export function buildApp(deps: AppDependencies): App {
   app.use(authenticate('key', { apiKey: deps.apiKey, sessions: deps.sessions }), notFound);
   app.use(errorHandler);
 
-  const fastPath = deps.hooks ? hookFastPath(deps.hooks, [context, hosts, securityHeaders]) : undefined;
+  const fastPath = deps.hooks
+    ? hookFastPath(deps.hooks, [requestContext(deps.logger, { deferHeader: true }), hosts], fixedHeadersOf(securityHeaders as Parameters<typeof fixedHeadersOf>[0]))
+    : undefined;
   return {
     express: app,
     routes,

@@ -30,9 +30,18 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+/** Answers JSON, with the headers the request context still holds (flat pairs, so Node takes them without a setHeader each). */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: readonly string[] = []): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
+  res.writeHead(status, [
+    ...headers,
+    'Content-Type',
+    'application/json; charset=utf-8',
+    'Content-Length',
+    String(Buffer.byteLength(text)),
+    'Cache-Control',
+    'no-store',
+  ]);
   res.end(text);
 }
 
@@ -49,11 +58,11 @@ export function createHookHandler(deps: { ingest: DeliveryIngest; maxHookBodyByt
       const body = await readBody(req, deps.maxHookBodyBytes);
       const answer = await deps.ingest.receive(triggerId, req.headers, body, req.log);
       req.logFields = answer.logFields;
-      sendJson(res, answer.status, answer.body);
+      sendJson(res, answer.status, answer.body, req.responseHeaders);
     } catch (error) {
       const apiError = toApiError(error);
       if (apiError.status >= 500) req.log.error('delivery failed', { err: error, trigger_id: triggerId });
-      if (!res.headersSent) sendJson(res, apiError.status, apiError.toBody(req.requestId));
+      if (!res.headersSent) sendJson(res, apiError.status, apiError.toBody(req.requestId), req.responseHeaders);
       // A body over the limit is not read to its end: close rather than drain it.
       if (apiError.code === 'ERR_BODY_TOO_LARGE') res.once('finish', () => req.destroy());
     }
@@ -65,18 +74,38 @@ export type HookHandler = ReturnType<typeof createHookHandler>;
 type Middleware = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
 
 /**
+ * The headers a middleware that only sets fixed headers (helmet, configured
+ * once) puts on every response, as flat name/value pairs: run once against a
+ * recorder, so the fast path writes the same headers without running it.
+ */
+export function fixedHeadersOf(middleware: Middleware): string[] {
+  const headers = new Map<string, string>();
+  const recorder = {
+    setHeader: (name: string, value: string | number | readonly string[]) => headers.set(name, Array.isArray(value) ? value.join(', ') : String(value)),
+    removeHeader: (name: string) => headers.delete(name),
+    getHeader: (name: string) => headers.get(name),
+  };
+  let called = false;
+  middleware({ headers: {} } as IncomingMessage, recorder as unknown as ServerResponse, () => (called = true));
+  if (!called) throw new Error('a fixed-headers middleware must only set headers and call next');
+  return [...headers].flat();
+}
+
+/**
  * Webhook deliveries are the one hot path (a busy repository sends bursts):
  * a plain `POST /hooks/<id>` skips Express's router and runs only what every
- * request gets anyway — request id and access log, the Host allowlist, the
- * security headers — then the same handler Express would call. Anything
- * unusual (a query string, a trailing slash) still goes through Express.
+ * request gets anyway — request id and access log, the Host allowlist — then
+ * the same handler Express would call, which writes the security headers
+ * (recorded once, see fixedHeadersOf) with its answer. Anything unusual (a
+ * query string, a trailing slash) still goes through Express.
  */
-export function hookFastPath(handle: HookHandler, middleware: readonly Middleware[]) {
+export function hookFastPath(handle: HookHandler, middleware: readonly Middleware[], securityHeaders: readonly string[]) {
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     if (req.method !== 'POST' || !req.url?.startsWith('/hooks/')) return false;
     const match = /^\/hooks\/([A-Za-z0-9_-]+)$/.exec(req.url);
     if (!match) return false;
     let failed: unknown;
+    (req as IncomingMessage & RequestContext).responseHeaders = [...securityHeaders];
     for (const step of middleware) {
       let advanced = false;
       step(req, res, (error?: unknown) => {
@@ -89,7 +118,7 @@ export function hookFastPath(handle: HookHandler, middleware: readonly Middlewar
     const withContext = req as IncomingMessage & RequestContext;
     if (failed !== undefined) {
       const apiError = toApiError(failed);
-      sendJson(res, apiError.status, apiError.toBody(withContext.requestId));
+      sendJson(res, apiError.status, apiError.toBody(withContext.requestId), withContext.responseHeaders);
       return true;
     }
     void handle(withContext, res, match[1]!);

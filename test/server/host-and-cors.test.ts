@@ -88,4 +88,31 @@ describe('security headers', () => {
     expect(response.headers['content-security-policy']).not.toMatch(/unsafe-inline|unsafe-eval/);
     expect(response.headers['x-powered-by']).toBeUndefined();
   });
+
+  it('a webhook answered on the fast path carries the same headers as one answered through Express', async () => {
+    const created = await request(server.url, {
+      method: 'POST',
+      path: '/api/triggers',
+      headers: { authorization: `Bearer ${server.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'headers', kind: 'webhook', promptTemplate: 'x', signature: { scheme: 'hmac-sha256', header: 'X-Signature' } }),
+    });
+    const { id } = created.json<{ id: string }>();
+    const deliver = (path: string, requestId: string) =>
+      request(server.url, { method: 'POST', path, headers: { 'content-type': 'application/json', 'x-signature': 'sha256=00', 'x-request-id': requestId }, body: '{}' });
+    // A query string sends a delivery through Express (the fast path takes only the plain path).
+    const [fast, viaExpress] = [await deliver(`/hooks/${id}`, 'fast-1'), await deliver(`/hooks/${id}?via=express`, 'express-1')];
+    expect([fast.status, viaExpress.status]).toEqual([401, 401]);
+    const comparable = (headers: Record<string, unknown>) => {
+      const { date: _date, 'x-request-id': _id, 'content-length': _length, ...rest } = headers;
+      return rest;
+    };
+    expect(comparable(fast.headers)).toEqual(comparable(viaExpress.headers));
+    expect(fast.headers['content-security-policy']).toMatch(/default-src 'self'/);
+    expect(fast.headers['x-content-type-options']).toBe('nosniff');
+    expect([fast.headers['x-request-id'], viaExpress.headers['x-request-id']]).toEqual(['fast-1', 'express-1']);
+    // A foreign Host on the fast path: refused, and the refusal has the headers too.
+    const foreign = await request(server.url, { method: 'POST', path: `/hooks/${id}`, headers: { host: 'evil.example', 'content-type': 'application/json' }, body: '{}' });
+    expect(foreign.status).toBe(403);
+    expect(comparable(foreign.headers)).toEqual(comparable(viaExpress.headers));
+  });
 });
