@@ -64,6 +64,8 @@ export class ExecutionQueue implements Disposable {
   private changed = true;
   /** Triggers of the unkeyed executions queued since the last pass. */
   private readonly arrivals = new Set<string>();
+  /** maxConcurrent of triggers that had arrivals, read once (a trigger read parses its definition) and forgotten when the trigger changes. */
+  private readonly maxConcurrentOf = new Map<string, number | null>();
   private readonly log: Logger;
   private readonly subscription: Disposable;
   /** Set once a stop began: no execution starts any more, and a second request may cancel what still runs. */
@@ -111,6 +113,12 @@ export class ExecutionQueue implements Disposable {
   /** How many run now. */
   get runningCount(): number {
     return this.running.size;
+  }
+
+  /** A trigger was created, changed or deleted: its limits are read again, and a pass may start its queued executions now. */
+  triggerChanged(triggerId: string): void {
+    this.maxConcurrentOf.delete(triggerId);
+    this.kick();
   }
 
   /** Asks for a pass at the end of this turn (several asks make one pass): something changed that may let an execution start. */
@@ -306,11 +314,15 @@ export class ExecutionQueue implements Disposable {
 
   /** Whether the trigger runs as many executions as its maxConcurrent allows (a deleted trigger is not full: the pass skips its executions). */
   private triggerIsFull(triggerId: string): boolean {
-    const trigger = this.deps.triggers.get(triggerId);
-    if (!trigger) return false;
+    let limit = this.maxConcurrentOf.get(triggerId);
+    if (limit === undefined) {
+      limit = this.deps.triggers.get(triggerId)?.definition.maxConcurrent ?? null;
+      this.maxConcurrentOf.set(triggerId, limit);
+    }
+    if (limit === null) return false;
     let running = 0;
     for (const entry of this.running.values()) if (entry.triggerId === triggerId) running += 1;
-    return running >= trigger.definition.maxConcurrent;
+    return running >= limit;
   }
 
   private wakeAt(at: number): void {

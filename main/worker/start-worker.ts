@@ -212,7 +212,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     await queue.recover();
     disposables.add(queue);
     // A changed trigger (a higher maxConcurrent, enabled again) may let its queued executions start now.
-    triggerService.onChange(() => queue.kick());
+    triggerService.onChange((id) => queue.triggerChanged(id));
     const streams = new SseRegistry();
 
     const loginTokens = new LoginTokens(config.loginTokenTtlSeconds * 1000);
