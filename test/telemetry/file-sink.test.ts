@@ -30,6 +30,23 @@ describe('log files', () => {
     }
   });
 
+  it('writes each line byte for byte, whatever it holds (format specifiers, style and template marks, escapes, non-ASCII)', () => {
+    const temp = makeTempDir();
+    try {
+      const sink = new ElectronLogFileSink(`${temp.dir}/logs`, 'worker');
+      const lines = [
+        JSON.stringify({ msg: 'format marks', text: '100%% done %s %d %o %j %c {text} {level} {y}-{m}' }),
+        JSON.stringify({ msg: 'escapes', text: '\u001b[31mred\u001b[0m "quoted" back\\slash' }),
+        JSON.stringify({ msg: 'unicode', text: 'Grüße — 日本語 🚀' }),
+      ];
+      for (const line of lines) sink.write('info', line);
+      sink.dispose();
+      expect(fs.readFileSync(sink.file, 'utf8')).toBe(`${lines.join('\n')}\n`);
+    } finally {
+      temp.remove();
+    }
+  });
+
   it('lines of one burst are all written, and nothing pending is lost on dispose', () => {
     const temp = makeTempDir();
     try {
