@@ -143,7 +143,7 @@ export class DeliveryIngest {
     }
 
     const providerId = verification.providerDeliveryId;
-    const dedupKey = providerId !== null ? `id:${providerId}` : `body:${crypto.createHash('sha256').update(body).digest('hex')}`;
+    const dedupKey = providerId !== null ? `id:${providerId}` : `body:${crypto.hash('sha256', body, 'hex')}`;
     const dedupTtlMs = providerId !== null ? this.deps.options.providerDedupTtlMs : this.deps.options.dedupTtlMs;
     const result = await this.accepts.run({ trigger, payload, now, dedupKey, dedupTtlMs, delivery: { ...verified, dedupKey } });
     const logFields = { trigger_id: triggerId, delivery_id: base.id, dedup_key: dedupKey };

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { lookupSegments, valueAsText } from './payload-path.js';
 import { pooledRandomBytes } from './random.js';
 
@@ -108,7 +108,8 @@ export function renderPrompt(template: string, sources: PromptSources, options: 
           field: part.field,
           value: sliceCodePoints(cleaned, maxContextValueLength),
           length: codePointLength(original),
-          sha256: createHash('sha256').update(original, 'utf8').digest('hex'),
+          // One-shot: a Hash object costs more than hashing a title.
+          sha256: hash('sha256', original, 'hex'),
           truncated: capped.truncated,
         });
       }
