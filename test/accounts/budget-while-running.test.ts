@@ -2,12 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Budget } from '../../common/budgets.js';
+import type { Execution } from '../../common/executions.js';
+import type { TriggerCreate } from '../../common/triggers.js';
 import { groupAlive } from '../../main/executions/process-group.js';
 import { startEngine, type Engine } from '../helpers/engine.js';
 import type { AnthropicReply } from '../helpers/stand-ins/anthropic.js';
 import { openEventStream, logLines } from '../helpers/sse.js';
 import { functionResponses, startGeminiStandIn, toolThenText, type GeminiReply } from '../helpers/stand-ins/gemini.js';
-import { startOpenAiStandIn, toolCallOutputs, type OpenAiReply } from '../helpers/stand-ins/openai.js';
+import { startOpenAiStandIn, toolCallOutputs, writeCodexConfig, type OpenAiReply } from '../helpers/stand-ins/openai.js';
 import type { RecordedRequest, StandIn } from '../helpers/stand-ins/server.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { within } from '../helpers/time.js';
@@ -52,6 +54,26 @@ function codexReadThenHang(recorded: RecordedRequest): OpenAiReply {
 }
 
 /**
+ * A daily hard budget of 1 token, then a run of a new trigger with `fields`
+ * that only the budget can end: it is stopped mid-run, as its one attempt, with
+ * the budget's reason and the tokens counted so far, its process group gone.
+ */
+async function stoppedByHardBudget(engine: Engine, fields: Partial<TriggerCreate>, endWithinMs = 60_000): Promise<{ ended: Execution; trigger: string }> {
+  const budget = await engine.api<Budget>('POST', '/api/budgets', { scope: 'global', period: 'day', limitTokens: 1 });
+  expect(budget.body.used).toBe(0);
+  const trigger = await engine.createTrigger(fields);
+  const id = await engine.run(trigger);
+  const running = await engine.waitForState(id, ['running', 'failed', 'succeeded'], 60_000);
+  const ended = await engine.waitForState(id, ['failed', 'succeeded', 'cancelled', 'timed_out'], endWithinMs);
+  expect(ended.state).toBe('failed');
+  expect(ended.reason).toMatch(/^stopped: The daily hard budget is used up \(\d+ of 1 tokens this day/);
+  expect(ended.attempts.map((attempt) => attempt.outcome)).toEqual(['failed']);
+  expect(ended.usage.inputTokens).toBeGreaterThan(0);
+  expect(groupAlive(running.processGroup!)).toBe(false);
+  return { ended, trigger };
+}
+
+/**
  * A hard budget stopping an execution mid-run: the real CLIs against the
  * stand-ins, whose second step never finishes — only the budget can end the
  * run. OpenCode reports usage after every step; Claude Code reports its
@@ -69,18 +91,8 @@ describe('budgets while running', () => {
     fs.writeFileSync(path.join(work.dir, 'notes.txt'), 'a note\n');
     fs.writeFileSync(path.join(work.dir, 'opencode.json'), JSON.stringify({ $schema: 'https://opencode.ai/config.json', provider: { anthropic: { options: { baseURL: `${engine.standIn.url}/v1` } } } }));
 
-    const budget = await engine.api<Budget>('POST', '/api/budgets', { scope: 'global', period: 'day', limitTokens: 1 });
-    expect(budget.body.used).toBe(0);
-    const trigger = await engine.createTrigger({ backend: 'opencode', model: 'anthropic/claude-haiku-4-5', promptTemplate: 'Read notes.txt', workingDirectory: work.dir, permissionMode: 'read-only' });
-    const id = await engine.run(trigger);
-    const running = await engine.waitForState(id, ['running', 'failed', 'succeeded'], 60_000);
-    const ended = await engine.waitForState(id, ['failed', 'succeeded', 'cancelled', 'timed_out'], 90_000);
-    expect(ended.state).toBe('failed');
-    expect(ended.reason).toMatch(/^stopped: The daily hard budget is used up \(\d+ of 1 tokens this day/);
-    expect(ended.usage.inputTokens).toBeGreaterThan(0);
     // Stopped mid-run (the second step never finishes, so nothing else could have ended it), and nothing of it is left.
-    expect(ended.attempts.map((attempt) => attempt.outcome)).toEqual(['failed']);
-    expect(groupAlive(running.processGroup!)).toBe(false);
+    const { trigger } = await stoppedByHardBudget(engine, { backend: 'opencode', model: 'anthropic/claude-haiku-4-5', promptTemplate: 'Read notes.txt', workingDirectory: work.dir, permissionMode: 'read-only' }, 90_000);
     expect((await engine.api<{ items: Budget[] }>('GET', '/api/budgets')).body.items[0]!.used).toBeGreaterThan(1);
 
     // And the next execution is not started at all.
@@ -95,36 +107,19 @@ describe('budgets while running', () => {
     cleanups.push(work.remove);
     fs.writeFileSync(path.join(work.dir, 'notes.txt'), 'a note\n');
 
-    await engine.api<Budget>('POST', '/api/budgets', { scope: 'global', period: 'day', limitTokens: 1 });
-    const trigger = await engine.createTrigger({ promptTemplate: 'Read notes.txt', workingDirectory: work.dir, permissionMode: 'read-only' });
-    const id = await engine.run(trigger);
-    const running = await engine.waitForState(id, ['running', 'failed', 'succeeded'], 60_000);
-    const ended = await engine.waitForState(id, ['failed', 'succeeded', 'cancelled', 'timed_out'], 60_000);
-    expect(ended.state).toBe('failed');
-    expect(ended.reason).toMatch(/^stopped: The daily hard budget is used up \(\d+ of 1 tokens this day/);
+    const { ended } = await stoppedByHardBudget(engine, { promptTemplate: 'Read notes.txt', workingDirectory: work.dir, permissionMode: 'read-only' });
     // The tokens of the finished call are counted (from its message, or from the totals Claude Code may print when interrupted).
-    expect(ended.usage.inputTokens).toBeGreaterThan(0);
     expect(ended.usage.outputTokens).toBeGreaterThan(0);
-    expect(groupAlive(running.processGroup!)).toBe(false);
     // Only the first call finished: the budget, not the end of the run, stopped it.
     expect(engine.standIn.requests.filter((request) => request.path.startsWith('/v1/messages')).length).toBeLessThanOrEqual(2);
   }, 120_000);
 
   it('Gemini CLI is stopped by a hard token budget between its API calls, on the usage its telemetry file has for each call', async () => {
     const { engine, gemini, work } = await geminiEngine(geminiReadThenHang);
-    await engine.api<Budget>('POST', '/api/budgets', { scope: 'global', period: 'day', limitTokens: 1 });
-    const trigger = await engine.createTrigger({ backend: 'gemini', model: 'gemini-2.5-flash', promptTemplate: 'Read notes.txt', workingDirectory: work, permissionMode: 'read-only' });
-    const id = await engine.run(trigger);
-    const running = await engine.waitForState(id, ['running', 'failed', 'succeeded'], 60_000);
     // The CLI writes its telemetry in batches, at most 5 s after a call.
-    const ended = await engine.waitForState(id, ['failed', 'succeeded', 'cancelled', 'timed_out'], 60_000);
-    expect(ended.state).toBe('failed');
-    expect(ended.reason).toMatch(/^stopped: The daily hard budget is used up \(\d+ of 1 tokens this day/);
-    expect(ended.attempts.map((attempt) => attempt.outcome)).toEqual(['failed']);
+    const { ended } = await stoppedByHardBudget(engine, { backend: 'gemini', model: 'gemini-2.5-flash', promptTemplate: 'Read notes.txt', workingDirectory: work, permissionMode: 'read-only' });
     // The first call's tokens, as its telemetry record has them (the CLI prints no totals when stopped).
-    expect(ended.usage.inputTokens).toBeGreaterThan(0);
     expect(ended.usage.outputTokens).toBeGreaterThan(0);
-    expect(groupAlive(running.processGroup!)).toBe(false);
     // The second call was made and never answered: the budget, not the end of the run, stopped it.
     const calls = gemini.requests.filter((request) => request.path.includes(':streamGenerateContent'));
     expect(calls).toHaveLength(2);
@@ -153,36 +148,13 @@ describe('budgets while running', () => {
     const codexHome = makeTempDir('agented-budget-codex-home-');
     const work = makeTempDir('agented-budget-codex-');
     cleanups.push(codexHome.remove, work.remove);
-    fs.writeFileSync(
-      path.join(codexHome.dir, 'config.toml'),
-      [
-        'model_provider = "stand-in"',
-        '',
-        '[model_providers.stand-in]',
-        'name = "OpenAI stand-in"',
-        `base_url = "${openai.url}/v1"`,
-        'env_key = "STAND_IN_OPENAI_KEY"',
-        'wire_api = "responses"',
-        'request_max_retries = 0',
-        'stream_max_retries = 0',
-        '',
-      ].join('\n'),
-    );
+    writeCodexConfig(codexHome.dir, openai);
     fs.writeFileSync(path.join(work.dir, 'notes.txt'), 'a note\n');
     const engine: Engine = await startEngine({ CODEX_HOME: codexHome.dir, STAND_IN_OPENAI_KEY: 'sk-stand-in-0123456789' });
     cleanups.push(() => engine.close());
 
-    await engine.api<Budget>('POST', '/api/budgets', { scope: 'global', period: 'day', limitTokens: 1 });
-    const trigger = await engine.createTrigger({ backend: 'codex', model: 'gpt-stand-in', promptTemplate: 'Read notes.txt', workingDirectory: work.dir, permissionMode: 'read-only' });
-    const id = await engine.run(trigger);
-    const running = await engine.waitForState(id, ['running', 'failed', 'succeeded'], 60_000);
-    const ended = await engine.waitForState(id, ['failed', 'succeeded', 'cancelled', 'timed_out'], 60_000);
-    expect(ended.state).toBe('failed');
-    expect(ended.reason).toMatch(/^stopped: The daily hard budget is used up \(\d+ of 1 tokens this day/);
-    expect(ended.attempts.map((attempt) => attempt.outcome)).toEqual(['failed']);
-    expect(ended.usage.inputTokens).toBeGreaterThan(0);
+    const { ended } = await stoppedByHardBudget(engine, { backend: 'codex', model: 'gpt-stand-in', promptTemplate: 'Read notes.txt', workingDirectory: work.dir, permissionMode: 'read-only' });
     expect(ended.usage.outputTokens).toBeGreaterThan(0);
-    expect(groupAlive(running.processGroup!)).toBe(false);
     const calls = openai.requests.filter((request) => request.path === '/v1/responses');
     expect(calls).toHaveLength(2);
     expect(toolCallOutputs(calls[1]?.body)).toHaveLength(1);

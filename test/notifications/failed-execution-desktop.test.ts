@@ -1,7 +1,5 @@
-import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Execution } from '../../common/executions.js';
 import type { DesktopNotification, NotificationSettings } from '../../common/notifications.js';
@@ -12,7 +10,7 @@ import { request } from '../helpers/http.js';
 import { repoRoot } from '../helpers/serve.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { sleep, within } from '../helpers/time.js';
-import { loadCommonJs } from '../shell/bundle.js';
+import { bundleShell, createElectronStandIn } from '../shell/electron-stand-in.js';
 
 /*
  * A really failing execution — the claude CLI is test/fixtures/failing-agent.mjs,
@@ -101,55 +99,9 @@ describe('a failed execution, on the desktop', () => {
     expect(notification).toBeDefined();
 
     // The stand-in electron: records what the shell does with it.
-    const shown: StandInNotification[] = [];
-    const windows: StandInWindow[] = [];
-    class StandInNotification extends EventEmitter {
-      static isSupported = () => true;
-      constructor(readonly options: { title: string; body: string }) {
-        super();
-      }
-      show() {
-        shown.push(this);
-      }
-    }
-    class StandInWindow extends EventEmitter {
-      readonly loaded: string[] = [];
-      shows = 0;
-      readonly webContents = {
-        on: () => undefined,
-        setWindowOpenHandler: () => undefined,
-        session: { webRequest: { onHeadersReceived: () => undefined }, setPermissionRequestHandler: () => undefined, setPermissionCheckHandler: () => undefined },
-      };
-      constructor() {
-        super();
-        windows.push(this);
-      }
-      async loadURL(target: string) {
-        this.loaded.push(target);
-      }
-      isMinimized = () => false;
-      restore() {}
-      show() {
-        this.shows += 1;
-      }
-      focus() {}
-    }
-    const electron = { Notification: StandInNotification, BrowserWindow: StandInWindow, shell: { openExternal: async () => undefined } };
-
-    const bundled = await build({
-      stdin: {
-        contents: "export { showDesktopNotification } from './desktop-notifications.ts'; export { WindowController } from './window-controller.ts';",
-        resolveDir: path.join(repoRoot, 'main', 'shell'),
-        loader: 'ts',
-      },
-      bundle: true,
-      write: false,
-      format: 'cjs',
-      platform: 'node',
-      target: 'node20',
-      external: ['electron'],
-    });
-    const { exports } = loadCommonJs(bundled.outputFiles[0]!.text, 'shell.cjs', { electron });
+    const electron = createElectronStandIn();
+    const { notifications: shown, windows } = electron;
+    const exports = (await bundleShell(['desktop-notifications.ts', 'window-controller.ts'])).load(electron);
     const show = exports.showDesktopNotification as typeof showDesktopNotification;
     const Controller = exports.WindowController as typeof WindowController;
 

@@ -1,10 +1,8 @@
 // @vitest-environment happy-dom
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionTotals } from '../../common/executions.js';
 import { readVersion } from '../../main/version.js';
-import { startEngine, type Engine } from '../helpers/engine.js';
-import { mountApp, scriptedAgent, type MountedApp } from './mount-app.js';
-import { makeTempDir } from '../helpers/temp.js';
+import { appOnScriptedWorker } from './mount-app.js';
 
 /**
  * The dashboard against a real worker with real executions of a scripted
@@ -13,15 +11,14 @@ import { makeTempDir } from '../helpers/temp.js';
  * succeeded, one running and one queued behind it (the trigger runs one at a
  * time). Codex, Gemini and OpenCode are not installed on the server's PATH.
  */
-const temp = makeTempDir('agented-dashboard-');
-let engine: Engine;
+const harness = appOnScriptedWorker('agented-dashboard-', { ANTHROPIC_API_KEY: '', PATH: '/usr/bin:/bin', AGENTED_MAX_CONCURRENT: '4' });
 let longTrigger: string;
 let running: string;
 let queued: string;
 let failed: string;
 
 beforeAll(async () => {
-  engine = await startEngine({ AGENTED_CLAUDE_PATH: scriptedAgent(temp.dir), ANTHROPIC_API_KEY: '', PATH: '/usr/bin:/bin', AGENTED_MAX_CONCURRENT: '4' });
+  const { engine } = harness;
   const broken = await engine.createTrigger({ name: 'Broken job', promptTemplate: 'FAIL now' });
   const quick = await engine.createTrigger({ name: 'Quick job', promptTemplate: 'quick' });
   longTrigger = await engine.createTrigger({ name: 'Long job', promptTemplate: 'WORK 120000', maxConcurrent: 1 });
@@ -34,23 +31,12 @@ beforeAll(async () => {
   expect((await engine.execution(queued)).state).toBe('queued');
 }, 60_000);
 
-afterAll(async () => {
-  await engine?.close();
-  temp.remove();
-});
-
-let app: MountedApp | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
-
-const text = (testId: string) => app!.wrapper.find(`[data-testid="${testId}"]`).text();
+const text = (testId: string) => harness.app.wrapper.find(`[data-testid="${testId}"]`).text();
 
 describe('dashboard', () => {
   it('shows the exact fix command for a CLI that is not authenticated and one that is not installed, each with a copy button that copies it', async () => {
-    app = await mountApp(engine.server);
-    await app.until(() => app!.wrapper.find('[data-testid="backend-codex"]').exists(), 30_000);
+    const app = await harness.mount();
+    await app.until(() => app.wrapper.find('[data-testid="backend-codex"]').exists(), 30_000);
 
     const claude = app.wrapper.get('[data-testid="backend-claude"]');
     expect(claude.text()).toContain('not ready');
@@ -74,8 +60,8 @@ describe('dashboard', () => {
   });
 
   it('lists the running and the queued execution, follows them live, and ticks the running one’s duration', async () => {
-    app = await mountApp(engine.server);
-    await app.until(() => app!.wrapper.find(`[data-testid="active-${queued}"]`).text().includes('Long job') && text('live-status').includes('Live'));
+    const app = await harness.mount();
+    await app.until(() => app.wrapper.find(`[data-testid="active-${queued}"]`).text().includes('Long job') && text('live-status').includes('Live'));
     const runningRow = app.wrapper.get(`[data-testid="active-${running}"]`);
     expect(runningRow.text()).toContain('Long job');
     expect(runningRow.find('[data-state]').attributes('data-state')).toBe('running');
@@ -85,19 +71,19 @@ describe('dashboard', () => {
     expect(queuedRow.find('.exec-when').text()).toMatch(/^waiting \d/);
 
     const before = runningRow.find('.exec-when').text();
-    await app.until(() => app!.wrapper.get(`[data-testid="active-${running}"]`).find('.exec-when').text() !== before, 3_000);
+    await app.until(() => app.wrapper.get(`[data-testid="active-${running}"]`).find('.exec-when').text() !== before, 3_000);
 
     // Cancelled through the API: the dashboard hears it on the live stream, the queued one starts in its place.
-    expect((await engine.api('POST', `/api/executions/${running}/cancel`)).status).toBe(200);
-    await app.until(() => !app!.wrapper.find(`[data-testid="active-${running}"]`).exists(), 15_000);
-    await app.until(() => app!.wrapper.find(`[data-testid="active-${queued}"] [data-state="running"]`).exists(), 15_000);
+    expect((await harness.engine.api('POST', `/api/executions/${running}/cancel`)).status).toBe(200);
+    await app.until(() => !app.wrapper.find(`[data-testid="active-${running}"]`).exists(), 15_000);
+    await app.until(() => app.wrapper.find(`[data-testid="active-${queued}"] [data-state="running"]`).exists(), 15_000);
     running = queued;
   });
 
   it('shows the recent failure with its reason, and today’s executions and cost as the server adds them up', async () => {
-    app = await mountApp(engine.server);
-    await app.until(() => app!.wrapper.find('[data-testid="failures"] .exec-row').exists() && text('today-total') !== '—');
-    const failure = await engine.execution(failed);
+    const app = await harness.mount();
+    await app.until(() => app.wrapper.find('[data-testid="failures"] .exec-row').exists() && text('today-total') !== '—');
+    const failure = await harness.engine.execution(failed);
     const rows = app.wrapper.findAll('[data-testid="failures"] .exec-row');
     expect(rows).toHaveLength(1);
     expect(rows[0]!.attributes('href')).toBe(`/executions/${failed}`);
@@ -106,7 +92,7 @@ describe('dashboard', () => {
     expect(rows[0]!.text()).toContain(failure.reason);
 
     const since = new Date(new Date().getFullYear(), new Date().getMonth(), new Date().getDate()).toISOString();
-    const totals = (await engine.api<ExecutionTotals>('GET', `/api/executions/summary?since=${encodeURIComponent(since)}`)).body;
+    const totals = (await harness.engine.api<ExecutionTotals>('GET', `/api/executions/summary?since=${encodeURIComponent(since)}`)).body;
     // Broken, Quick, the cancelled Long job and the one that took its place.
     expect(totals.total).toBe(4);
     const stats = Object.fromEntries(app.wrapper.findAll('[data-testid="today"] .stat').map((stat) => [stat.get('dt').text(), stat.get('dd').text()]));
@@ -115,14 +101,14 @@ describe('dashboard', () => {
   });
 
   it('shows the server’s readiness, version, queue and live connection, and the tunnel once one is set', async () => {
-    app = await mountApp(engine.server);
+    const app = await harness.mount();
     await app.until(() => text('server-status').includes('connected') && text('tunnel-status') !== 'unknown');
     const facts = Object.fromEntries(app.wrapper.findAll('[data-testid="server-status"] dl > div').map((fact) => [fact.get('dt').text(), fact.get('dd').text()]));
     expect(facts).toMatchObject({ status: 'ready', version: readVersion(), keys: 'from the environment', queue: '1 running, 0 queued', 'live updates': 'connected' });
     expect(facts.database).toMatch(/^ok, schema \d+$/);
     expect(facts.tunnel).toBe('off — GitHub and other senders cannot reach this machine');
 
-    expect((await engine.api('PUT', '/api/tunnel', { provider: 'custom', publicUrl: 'https://agented.example.com' })).status).toBe(200);
+    expect((await harness.engine.api('PUT', '/api/tunnel', { provider: 'custom', publicUrl: 'https://agented.example.com' })).status).toBe(200);
     await app.open('/executions');
     await app.open('/');
     await app.until(() => text('tunnel-status') === 'custom — https://agented.example.com', 10_000);

@@ -1,21 +1,18 @@
 // @vitest-environment happy-dom
 import { createHmac } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Delivery, Trigger } from '../../common/triggers.js';
-import { startEngine, type Engine } from '../helpers/engine.js';
 import { request } from '../helpers/http.js';
-import { mountApp, scriptedAgent, type MountedApp } from './mount-app.js';
-import { makeTempDir } from '../helpers/temp.js';
+import { appOnScriptedWorker, type MountedApp } from './mount-app.js';
 
 /**
  * The delivery inspector in the whole renderer against a real worker: a
  * webhook trigger (plain HMAC-SHA256 in X-Signature-256) gets one delivery
  * signed with its secret and one signed with another, over real HTTP.
  */
-const temp = makeTempDir('agented-deliveries-');
+const harness = appOnScriptedWorker('agented-deliveries-');
 const TEMPLATE = 'Answer the message: ';
 const BEARER = 'Bearer sk-sender-token-that-must-not-show';
-let engine: Engine;
 let triggerId: string;
 let good: Delivery;
 let bad: Delivery;
@@ -23,9 +20,9 @@ let goodSignature: string;
 
 async function deliver(secret: string, body: string): Promise<{ status: number; signature: string }> {
   const signature = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-  const trigger = (await engine.api<Trigger>('GET', `/api/triggers/${triggerId}`)).body;
+  const trigger = (await harness.engine.api<Trigger>('GET', `/api/triggers/${triggerId}`)).body;
   // The sender is not a browser: node's HTTP client, not the page's fetch.
-  const response = await request(engine.server.url, {
+  const response = await request(harness.engine.server.url, {
     method: 'POST',
     path: trigger.webhookPath!,
     headers: { 'content-type': 'application/json', 'x-signature-256': signature, authorization: BEARER, 'x-sender': 'chat-relay' },
@@ -35,7 +32,7 @@ async function deliver(secret: string, body: string): Promise<{ status: number; 
 }
 
 beforeAll(async () => {
-  engine = await startEngine({ AGENTED_CLAUDE_PATH: scriptedAgent(temp.dir) });
+  const { engine } = harness;
   const created = await engine.api<{ id: string; secret: string }>('POST', '/api/triggers', { name: 'Chat message', kind: 'webhook', backend: 'claude', promptTemplate: TEMPLATE });
   expect(created.status).toBe(201);
   triggerId = created.body.id;
@@ -49,34 +46,24 @@ beforeAll(async () => {
   expect(bad.outcome).toBe('rejected');
 }, 60_000);
 
-afterAll(async () => {
-  await engine?.close();
-  temp.remove();
-});
-
-let app: MountedApp | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
-
-const get = (selector: string) => app!.wrapper.get(selector);
+const get = (selector: string) => harness.app.wrapper.get(selector);
 /** The detail's "Outcome" facts as label → value. */
 const facts = () => Object.fromEntries(get('[data-testid="delivery-detail"] .facts').findAll(':scope > div').map((fact) => [fact.get('dt').text(), fact.get('dd').text()]));
 const headers = () => Object.fromEntries(get('[data-testid="delivery-detail"] details table').findAll('tr').map((row) => [row.get('th').text(), row.get('td').text()]));
 
-async function openInspector(): Promise<void> {
-  app = await mountApp(engine.server, `/triggers/${triggerId}/deliveries`);
-  await app.until(() => app!.wrapper.find('[data-testid="delivery-detail"]').exists());
+async function openInspector(): Promise<MountedApp> {
+  const app = await harness.mount(`/triggers/${triggerId}/deliveries`);
+  await app.until(() => app.wrapper.find('[data-testid="delivery-detail"]').exists());
+  return app;
 }
 
 describe('delivery inspector', () => {
   it('lists the deliveries newest first, and shows a verified one’s outcome, its execution and its headers with the secrets masked', async () => {
-    await openInspector();
-    const listed = app!.wrapper.findAll('.delivery-list .delivery-item').map((item) => item.attributes('data-testid'));
+    const app = await openInspector();
+    const listed = app.wrapper.findAll('.delivery-list .delivery-item').map((item) => item.attributes('data-testid'));
     expect(listed).toEqual([`delivery-${bad.id}`, `delivery-${good.id}`]);
     await get(`[data-testid="delivery-${good.id}"]`).trigger('click');
-    await app!.until(() => get('[data-testid="delivery-verified"]').text() === 'verified');
+    await app.until(() => get('[data-testid="delivery-verified"]').text() === 'verified');
 
     expect(facts()).toMatchObject({ result: 'started an execution', signature: 'verified', execution: good.executionId });
     expect(get('[data-testid="delivery-detail"] .facts a').attributes('href')).toBe(`/executions/${good.executionId}`);
@@ -97,9 +84,9 @@ describe('delivery inspector', () => {
   });
 
   it('choosing a field sets the text field path (the default for a webhook trigger), or inserts its placeholder at the caret; "Save to trigger" stores only those', async () => {
-    await openInspector();
+    const app = await openInspector();
     await get(`[data-testid="delivery-${good.id}"]`).trigger('click');
-    await app!.until(() => app!.wrapper.find('[data-testid="json-key-message"]').exists() && get('[data-testid="delivery-verified"]').text() === 'verified');
+    await app.until(() => app.wrapper.find('[data-testid="json-key-message"]').exists() && get('[data-testid="delivery-verified"]').text() === 'verified');
     expect((get('[data-testid="pick-text-path"]').element as HTMLInputElement).checked).toBe(true);
     await get('button[aria-label="Open message"]').trigger('click');
     await get('[data-testid="json-key-message.text"]').trigger('click');
@@ -115,8 +102,8 @@ describe('delivery inspector', () => {
     expect(template.value).toBe('Answer{{payload.channel}} the message: ');
 
     await get('[data-testid="inspector-save"]').trigger('click');
-    await app!.until(() => get('[data-testid="pick-editor"]').text().includes('Saved.'));
-    const stored = (await engine.api<Trigger>('GET', `/api/triggers/${triggerId}`)).body;
+    await app.until(() => get('[data-testid="pick-editor"]').text().includes('Saved.'));
+    const stored = (await harness.engine.api<Trigger>('GET', `/api/triggers/${triggerId}`)).body;
     expect(stored).toMatchObject({ textFieldPath: 'message.text', promptTemplate: 'Answer{{payload.channel}} the message: ', name: 'Chat message', enabled: true });
     expect(get('[data-testid="inspector-save"]').attributes('disabled')).toBeDefined();
   });

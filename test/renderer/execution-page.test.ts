@@ -1,10 +1,8 @@
 // @vitest-environment happy-dom
 import { createHash } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Execution } from '../../common/executions.js';
-import { startEngine, type Engine } from '../helpers/engine.js';
-import { mountApp, scriptedAgent, type MountedApp } from './mount-app.js';
-import { makeTempDir } from '../helpers/temp.js';
+import { appOnScriptedWorker } from './mount-app.js';
 
 /**
  * The execution page in the whole renderer against a real worker, for two
@@ -12,14 +10,13 @@ import { makeTempDir } from '../helpers/temp.js';
  * (reporting 1,200 tokens in, 340 out and $0.0125) and one that exits with
  * code 3. What the page shows is checked against what the API recorded.
  */
-const temp = makeTempDir('agented-execution-page-');
+const harness = appOnScriptedWorker('agented-execution-page-');
 const TOPIC = 'Rivers of Europe — the Danube, the Rhine and the Loire';
-let engine: Engine;
 let succeeded: Execution;
 let failed: Execution;
 
 beforeAll(async () => {
-  engine = await startEngine({ AGENTED_CLAUDE_PATH: scriptedAgent(temp.dir) });
+  const { engine } = harness;
   const writer = await engine.createTrigger({ name: 'Writer', promptTemplate: 'Write a note about {{params.topic}}. WORK 300', params: [{ name: 'topic', type: 'string', required: true }] });
   const broken = await engine.createTrigger({ name: 'Broken', promptTemplate: 'FAIL please' });
   succeeded = await engine.waitForState(await engine.run(writer, { topic: TOPIC }), ['succeeded', 'failed']);
@@ -28,28 +25,17 @@ beforeAll(async () => {
   expect(failed.state).toBe('failed');
 }, 60_000);
 
-afterAll(async () => {
-  await engine?.close();
-  temp.remove();
-});
-
-let app: MountedApp | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
-
 /** The page's stat strip as label → value. */
 function stats(): Record<string, string> {
-  return Object.fromEntries(app!.wrapper.findAll('[data-testid="execution-stats"] > div').map((stat) => [stat.get('dt').text(), stat.get('dd').text()]));
+  return Object.fromEntries(harness.app.wrapper.findAll('[data-testid="execution-stats"] > div').map((stat) => [stat.get('dt').text(), stat.get('dd').text()]));
 }
 
 const seconds = (execution: Execution) => (Date.parse(execution.endedAt!) - Date.parse(execution.startedAt!)) / 1_000;
 
 describe('execution page', () => {
   it('shows the duration, the exit code, the tokens and the cost the execution recorded', async () => {
-    app = await mountApp(engine.server, `/executions/${succeeded.id}`);
-    await app.until(() => app!.wrapper.get('[data-testid="stream-state"]').text().includes('complete'), 10_000);
+    const app = await harness.mount(`/executions/${succeeded.id}`);
+    await app.until(() => app.wrapper.get('[data-testid="stream-state"]').text().includes('complete'), 10_000);
     expect(app.wrapper.get('[data-testid="execution-state"]').attributes('data-state')).toBe('succeeded');
     expect(succeeded.usage).toMatchObject({ inputTokens: 1_200, outputTokens: 340, costUsd: 0.0125 });
     const shown = stats();
@@ -58,12 +44,12 @@ describe('execution page', () => {
     expect(seconds(succeeded)).toBeGreaterThanOrEqual(0.3);
     expect(shown.duration).toBe(seconds(succeeded) < 1 ? `${Math.round(seconds(succeeded) * 1_000)} ms` : `${seconds(succeeded).toFixed(1)} s`);
     // The output arrived over the stream (drawing it is log-view.test.ts's part).
-    await app.until(() => Number(app!.wrapper.get('[data-testid="line-count"]').text()) > 0, 2_000);
+    await app.until(() => Number(app.wrapper.get('[data-testid="line-count"]').text()) > 0, 2_000);
   });
 
   it('shows a failed execution’s exit code and reason', async () => {
-    app = await mountApp(engine.server, `/executions/${failed.id}`);
-    await app.until(() => app!.wrapper.find('[data-testid="execution-reason"]').exists() && app!.wrapper.get('[data-testid="stream-state"]').text().includes('complete'), 10_000);
+    const app = await harness.mount(`/executions/${failed.id}`);
+    await app.until(() => app.wrapper.find('[data-testid="execution-reason"]').exists() && app.wrapper.get('[data-testid="stream-state"]').text().includes('complete'), 10_000);
     expect(failed.exitCode).toBe(3);
     expect(stats().exit).toBe('3');
     expect(app.wrapper.get('[data-testid="execution-reason"]').text()).toBe(failed.reason);
@@ -71,8 +57,8 @@ describe('execution page', () => {
   });
 
   it('audits the prompt’s context: the field, its value, its length and the SHA-256 of the original value, with copy', async () => {
-    app = await mountApp(engine.server, `/executions/${succeeded.id}`);
-    await app.until(() => app!.wrapper.find('[data-testid="prompt-panel"] tbody tr').exists());
+    const app = await harness.mount(`/executions/${succeeded.id}`);
+    await app.until(() => app.wrapper.find('[data-testid="prompt-panel"] tbody tr').exists());
     expect(succeeded.promptContext).toHaveLength(1);
     const entry = succeeded.promptContext[0]!;
     expect(entry.sha256).toBe(createHash('sha256').update(TOPIC).digest('hex'));

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { flushPromises, mount, type VueWrapper } from '@vue/test-utils';
 import { EventSource } from 'eventsource';
 import { createPinia } from 'pinia';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import type { Router } from 'vue-router';
 import App from '../../renderer/src/App.vue';
 import { ApiClient } from '../../renderer/src/api/client.js';
@@ -12,7 +12,9 @@ import { ApiKey, EventSourceKey, ExecutionEventSourceKey } from '../../renderer/
 import type { EventSourceLike } from '../../renderer/src/api/live-connection.js';
 import { buildRouter } from '../../renderer/src/router.js';
 import { useLiveStore } from '../../renderer/src/stores/live.js';
+import { startEngine, type Engine } from '../helpers/engine.js';
 import { repoRoot } from '../helpers/serve.js';
+import { makeTempDir } from '../helpers/temp.js';
 
 /**
  * The whole renderer in happy-dom, as main.ts composes it (App, the real
@@ -123,4 +125,50 @@ export function scriptedAgent(dir: string): string {
   const file = path.join(dir, 'scripted-agent');
   fs.writeFileSync(file, `#!/bin/sh\nexec "${process.execPath}" "${path.join(repoRoot, 'test', 'fixtures', 'scripted-agent.mjs')}" "$@"\n`, { mode: 0o755 });
   return file;
+}
+
+export interface AppOnScriptedWorker {
+  /** The worker; started before the file's own beforeAll hooks run (hooks run in the order registered). */
+  readonly engine: Engine;
+  /** The app the running test mounted last. */
+  readonly app: MountedApp;
+  /** Mounts the app at `fullPath`; the one mounted last is closed after the test. */
+  mount(fullPath?: string): Promise<MountedApp>;
+}
+
+/**
+ * What the page tests share: a real worker whose Claude Code is the scripted
+ * agent (plus `env`), started before the file's tests and closed after them,
+ * and the app each test mounts, closed after that test.
+ */
+export function appOnScriptedWorker(tempPrefix: string, env: Record<string, string> = {}): AppOnScriptedWorker {
+  const temp = makeTempDir(tempPrefix);
+  let engine: Engine | undefined;
+  let app: MountedApp | undefined;
+  beforeAll(async () => {
+    engine = await startEngine({ AGENTED_CLAUDE_PATH: scriptedAgent(temp.dir), ...env });
+  }, 60_000);
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+  afterAll(async () => {
+    await engine?.close();
+    temp.remove();
+  });
+  const harness: AppOnScriptedWorker = {
+    get engine() {
+      if (!engine) throw new Error('the worker is not started yet');
+      return engine;
+    },
+    get app() {
+      if (!app) throw new Error('no app is mounted in this test');
+      return app;
+    },
+    async mount(fullPath = '/') {
+      app = await mountApp(harness.engine.server, fullPath);
+      return app;
+    },
+  };
+  return harness;
 }

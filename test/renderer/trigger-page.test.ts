@@ -1,12 +1,10 @@
 // @vitest-environment happy-dom
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Execution } from '../../common/executions.js';
 import type { Trigger } from '../../common/triggers.js';
-import { startEngine, type Engine } from '../helpers/engine.js';
 import { githubExample, githubHeaders } from '../helpers/github-deliveries.js';
 import { request } from '../helpers/http.js';
-import { mountApp, scriptedAgent, type MountedApp } from './mount-app.js';
-import { makeTempDir } from '../helpers/temp.js';
+import { appOnScriptedWorker } from './mount-app.js';
 
 /**
  * A trigger's pages in the whole renderer against a real worker (the agent
@@ -14,13 +12,11 @@ import { makeTempDir } from '../helpers/temp.js';
  * with params the server judges, the enable switches, and the webhook secret
  * that is shown once after creation and never again.
  */
-const temp = makeTempDir('agented-trigger-page-');
-let engine: Engine;
+const harness = appOnScriptedWorker('agented-trigger-page-');
 let deploy: string;
 
 beforeAll(async () => {
-  engine = await startEngine({ AGENTED_CLAUDE_PATH: scriptedAgent(temp.dir) });
-  deploy = await engine.createTrigger({
+  deploy = await harness.engine.createTrigger({
     name: 'Deploy',
     promptTemplate: 'Deploy {{params.branch}} {{params.count}} times',
     params: [
@@ -30,24 +26,13 @@ beforeAll(async () => {
   });
 }, 60_000);
 
-afterAll(async () => {
-  await engine?.close();
-  temp.remove();
-});
-
-let app: MountedApp | undefined;
-afterEach(async () => {
-  await app?.close();
-  app = undefined;
-});
-
-const has = (selector: string) => app!.wrapper.find(selector).exists();
-const text = (testId: string) => app!.wrapper.get(`[data-testid="${testId}"]`).text();
-const executionsOf = async (trigger: string) => (await engine.api<{ items: Execution[] }>('GET', `/api/executions?trigger=${trigger}`)).body.items;
+const has = (selector: string) => harness.app.wrapper.find(selector).exists();
+const text = (testId: string) => harness.app.wrapper.get(`[data-testid="${testId}"]`).text();
+const executionsOf = async (trigger: string) => (await harness.engine.api<{ items: Execution[] }>('GET', `/api/executions?trigger=${trigger}`)).body.items;
 
 describe('trigger page', () => {
   it('Run now: a param the server refuses gets its 400 under the field, focused; valid params start an execution that has them', async () => {
-    app = await mountApp(engine.server, `/triggers/${deploy}`);
+    const app = await harness.mount(`/triggers/${deploy}`);
     await app.until(() => has('[data-testid="run-now"]'));
     await app.wrapper.get('[data-testid="run-now"]').trigger('click');
     await app.until(() => has('[data-testid="run-panel"]'));
@@ -69,23 +54,23 @@ describe('trigger page', () => {
 
     await branch.setValue('main');
     await app.wrapper.get('[data-testid="run-panel"] form').trigger('submit');
-    await app.until(() => app!.router.currentRoute.value.name === 'execution');
+    await app.until(() => app.router.currentRoute.value.name === 'execution');
     const started = await executionsOf(deploy);
     expect(started).toHaveLength(1);
     expect(app.router.currentRoute.value.path).toBe(`/executions/${started[0]!.id}`);
-    const execution = await engine.execution(started[0]!.id);
+    const execution = await harness.engine.execution(started[0]!.id);
     expect(execution.params).toEqual({ branch: 'main', count: 2 });
     expect(execution.prompt).toContain('main');
   });
 
   it('the switch on the list disables the trigger on the server, and the one on its page enables it again', async () => {
-    app = await mountApp(engine.server, '/triggers');
+    const app = await harness.mount('/triggers');
     await app.until(() => has(`[data-testid="trigger-row-${deploy}"] input[type="checkbox"]`));
     const listSwitch = app.wrapper.get(`[data-testid="trigger-row-${deploy}"] input[type="checkbox"]`);
     expect(listSwitch.attributes('aria-label')).toBe('Deploy enabled');
     await listSwitch.setValue(false);
-    await app.until(() => app!.wrapper.get(`[data-testid="trigger-row-${deploy}"] .switch-text`).text() === 'off');
-    expect((await engine.api<Trigger>('GET', `/api/triggers/${deploy}`)).body.enabled).toBe(false);
+    await app.until(() => app.wrapper.get(`[data-testid="trigger-row-${deploy}"] .switch-text`).text() === 'off');
+    expect((await harness.engine.api<Trigger>('GET', `/api/triggers/${deploy}`)).body.enabled).toBe(false);
 
     await app.open(`/triggers/${deploy}`);
     await app.until(() => has('[data-testid="trigger-enabled"]'));
@@ -94,20 +79,20 @@ describe('trigger page', () => {
     // A disabled trigger cannot be run from its page.
     expect(app.wrapper.get('[data-testid="run-now"]').attributes('disabled')).toBeDefined();
     await pageSwitch.setValue(true);
-    await app.until(() => app!.wrapper.get('.switch-text').text() === 'Enabled');
-    expect((await engine.api<Trigger>('GET', `/api/triggers/${deploy}`)).body.enabled).toBe(true);
+    await app.until(() => app.wrapper.get('.switch-text').text() === 'Enabled');
+    expect((await harness.engine.api<Trigger>('GET', `/api/triggers/${deploy}`)).body.enabled).toBe(true);
     expect(app.wrapper.get('[data-testid="run-now"]').attributes('disabled')).toBeUndefined();
   });
 
   it('leaving the page cancels the reload a live change scheduled: nothing is fetched for it afterwards', async () => {
-    app = await mountApp(engine.server, `/triggers/${deploy}`);
-    const reloads = () => app!.requested.filter((url) => url.includes(`/api/executions?trigger=${deploy}`)).length;
+    const app = await harness.mount(`/triggers/${deploy}`);
+    const reloads = () => app.requested.filter((url) => url.includes(`/api/executions?trigger=${deploy}`)).length;
     await app.until(() => reloads() === 1 && text('live-status').includes('Live'));
     // A run reaches the open page over the live stream: its recent executions reload (coalesced, 500 ms later).
-    await engine.run(deploy, { branch: 'first' });
+    await harness.engine.run(deploy, { branch: 'first' });
     await app.until(() => reloads() === 2, 5_000);
     // Another run, and the reader leaves before its reload is due.
-    await engine.run(deploy, { branch: 'second' });
+    await harness.engine.run(deploy, { branch: 'second' });
     await new Promise((resolve) => setTimeout(resolve, 150));
     await app.open('/budgets');
     await new Promise((resolve) => setTimeout(resolve, 900));
@@ -115,7 +100,7 @@ describe('trigger page', () => {
   });
 
   it('the secret shown after creating a trigger signs a real delivery, and is gone once the page is reloaded', async () => {
-    app = await mountApp(engine.server, '/triggers/new');
+    let app = await harness.mount('/triggers/new');
     await app.until(() => has('[data-testid="trigger-form"]'));
     await app.wrapper.get('[data-testid="kind-github"]').setValue(true);
     await app.wrapper.get('[data-testid="field-name"]').setValue('Review pull requests');
@@ -129,11 +114,11 @@ describe('trigger page', () => {
     const triggerPath = app.router.currentRoute.value.fullPath;
     const webhookUrl = app.wrapper.get('[data-testid="webhook-url"]').text().trim();
     expect(triggerPath).toMatch(/^\/triggers\/trg_[A-Za-z0-9_-]+$/);
-    expect(webhookUrl.startsWith(`${engine.server.url}/hooks/`)).toBe(true);
+    expect(webhookUrl.startsWith(`${harness.engine.server.url}/hooks/`)).toBe(true);
     // It is the trigger's real secret: a delivery signed with it is accepted.
     const body = JSON.stringify(githubExample('pull_request', 'opened'));
     // GitHub is not a browser: node's HTTP client, not the page's fetch.
-    const delivered = await request(engine.server.url, { method: 'POST', path: new URL(webhookUrl).pathname, headers: githubHeaders({ secret, event: 'pull_request', body }), body });
+    const delivered = await request(harness.engine.server.url, { method: 'POST', path: new URL(webhookUrl).pathname, headers: githubHeaders({ secret, event: 'pull_request', body }), body });
     expect(delivered.status).toBe(202);
 
     // Kept nowhere but in the page's memory: not in the URL, not in storage.
@@ -143,7 +128,7 @@ describe('trigger page', () => {
 
     // Reload: a new page (new memory) on the same URL shows the trigger without its secret.
     await app.close();
-    app = await mountApp(engine.server, triggerPath);
+    app = await harness.mount(triggerPath);
     await app.until(() => has('[data-testid="trigger-name"]') && has('[data-testid="webhook-url"]'));
     expect(app.wrapper.get('[data-testid="trigger-name"]').text()).toBe('Review pull requests');
     expect(has('[data-testid="secret-panel"]')).toBe(false);

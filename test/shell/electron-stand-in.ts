@@ -9,8 +9,8 @@ import { repoRoot } from '../helpers/serve.js';
 import { loadCommonJs } from './bundle.js';
 
 /*
- * A stand-in for the parts of the `electron` module that main/shell/window*.ts and
- * lifecycle.ts use, following Electron's documented behaviour
+ * A stand-in for the parts of the `electron` module that main/shell/window*.ts,
+ * lifecycle.ts, ipc.ts and desktop-notifications.ts use, following Electron's documented behaviour
  * (https://www.electronjs.org/docs/latest/api/app, .../api/browser-window,
  * .../api/web-contents): the Electron binary cannot run here. It records what the
  * shell code asks of it, and lets a test fire the events Electron would.
@@ -102,8 +102,58 @@ export interface StandInElectron {
   module: Record<string, unknown>;
   app: StandInApp;
   windows: StandInBrowserWindow[];
+  ipcMain: StandInIpcMain;
+  /** Every notification shown, in order. */
+  notifications: StandInNotification[];
   /** Every URL handed to shell.openExternal. */
   opened: string[];
+  /** Every text handed to clipboard.writeText. */
+  copied: string[];
+}
+
+/** The frame an IPC message came from (`event.senderFrame`); null once the frame is gone. */
+export type StandInFrame = { url: string; parent: object | null } | null;
+type IpcHandler = (event: { senderFrame: StandInFrame }, ...args: unknown[]) => unknown;
+
+/** ipcMain's handle/removeHandler (https://www.electronjs.org/docs/latest/api/ipc-main). */
+export class StandInIpcMain {
+  /** The handler of each channel, as registered. */
+  readonly handlers = new Map<string, IpcHandler>();
+
+  handle(channel: string, handler: IpcHandler): void {
+    // Electron refuses a second handler for a channel; so does the stand-in.
+    if (this.handlers.has(channel)) throw new Error(`Attempted to register a second handler for '${channel}'`);
+    this.handlers.set(channel, handler);
+  }
+
+  removeHandler(channel: string): void {
+    this.handlers.delete(channel);
+  }
+
+  /** A renderer's ipcRenderer.invoke(channel, ...args) from `senderFrame`: what the handler answers, or throws, as a promise. */
+  async invoke(channel: string, senderFrame: StandInFrame, ...args: unknown[]): Promise<unknown> {
+    const handler = this.handlers.get(channel);
+    if (!handler) throw new Error(`No handler registered for '${channel}'`);
+    return handler({ senderFrame }, ...args);
+  }
+}
+
+/** A desktop notification (https://www.electronjs.org/docs/latest/api/notification); a test fires its `click`. */
+export class StandInNotification extends EventEmitter {
+  static isSupported(): boolean {
+    return true;
+  }
+
+  constructor(
+    readonly options: { title: string; body: string },
+    private readonly onShow: (notification: StandInNotification) => void,
+  ) {
+    super();
+  }
+
+  show(): void {
+    this.onShow(this);
+  }
 }
 
 export class StandInApp extends EventEmitter {
@@ -147,6 +197,8 @@ export class StandInBrowserWindow extends EventEmitter {
   readonly webContents = new StandInWebContents();
   readonly loaded: string[] = [];
   visible = false;
+  /** How many times show() was called. */
+  shows = 0;
   focused = false;
   minimized = false;
   private destroyed = false;
@@ -165,6 +217,7 @@ export class StandInBrowserWindow extends EventEmitter {
 
   show(): void {
     this.visible = true;
+    this.shows += 1;
   }
 
   focus(): void {
@@ -202,8 +255,11 @@ export class StandInBrowserWindow extends EventEmitter {
 
 export function createElectronStandIn(): StandInElectron {
   const windows: StandInBrowserWindow[] = [];
+  const notifications: StandInNotification[] = [];
   const opened: string[] = [];
+  const copied: string[] = [];
   const app = new StandInApp(windows);
+  const ipcMain = new StandInIpcMain();
   const onClosed = () => {
     if (windows.every((window) => window.isDestroyed())) app.lastWindowClosed();
   };
@@ -213,18 +269,25 @@ export function createElectronStandIn(): StandInElectron {
       windows.push(this);
     }
   }
+  class Notification extends StandInNotification {
+    constructor(options: { title: string; body: string }) {
+      super(options, (shown) => notifications.push(shown));
+    }
+  }
+  // Documented shapes: shell.openExternal(url) => Promise<void>, clipboard.writeText(text) => void.
   const shell = {
     openExternal: async (url: string) => {
       opened.push(url);
     },
   };
-  return { module: { app, BrowserWindow, shell }, app, windows, opened };
+  const clipboard = { writeText: (text: string) => void copied.push(text) };
+  return { module: { app, BrowserWindow, Notification, ipcMain, shell, clipboard }, app, windows, ipcMain, notifications, opened, copied };
 }
 
 /**
- * Bundles shell files (main/shell/<file>) into one CommonJS module, with
- * `electron` left to the caller, as test/shell/preload-contract.test.ts does
- * for ipc.ts; `load` evaluates it against a stand-in.
+ * Bundles shell files (main/shell/<file>) into one CommonJS module, as the app
+ * bundles them, with `electron` left to the caller; `load` evaluates it against
+ * a stand-in.
  */
 export async function bundleShell(files: string[]): Promise<{ load(electron: StandInElectron): Record<string, unknown> }> {
   const result = await build({
@@ -262,29 +325,9 @@ export interface DesktopBridge {
  * those act through a stand-in clipboard and shell.
  */
 export async function desktopBridge(options: { preloadFile: string; pageUrl: string; expose: (key: string, value: unknown) => void }): Promise<DesktopBridge> {
-  const copied: string[] = [];
-  const opened: string[] = [];
   const log = new MemorySink();
-  type Handler = (event: unknown, ...args: unknown[]) => unknown;
-  const registered = new Map<string, Handler>();
-  const mainElectron = {
-    ipcMain: {
-      handle: (channel: string, handler: Handler) => registered.set(channel, handler),
-      removeHandler: (channel: string) => registered.delete(channel),
-    },
-    shell: { openExternal: async (url: string) => void opened.push(url) },
-    clipboard: { writeText: (text: string) => void copied.push(text) },
-  };
-  const ipc = await build({
-    entryPoints: [path.join(repoRoot, 'main', 'shell', 'ipc.ts')],
-    bundle: true,
-    write: false,
-    format: 'cjs',
-    platform: 'node',
-    target: 'node20',
-    external: ['electron'],
-  });
-  const { registerIpcHandlers, desktopActions } = loadCommonJs(ipc.outputFiles[0]!.text, 'ipc.cjs', { electron: mainElectron }).exports as {
+  const electron = createElectronStandIn();
+  const { registerIpcHandlers, desktopActions } = (await bundleShell(['ipc.ts'])).load(electron) as {
     registerIpcHandlers: typeof registerIpcHandlersType;
     desktopActions: typeof desktopActionsType;
   };
@@ -298,14 +341,8 @@ export async function desktopBridge(options: { preloadFile: string; pageUrl: str
   const senderFrame = { url: options.pageUrl, parent: null };
   const preloadElectron = {
     contextBridge: { exposeInMainWorld: options.expose },
-    ipcRenderer: {
-      invoke: async (channel: string, ...args: unknown[]) => {
-        const handler = registered.get(channel);
-        if (!handler) throw new Error(`No handler registered for '${channel}'`);
-        return handler({ senderFrame }, ...args);
-      },
-    },
+    ipcRenderer: { invoke: (channel: string, ...args: unknown[]) => electron.ipcMain.invoke(channel, senderFrame, ...args) },
   };
   loadCommonJs(fs.readFileSync(options.preloadFile, 'utf8'), options.preloadFile, { electron: preloadElectron });
-  return { copied, opened, log };
+  return { copied: electron.copied, opened: electron.opened, log };
 }

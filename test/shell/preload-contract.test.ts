@@ -2,7 +2,6 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { externalLinkHosts } from '../../common/external-links.js';
 import { CLIPBOARD_TEXT_MAX_LENGTH, preloadChannels, preloadContract, ServerState, type AgentedPreloadApi } from '../../common/preload-api.js';
@@ -13,6 +12,7 @@ import { Logger } from '../../main/telemetry/logger.js';
 import { repoRoot } from '../helpers/serve.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { loadCommonJs } from './bundle.js';
+import { bundleShell, createElectronStandIn, type StandInFrame } from './electron-stand-in.js';
 
 const workerOrigin = 'http://127.0.0.1:8787';
 const running: SupervisorState = { status: 'running', url: `${workerOrigin}/`, port: 8787, pid: 4242, restarts: 1 };
@@ -125,41 +125,16 @@ describe('the bundled preload (dist/preload/index.cjs)', () => {
 });
 
 describe('main-side IPC (main/shell/ipc.ts)', () => {
-  type Handler = (event: unknown, ...args: unknown[]) => unknown;
-  const registered = new Map<string, Handler>();
   const logLines: string[] = [];
+  const electron = createElectronStandIn();
   // What the stand-in electron's shell and clipboard were asked to do.
-  const opened: string[] = [];
-  const copied: string[] = [];
+  const { opened, copied } = electron;
   let dispose: () => void | Promise<void>;
 
   beforeAll(async () => {
-    const result = await build({
-      entryPoints: [path.join(repoRoot, 'main', 'shell', 'ipc.ts')],
-      bundle: true,
-      write: false,
-      format: 'cjs',
-      platform: 'node',
-      target: 'node20',
-      external: ['electron'],
-    });
-    const ipcMain = {
-      handle: (channel: string, handler: Handler) => {
-        // Electron refuses a second handler for a channel; so does the stand-in.
-        if (registered.has(channel)) throw new Error(`Attempted to register a second handler for '${channel}'`);
-        registered.set(channel, handler);
-      },
-      removeHandler: (channel: string) => registered.delete(channel),
-    };
-    const electron = {
-      ipcMain,
-      // Documented shapes: shell.openExternal(url) => Promise<void>, clipboard.writeText(text) => void.
-      shell: { openExternal: async (url: string) => void opened.push(url) },
-      clipboard: { writeText: (text: string) => void copied.push(text) },
-    };
-    const loaded = loadCommonJs(result.outputFiles[0]!.text, 'ipc.cjs', { electron });
-    const register = loaded.exports.registerIpcHandlers as typeof registerIpcHandlers;
-    const desktop = loaded.exports.desktopActions as typeof desktopActions;
+    const loaded = (await bundleShell(['ipc.ts'])).load(electron);
+    const register = loaded.registerIpcHandlers as typeof registerIpcHandlers;
+    const desktop = loaded.desktopActions as typeof desktopActions;
     const logger = Logger.create({ sink: { write: (_level, line) => logLines.push(line) } });
     // As main/shell/main.ts wires them: the real handlers, acting through electron's shell and clipboard.
     const mainHandlers = createIpcHandlers({ supervisorState: () => running, appVersion: '1.2.3', ...desktop() });
@@ -167,11 +142,10 @@ describe('main-side IPC (main/shell/ipc.ts)', () => {
   });
 
   const top = { url: `${workerOrigin}/executions`, parent: null };
-  const call = (channel: string, senderFrame: { url: string; parent: object | null } | null, ...args: unknown[]) =>
-    Promise.resolve().then(() => registered.get(channel)!({ senderFrame }, ...args));
+  const call = (channel: string, senderFrame: StandInFrame, ...args: unknown[]) => electron.ipcMain.invoke(channel, senderFrame, ...args);
 
   it('handles exactly the preload channels', () => {
-    expect(sorted(registered.keys())).toEqual(sorted(preloadChannels));
+    expect(sorted(electron.ipcMain.handlers.keys())).toEqual(sorted(preloadChannels));
   });
 
   it('answers the top frame of a page from the worker', async () => {
@@ -255,7 +229,7 @@ describe('main-side IPC (main/shell/ipc.ts)', () => {
 
   it('removes its handlers on dispose', async () => {
     await dispose();
-    expect(registered.size).toBe(0);
+    expect(electron.ipcMain.handlers.size).toBe(0);
   });
 });
 

@@ -7,7 +7,7 @@ import { codexUsageFile, findRollout, threadIdOf, tokenCountTokens } from '../..
 import { startAgentProcess } from '../../../main/executions/agent-process.js';
 import { followUsageFile, type RunningTokens } from '../../../main/executions/usage-file.js';
 import { agentClisBin } from '../../helpers/agent-clis.js';
-import { startOpenAiStandIn, toolThenText } from '../../helpers/stand-ins/openai.js';
+import { startOpenAiStandIn, toolThenText, writeCodexConfig } from '../../helpers/stand-ins/openai.js';
 import { listFiles, makeTempDir } from '../../helpers/temp.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -67,21 +67,7 @@ describe('codex usage file, the real CLI, against a stand-in Responses API', () 
     const home = makeTempDir('agented-codex-usage-home-');
     const work = makeTempDir('agented-codex-usage-work-');
     cleanups.push(home.remove, work.remove);
-    fs.writeFileSync(
-      path.join(home.dir, 'config.toml'),
-      [
-        'model_provider = "stand-in"',
-        '',
-        '[model_providers.stand-in]',
-        'name = "OpenAI stand-in"',
-        `base_url = "${standIn.url}/v1"`,
-        'env_key = "STAND_IN_OPENAI_KEY"',
-        'wire_api = "responses"',
-        'request_max_retries = 0',
-        'stream_max_retries = 0',
-        '',
-      ].join('\n'),
-    );
+    writeCodexConfig(home.dir, standIn);
     fs.writeFileSync(path.join(work.dir, 'notes.txt'), 'hello\n');
     const env = { HOME: home.dir, CODEX_HOME: home.dir, STAND_IN_OPENAI_KEY: 'sk-stand-in-0123456789', PATH: process.env.PATH };
 

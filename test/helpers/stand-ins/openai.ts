@@ -1,5 +1,7 @@
-import type http from 'node:http';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import type http from 'node:http';
+import path from 'node:path';
 import { startStandIn, writeSse, type RecordedRequest, type StandIn } from './server.js';
 
 /**
@@ -232,4 +234,28 @@ export function toolCallOutputs(body: unknown): { type: string; call_id: string;
 export function toolThenText(call: ToolCallReply, text: string): (request: RecordedRequest) => OpenAiReply {
   const callId = ('functionCall' in call ? call.functionCall.callId : call.customToolCall.callId) ?? STAND_IN_CALL_ID;
   return (request) => (toolCallOutputs(request.body).some((output) => output.call_id === callId) ? { text } : call);
+}
+
+/**
+ * Points Codex at a stand-in: `codexHome`/config.toml with a model provider on
+ * the stand-in's URL, its key read from `keyVariable`, and no retries (a reply
+ * that hangs or fails on purpose is not asked for again). The keys are those
+ * of Codex's config.md, `model_providers`.
+ */
+export function writeCodexConfig(codexHome: string, standIn: { url: string }, keyVariable = 'STAND_IN_OPENAI_KEY'): void {
+  fs.writeFileSync(
+    path.join(codexHome, 'config.toml'),
+    [
+      'model_provider = "stand-in"',
+      '',
+      '[model_providers.stand-in]',
+      'name = "OpenAI stand-in"',
+      `base_url = "${standIn.url}/v1"`,
+      `env_key = "${keyVariable}"`,
+      'wire_api = "responses"',
+      'request_max_retries = 0',
+      'stream_max_retries = 0',
+      '',
+    ].join('\n'),
+  );
 }
