@@ -1,10 +1,10 @@
 // @vitest-environment happy-dom
-import { flushPromises, mount, type VueWrapper } from '@vue/test-utils';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { VueWrapper } from '@vue/test-utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../renderer/src/api/client.js';
-import { ApiKey } from '../../renderer/src/api/inject.js';
 import PriceTableEditor from '../../renderer/src/components/PriceTableEditor.vue';
 import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
+import { loadedMounts, settle } from './mount-component.js';
 
 /**
  * The Usage page's price table against the real worker: rows added, edited and
@@ -12,29 +12,11 @@ import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
  * come back under the cell they concern, with nothing stored; AGENTED_PRICES
  * makes it read-only and says so.
  */
-const mounted: VueWrapper[] = [];
-afterEach(() => {
-  for (const wrapper of mounted.splice(0)) wrapper.unmount();
-});
+const mountLoaded = loadedMounts(PriceTableEditor, '[data-testid="price-save"]');
 
 function pointAt(server: InProcessServer): ApiClient {
   (window as unknown as { happyDOM: { setURL(url: string): void } }).happyDOM.setURL(server.url);
   return new ApiClient({ headers: { Authorization: `Bearer ${server.key}` } });
-}
-
-async function settle(wrapper: VueWrapper, done: () => boolean): Promise<void> {
-  for (let index = 0; index < 80 && !done(); index++) {
-    await new Promise((resolve) => setTimeout(resolve, 25));
-    await flushPromises();
-  }
-  expect(done(), wrapper.html()).toBe(true);
-}
-
-async function mountLoaded(api: ApiClient, loaded = '[data-testid="price-save"]'): Promise<VueWrapper> {
-  const wrapper = mount(PriceTableEditor, { global: { provide: { [ApiKey as symbol]: api } }, attachTo: document.body });
-  mounted.push(wrapper);
-  await settle(wrapper, () => wrapper.find(loaded).exists());
-  return wrapper;
 }
 
 const rowsOf = (wrapper: VueWrapper) => wrapper.findAll('[data-testid="price-row"]');

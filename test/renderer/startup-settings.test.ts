@@ -1,13 +1,13 @@
 // @vitest-environment happy-dom
-import { flushPromises, mount, type VueWrapper } from '@vue/test-utils';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { flushPromises, type VueWrapper } from '@vue/test-utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DesktopSettings } from '../../common/worker-protocol.js';
 import { ApiClient } from '../../renderer/src/api/client.js';
-import { ApiKey } from '../../renderer/src/api/inject.js';
 import StartupSettings from '../../renderer/src/components/StartupSettings.vue';
 import { startWorker, type RunningWorker } from '../../main/worker/start-worker.js';
 import { TEST_API_KEY } from '../helpers/in-process.js';
 import { makeTempDir } from '../helpers/temp.js';
+import { loadedMounts, settle } from './mount-component.js';
 
 /**
  * The Settings page's start-at-login control against the real worker: what
@@ -39,25 +39,7 @@ async function serve(env: Record<string, string> = {}): Promise<{ api: ApiClient
   return { api: new ApiClient({ headers: { Authorization: `Bearer ${TEST_API_KEY}` } }), toldShell };
 }
 
-const mounted: VueWrapper[] = [];
-afterEach(() => {
-  for (const wrapper of mounted.splice(0)) wrapper.unmount();
-});
-
-async function settle(wrapper: VueWrapper, done: () => boolean): Promise<void> {
-  for (let index = 0; index < 40 && !done(); index++) {
-    await new Promise((resolve) => setTimeout(resolve, 25));
-    await flushPromises();
-  }
-  expect(done(), wrapper.html()).toBe(true);
-}
-
-async function mountLoaded(api: ApiClient): Promise<VueWrapper> {
-  const wrapper = mount(StartupSettings, { global: { provide: { [ApiKey as symbol]: api } }, attachTo: document.body });
-  mounted.push(wrapper);
-  await settle(wrapper, () => wrapper.find('[data-testid="startup-save"]').exists());
-  return wrapper;
-}
+const mountLoaded = loadedMounts(StartupSettings, '[data-testid="startup-save"]');
 
 const checkbox = (wrapper: VueWrapper) => wrapper.get('[data-testid="startup-at-login"]').element as HTMLInputElement;
 

@@ -1,10 +1,9 @@
 // @vitest-environment happy-dom
-import { flushPromises, mount, type VueWrapper } from '@vue/test-utils';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../renderer/src/api/client.js';
-import { ApiKey } from '../../renderer/src/api/inject.js';
 import StopSettings from '../../renderer/src/components/StopSettings.vue';
 import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
+import { loadedMounts, settle } from './mount-component.js';
 
 /**
  * The Settings page's stop policy control against the real worker: what it
@@ -21,29 +20,11 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-const mounted: VueWrapper[] = [];
-afterEach(() => {
-  for (const wrapper of mounted.splice(0)) wrapper.unmount();
-});
-
-async function settle(wrapper: VueWrapper, done: () => boolean): Promise<void> {
-  for (let index = 0; index < 40 && !done(); index++) {
-    await new Promise((resolve) => setTimeout(resolve, 25));
-    await flushPromises();
-  }
-  expect(done(), wrapper.html()).toBe(true);
-}
-
-async function mountLoaded(): Promise<VueWrapper> {
-  const wrapper = mount(StopSettings, { global: { provide: { [ApiKey as symbol]: api } }, attachTo: document.body });
-  mounted.push(wrapper);
-  await settle(wrapper, () => wrapper.find('[data-testid="stop-save"]').exists());
-  return wrapper;
-}
+const mountLoaded = loadedMounts(StopSettings, '[data-testid="stop-save"]');
 
 describe('stop settings', () => {
   it('shows the default (finish, 60 s), stores cancel, and the worker reports it in use at once', async () => {
-    const wrapper = await mountLoaded();
+    const wrapper = await mountLoaded(api);
     expect((wrapper.get('[data-testid="stop-finish"]').element as HTMLInputElement).checked).toBe(true);
     expect(wrapper.get('[data-testid="stop-finish-seconds"]').element).toHaveProperty('value', '60');
 
@@ -57,7 +38,7 @@ describe('stop settings', () => {
   });
 
   it('puts the server’s refusal of a wait out of range under the field, and stores nothing', async () => {
-    const wrapper = await mountLoaded();
+    const wrapper = await mountLoaded(api);
     await wrapper.get('[data-testid="stop-finish"]').setValue(true);
     await wrapper.get('[data-testid="stop-finish-seconds"]').setValue('0');
     await wrapper.get('form').trigger('submit');
