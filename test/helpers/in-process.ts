@@ -1,5 +1,6 @@
+import fs from 'node:fs';
 import { startWorker, type RunningWorker } from '../../main/worker/start-worker.js';
-import { makeTempDir } from './temp.js';
+import { listFiles, makeTempDir } from './temp.js';
 
 export const TEST_API_KEY = 'test-key-0123456789abcdefghijklmnop';
 
@@ -39,4 +40,12 @@ export async function startInProcess(env: Record<string, string> = {}, options: 
       temp.remove();
     },
   };
+}
+
+/** The worker's JSON log records, from every file in its log folder. */
+export function workerLogRecords(server: InProcessServer): Record<string, unknown>[] {
+  return listFiles(server.logDir)
+    .flatMap((file) => fs.readFileSync(file, 'utf8').split('\n'))
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }

@@ -8,3 +8,14 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `probe` every 50 ms until it holds; rejects naming `what` when it does not within `timeoutMs`. */
+export async function untilTrue(probe: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  await within(
+    (async () => {
+      while (!(await probe())) await sleep(50);
+    })(),
+    timeoutMs,
+    what,
+  );
+}

@@ -3,22 +3,12 @@ import type { Budget } from '../../common/budgets.js';
 import type { NotificationSettings } from '../../common/notifications.js';
 import { startEngine } from '../helpers/engine.js';
 import { startSlackStandIn } from '../helpers/stand-ins/notification-receivers.js';
-import { sleep, within } from '../helpers/time.js';
+import { sleep, untilTrue } from '../helpers/time.js';
 
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
-
-async function untilTrue(probe: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  await within(
-    (async () => {
-      while (!(await probe())) await sleep(50);
-    })(),
-    timeoutMs,
-    what,
-  );
-}
 
 describe('budget notifications (the real claude CLI against the Anthropic stand-in, Slack stand-in)', () => {
   it('a budget crossing 80 % and then 100 % sends one Slack message each, not one per execution', async () => {
@@ -50,11 +40,11 @@ describe('budget notifications (the real claude CLI against the Anthropic stand-
     await runOnce();
     expect((await used()).items[0]!.used).toBeGreaterThanOrEqual(0.8);
     expect((await used()).items[0]!.used).toBeLessThan(1);
-    await untilTrue(() => slack.texts().length === 1, 'the 80 % message');
+    await untilTrue(() => slack.texts().length === 1, 'the 80 % message', 15_000);
 
     await runOnce();
     expect((await used()).items[0]!.used).toBeGreaterThanOrEqual(1);
-    await untilTrue(() => slack.texts().length === 2, 'the 100 % message');
+    await untilTrue(() => slack.texts().length === 2, 'the 100 % message', 15_000);
 
     // Over budget already: a soft budget lets it run, and there is nothing new to say.
     await runOnce();

@@ -1,42 +1,23 @@
-import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Account } from '../../common/accounts.js';
 import type { Execution } from '../../common/executions.js';
 import type { NotificationSettings } from '../../common/notifications.js';
 import { startEngine, type Engine } from '../helpers/engine.js';
-import type { InProcessServer } from '../helpers/in-process.js';
+import { workerLogRecords } from '../helpers/in-process.js';
 import { SLACK_HOOK_PATH, startReceiver, startSlackStandIn } from '../helpers/stand-ins/notification-receivers.js';
 import type { AnthropicReply } from '../helpers/stand-ins/anthropic.js';
 import type { RecordedRequest } from '../helpers/stand-ins/server.js';
-import { listFiles } from '../helpers/temp.js';
-import { sleep, within } from '../helpers/time.js';
+import { sleep, untilTrue, within } from '../helpers/time.js';
 
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-async function untilTrue(probe: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  await within(
-    (async () => {
-      while (!(await probe())) await sleep(50);
-    })(),
-    timeoutMs,
-    what,
-  );
-}
-
 async function engineWith(env: Record<string, string>, respond: (recorded: RecordedRequest) => AnthropicReply): Promise<Engine> {
   const engine = await startEngine(env, { respond });
   cleanups.push(() => engine.close());
   return engine;
-}
-
-function logLines(server: InProcessServer): Record<string, unknown>[] {
-  return listFiles(server.logDir)
-    .flatMap((file) => fs.readFileSync(file, 'utf8').split('\n'))
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 const messagesOf = (engine: Engine) => engine.standIn.requests.filter((recorded) => recorded.path.startsWith('/v1/messages'));
@@ -154,10 +135,10 @@ describe('cool-down notifications (the real claude CLI against the Anthropic sta
       expect(entry.nextAttemptAt).not.toBeNull();
     }
     // The first attempts failed after the execution had ended: it never waited for them.
-    const failures = logLines(engine.server).filter((line) => line.msg === 'notification delivery failed; will retry');
+    const failures = workerLogRecords(engine.server).filter((line) => line.msg === 'notification delivery failed; will retry');
     expect(failures.length).toBeGreaterThanOrEqual(4);
     for (const line of failures) expect(line).toMatchObject({ level: 'warn', channel: 'slack', reason: 'network error: ECONNREFUSED' });
-    expect(logLines(engine.server).some((line) => line.msg === 'execution ended' && line.state === 'succeeded')).toBe(true);
+    expect(workerLogRecords(engine.server).some((line) => line.msg === 'execution ended' && line.state === 'succeeded')).toBe(true);
     expect(JSON.stringify(failures)).not.toContain(SLACK_HOOK_PATH);
   }, 90_000);
 });

@@ -7,12 +7,12 @@ import type { AuditEntry } from '../../common/audit.js';
 import type { NotificationMessage, NotificationSettings, NotificationTestResult } from '../../common/notifications.js';
 import { startEngine, type Engine } from '../helpers/engine.js';
 import { request } from '../helpers/http.js';
-import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
+import { startInProcess, workerLogRecords, type InProcessServer } from '../helpers/in-process.js';
 import { startReceiver, startSlackStandIn, type ReceivedRequest, type Receiver } from '../helpers/stand-ins/notification-receivers.js';
 import type { AnthropicReply } from '../helpers/stand-ins/anthropic.js';
 import type { RecordedRequest } from '../helpers/stand-ins/server.js';
 import { listFiles, makeTempDir } from '../helpers/temp.js';
-import { sleep, within } from '../helpers/time.js';
+import { sleep, untilTrue } from '../helpers/time.js';
 
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
@@ -20,16 +20,6 @@ afterAll(async () => {
 });
 
 const newSecret = () => `whsec_${crypto.randomBytes(32).toString('base64')}`;
-
-async function untilTrue(probe: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  await within(
-    (async () => {
-      while (!(await probe())) await sleep(50);
-    })(),
-    timeoutMs,
-    what,
-  );
-}
 
 async function receiverFor(respond: Parameters<typeof startReceiver>[0], port?: number): Promise<Receiver> {
   const receiver = await startReceiver(respond, port);
@@ -41,13 +31,6 @@ async function engineWith(respond?: (recorded: RecordedRequest) => AnthropicRepl
   const engine = await startEngine({}, respond ? { respond } : {});
   cleanups.push(() => engine.close());
   return engine;
-}
-
-function logLines(server: InProcessServer): Record<string, unknown>[] {
-  return listFiles(server.logDir)
-    .flatMap((file) => fs.readFileSync(file, 'utf8').split('\n'))
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 function verified(secret: string, received: ReceivedRequest): NotificationMessage {
@@ -104,7 +87,7 @@ describe('webhook notifications (the real claude CLI against the Anthropic stand
     expect(tampered.rawBody).not.toBe(receiver.requests[0]!.rawBody);
     expect(() => verified(secret, tampered)).toThrow();
 
-    const failures = logLines(engine.server).filter((line) => line.msg === 'notification delivery failed; will retry');
+    const failures = workerLogRecords(engine.server).filter((line) => line.msg === 'notification delivery failed; will retry');
     expect(failures).toHaveLength(4);
     for (const line of failures) expect(line).toMatchObject({ level: 'warn', channel: 'webhook', reason: 'HTTP 500: receiver down' });
     expect(failures.map((line) => line.retry_in_ms).sort()).toEqual([1_000, 1_000, 2_000, 2_000]);
