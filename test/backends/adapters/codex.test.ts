@@ -7,7 +7,7 @@ import { codexAdapter, createCodexParser } from '../../../main/backends/adapters
 import { startAgentProcess, type AgentProcess, type OutputStream } from '../../../main/executions/agent-process.js';
 import { groupAlive } from '../../../main/executions/process-group.js';
 import { agentClisBin } from '../../helpers/agent-clis.js';
-import { startOpenAiStandIn, toolCallOutputs, toolThenText, STAND_IN_CALL_ID, type OpenAiReply } from '../../helpers/stand-ins/openai.js';
+import { startOpenAiStandIn, toolCallOutputs, toolThenText, writeCodexConfig, STAND_IN_CALL_ID, type OpenAiReply } from '../../helpers/stand-ins/openai.js';
 import type { RecordedRequest, StandIn } from '../../helpers/stand-ins/server.js';
 import { makeTempDir } from '../../helpers/temp.js';
 import { sleep, within } from '../../helpers/time.js';
@@ -184,12 +184,7 @@ interface CodexUser {
   env: Record<string, string | undefined>;
 }
 
-/**
- * A user whose codex talks to the stand-in: a provider entry in
- * `$CODEX_HOME/config.toml`, as codex documents for OpenAI-compatible
- * providers (0.171 ignores OPENAI_BASE_URL). Retries are off so a failing
- * provider fails the run at once, not after minutes of backoff.
- */
+/** A user whose codex talks to the stand-in (writeCodexConfig: its provider entry in `$CODEX_HOME/config.toml`). */
 async function codexUser(respond: (request: RecordedRequest, index: number) => OpenAiReply): Promise<CodexUser> {
   const standIn = await startOpenAiStandIn(respond);
   cleanups.push(() => standIn.close());
@@ -198,21 +193,7 @@ async function codexUser(respond: (request: RecordedRequest, index: number) => O
   cleanups.push(home.remove, work.remove);
   const codexHome = path.join(home.dir, '.codex');
   fs.mkdirSync(codexHome);
-  fs.writeFileSync(
-    path.join(codexHome, 'config.toml'),
-    [
-      'model_provider = "stand-in"',
-      '',
-      '[model_providers.stand-in]',
-      'name = "OpenAI stand-in"',
-      `base_url = "${standIn.url}/v1"`,
-      `env_key = "${KEY_VARIABLE}"`,
-      'wire_api = "responses"',
-      'request_max_retries = 0',
-      'stream_max_retries = 0',
-      '',
-    ].join('\n'),
-  );
+  writeCodexConfig(codexHome, standIn, KEY_VARIABLE);
   return { standIn, workingDirectory: work.dir, env: { HOME: home.dir, CODEX_HOME: codexHome, [KEY_VARIABLE]: KEY, PATH: process.env.PATH } };
 }
 

@@ -237,10 +237,10 @@ export function toolThenText(call: ToolCallReply, text: string): (request: Recor
 }
 
 /**
- * Points Codex at a stand-in: `codexHome`/config.toml with a model provider on
- * the stand-in's URL, its key read from `keyVariable`, and no retries (a reply
- * that hangs or fails on purpose is not asked for again). The keys are those
- * of Codex's config.md, `model_providers`.
+ * Points Codex at a stand-in: a provider entry in `codexHome`/config.toml, as
+ * codex documents for OpenAI-compatible providers (0.171 ignores
+ * OPENAI_BASE_URL), its key read from `keyVariable`. Retries are off so a
+ * failing provider fails the run at once, not after minutes of backoff.
  */
 export function writeCodexConfig(codexHome: string, standIn: { url: string }, keyVariable = 'STAND_IN_OPENAI_KEY'): void {
   fs.writeFileSync(
