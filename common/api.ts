@@ -47,6 +47,13 @@ export type Session = z.infer<typeof Session>;
 
 export const Empty = z.object({}).strict();
 
+/** The answer to `POST /api/key/rotate`: never the key itself (`agented key show` prints it). */
+export const KeyRotated = z
+  .object({ rotated: z.literal(true), rotatedAt: z.iso.datetime() })
+  .strict()
+  .meta({ id: 'KeyRotated' });
+export type KeyRotated = z.infer<typeof KeyRotated>;
+
 /** Settings that may be stored in the database (environment variables still win). */
 export const StoredSettingsPatch = z
   .object({

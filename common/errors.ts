@@ -16,6 +16,7 @@ export const errorCatalogue = {
   ERR_ACCOUNT_EXISTS: { status: 409, message: 'An account with this name already exists for that backend.' },
   ERR_BUDGET_NOT_FOUND: { status: 404, message: 'No budget with this id.' },
   ERR_NO_NOTIFICATION_CHANNEL: { status: 409, message: 'No notification channel is configured.' },
+  ERR_KEY_FROM_ENVIRONMENT: { status: 409, message: 'The API key comes from AGENTED_API_KEY: set a new value there and restart Agented. Nothing was rotated.' },
   ERR_TRIGGER_DISABLED: { status: 409, message: 'The trigger is disabled.' },
   ERR_TRIGGER_KIND: { status: 409, message: 'This trigger kind does not accept that.' },
   ERR_EXECUTION_FINISHED: { status: 409, message: 'The execution has already finished.' },
@@ -26,6 +27,7 @@ export const errorCatalogue = {
   ERR_BODY_TOO_LARGE: { status: 413, message: 'The request body is larger than the limit.' },
   ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body must be application/json.' },
   ERR_BAD_REQUEST: { status: 400, message: 'The request could not be read.' },
+  ERR_KEYCHAIN_UNAVAILABLE: { status: 503, message: 'The OS keychain cannot be used (locked or not running); nothing was changed.' },
   ERR_INTERNAL: { status: 500, message: 'Internal error. The request id identifies it in the logs.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

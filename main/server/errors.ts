@@ -1,5 +1,6 @@
 import { ZodError } from 'zod';
 import { errorCatalogue, type ErrorBody, type ErrorCode } from '../../common/errors.js';
+import { KeychainUnavailableError } from '../secrets/keychain.js';
 
 /** An error with a stable code and the HTTP status it is answered with. */
 export class ApiError extends Error {
@@ -32,6 +33,8 @@ export class ApiError extends Error {
  */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
+  // Its message says how to unlock the keychain and holds no secret.
+  if (error instanceof KeychainUnavailableError) return new ApiError('ERR_KEYCHAIN_UNAVAILABLE', error.message);
   if (error instanceof ZodError) {
     // A domain re-validating a merged object (a PATCH applied to what is stored).
     return new ApiError(

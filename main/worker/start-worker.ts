@@ -29,6 +29,7 @@ import { backendRoutes } from '../server/routes/backends.js';
 import { DisposableStore } from '../lifecycle/disposables.js';
 import { OsKeychain, type SecretStore } from '../secrets/keychain.js';
 import { API_KEY_NAME, loadCredentials } from '../secrets/credentials.js';
+import { LiveCredentials } from '../secrets/live-credentials.js';
 import { allowedHostnames, buildApp, type App } from '../server/app.js';
 import { LoginTokens, SessionCookies } from '../server/session.js';
 import { Checkpointer } from '../storage/checkpointer.js';
@@ -46,6 +47,7 @@ import { TriggerRepository } from '../storage/trigger-repository.js';
 import { DeliveryIngest } from '../triggers/delivery-ingest.js';
 import { TriggerService } from '../triggers/trigger-service.js';
 import { auditRoutes } from '../server/routes/audit.js';
+import { keyRoutes } from '../server/routes/key.js';
 import { executionActionRoutes, executionRoutes } from '../server/routes/executions.js';
 import { createHookHandler } from '../server/hooks-handler.js';
 import { triggerRoutes } from '../server/routes/triggers.js';
@@ -125,7 +127,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     logger.setLevel(config.logLevel);
 
     const secretStore = options.secretStore ?? new OsKeychain();
-    const credentials = await loadCredentials(secretStore, config.apiKey);
+    // The key can be rotated while the worker runs (POST /api/key/rotate); each new one is masked in the logs before it is in effect.
+    const credentials = new LiveCredentials(await loadCredentials(secretStore, config.apiKey), {
+      store: secretStore,
+      registerSecret: (value) => logger.redactor.addSecret(value),
+    });
     logger.redactor.addSecret(credentials.apiKey);
     logger.redactor.addSecret(credentials.sessionSecret.toString('base64url'));
     logger.redactor.addSecret(credentials.sessionSecret.toString('hex'));
@@ -301,6 +307,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         ...executionActionRoutes({ executions, triggers, queue }),
         ...executionStreamRoutes({ executions, logs, live, health, registry: streams, sse: { heartbeatMs: config.sseHeartbeatMs, maxBufferedBytes: 512 * 1024 } }),
         ...auditRoutes({ audit }),
+        ...keyRoutes({ credentials, audit }),
         ...tunnelRoutes({ tunnel }),
         ...notificationRoutes({ channels: notificationChannels, outbox, notifier }),
         ...accountRoutes({ accounts: accountService, budgets, usage: new UsageReporter({ db, accounts, triggers }) }),

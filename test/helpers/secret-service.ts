@@ -9,10 +9,12 @@
  *                 can answer here), which is what a locked desktop keychain
  *                 looks like to Agented.
  */
-export function inSecretService(options: { unlock: boolean; password?: string }): (argv: string[]) => string[] {
+export function inSecretService(options: { unlock: boolean; password?: string; busAddressFile?: string }): (argv: string[]) => string[] {
   const password = options.password ?? 'test-keyring-password';
-  const start = options.unlock
+  const daemon = options.unlock
     ? `printf '%s' '${password}' | gnome-keyring-daemon --unlock --components=secrets >/dev/null`
     : 'gnome-keyring-daemon --start --components=secrets >/dev/null';
+  // busAddressFile: where the session's bus address is written, so a test can reach the same keyring (lockKeyring).
+  const start = options.busAddressFile ? `${daemon} && printf '%s' "$DBUS_SESSION_BUS_ADDRESS" > '${options.busAddressFile}'` : daemon;
   return (argv) => ['dbus-run-session', '--', 'bash', '-c', `${start} && exec "$@"`, 'agented-test', ...argv];
 }

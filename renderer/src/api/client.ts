@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { Account, AccountList, AccountStats, type AccountCreate, type AccountPatch } from '../../../common/accounts.js';
-import { HealthReady, Session, SettingsView, type StoredSettingsPatch } from '../../../common/api.js';
+import { HealthReady, KeyRotated, Session, SettingsView, type StoredSettingsPatch } from '../../../common/api.js';
 import { BackendChecklist } from '../../../common/backends.js';
 import { Budget, BudgetList, UsageReport, type BudgetCreate, type BudgetPatch, type BudgetPeriod } from '../../../common/budgets.js';
 import { ErrorBody, type ErrorCode } from '../../../common/errors.js';
@@ -107,6 +107,8 @@ export class ApiClient {
   tunnel = () => this.call('GET', '/api/tunnel', TunnelView);
   updateTunnel = (update: TunnelUpdate) => this.call('PUT', '/api/tunnel', TunnelView, { body: update });
   updateSettings = (patch: StoredSettingsPatch) => this.call('PATCH', '/api/settings', SettingsView, { body: patch });
+  /** Replaces the API key; the answer says when, never the key (`agented key show` prints it). */
+  rotateApiKey = () => this.call('POST', '/api/key/rotate', KeyRotated, { body: {} });
 
   // Triggers
   triggers = (cursor?: string) => this.call('GET', '/api/triggers', TriggerList, { query: { limit: 200, cursor } });
