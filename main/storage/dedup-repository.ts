@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3';
  */
 export class DedupRepository {
   private readonly claimStatement: Database.Statement<[string, string, number, number, number]>;
-  private readonly pruneStatement: Database.Statement<[number]>;
+  private readonly pruneStatement: Database.Statement<[number, number]>;
   private readonly countStatement: Database.Statement<[], { count: number }>;
 
   constructor(db: Database.Database) {
@@ -16,7 +16,7 @@ export class DedupRepository {
        ON CONFLICT(key) DO UPDATE SET expires_at = excluded.expires_at, created_at = excluded.created_at
        WHERE dedup_keys.expires_at <= ?`,
     );
-    this.pruneStatement = db.prepare('DELETE FROM dedup_keys WHERE expires_at <= ?');
+    this.pruneStatement = db.prepare('DELETE FROM dedup_keys WHERE key IN (SELECT key FROM dedup_keys WHERE expires_at <= ? LIMIT ?)');
     this.countStatement = db.prepare('SELECT count(*) AS count FROM dedup_keys');
   }
 
@@ -25,8 +25,9 @@ export class DedupRepository {
     return this.claimStatement.run(`${triggerId}:${key}`, triggerId, now + ttlMs, now, now).changes > 0;
   }
 
-  prune(now: number): number {
-    return this.pruneStatement.run(now).changes;
+  /** Deletes keys expired at `now`, at most `limit` of them (-1: all). */
+  prune(now: number, limit = -1): number {
+    return this.pruneStatement.run(now, limit).changes;
   }
 
   count(): number {

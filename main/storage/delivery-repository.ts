@@ -36,7 +36,7 @@ export class DeliveryRepository {
   private readonly insertStatement: Database.Statement<unknown[]>;
   private readonly selectPage: Database.Statement<[string, number, number], Row>;
   private readonly triggersWithDeliveries: Database.Statement<[], { trigger_id: string }>;
-  private readonly pruneTrigger: Database.Statement<[string, string, number]>;
+  private readonly pruneTrigger: Database.Statement<[string, string, number, number]>;
 
   constructor(db: Database.Database) {
     this.insertStatement = db.prepare(
@@ -46,8 +46,10 @@ export class DeliveryRepository {
     this.selectPage = db.prepare('SELECT * FROM deliveries WHERE trigger_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?');
     this.triggersWithDeliveries = db.prepare('SELECT DISTINCT trigger_id FROM deliveries');
     this.pruneTrigger = db.prepare(
-      `DELETE FROM deliveries WHERE trigger_id = ? AND seq < (
-         SELECT seq FROM deliveries WHERE trigger_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
+      `DELETE FROM deliveries WHERE seq IN (
+         SELECT seq FROM deliveries WHERE trigger_id = ? AND seq < (
+           SELECT seq FROM deliveries WHERE trigger_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)
+         ORDER BY seq LIMIT ?)`,
     );
   }
 
@@ -88,11 +90,12 @@ export class DeliveryRepository {
     return { items, nextCursor: rows.length > limit ? String(rows[limit - 1]!.seq) : null };
   }
 
-  /** Keeps the newest `keep` deliveries of every trigger. */
-  prune(keep: number): number {
+  /** Keeps the newest `keep` deliveries of every trigger, deleting the oldest of the rest, at most `limit` in all (-1: all). */
+  prune(keep: number, limit = -1): number {
     let removed = 0;
     for (const { trigger_id: triggerId } of this.triggersWithDeliveries.all()) {
-      removed += this.pruneTrigger.run(triggerId, triggerId, keep - 1).changes;
+      if (limit >= 0 && removed >= limit) break;
+      removed += this.pruneTrigger.run(triggerId, triggerId, keep - 1, limit < 0 ? -1 : limit - removed).changes;
     }
     return removed;
   }

@@ -171,9 +171,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       scheduler.reload(id);
     });
     const pruner = disposables.add(
-      new Pruner(() => {
+      new Pruner((limit) => {
         const now = Date.now();
-        return { dedupKeys: dedup.prune(now), deliveries: deliveries.prune(config.deliveriesKept) };
+        return { dedupKeys: dedup.prune(now, limit), deliveries: deliveries.prune(config.deliveriesKept, limit) };
       }, logger),
     );
     pruner.start(60_000);
