@@ -44,7 +44,14 @@ export class DeliveryRepository {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.selectPage = db.prepare('SELECT * FROM deliveries WHERE trigger_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?');
-    this.triggersWithDeliveries = db.prepare('SELECT DISTINCT trigger_id FROM deliveries');
+    // A skip scan of deliveries_by_trigger (one seek per trigger): DISTINCT read every entry, once per prune chunk.
+    this.triggersWithDeliveries = db.prepare(
+      `WITH RECURSIVE next(trigger_id) AS (
+         SELECT MIN(trigger_id) FROM deliveries
+         UNION ALL
+         SELECT (SELECT MIN(trigger_id) FROM deliveries WHERE trigger_id > next.trigger_id) FROM next WHERE next.trigger_id IS NOT NULL)
+       SELECT trigger_id FROM next WHERE trigger_id IS NOT NULL`,
+    );
     this.pruneTrigger = db.prepare(
       `DELETE FROM deliveries WHERE seq IN (
          SELECT seq FROM deliveries WHERE trigger_id = ? AND seq < (
