@@ -52,8 +52,13 @@ describe('Checkpointer', () => {
     const deadline = Date.now() + 5_000;
     while (size() < 12 * 1024 * 1024 && Date.now() < deadline) await sleep(20);
     expect(size()).toBeGreaterThan(12 * 1024 * 1024);
-    // …and the WAL never grew far past the truncation threshold (it would reach 24 MB without checkpoints).
-    expect(largestWal).toBeLessThan(8 * 1024 * 1024);
+    // …the WAL stayed well under the 24 MB it reaches without checkpoints (how far past the 1 MB threshold
+    // it gets depends on how often the thread gets a core: two test files share two cores with it)…
+    expect(largestWal).toBeLessThan(16 * 1024 * 1024);
+    // …and once the writes stop, the thread truncates it back under the threshold.
+    const truncatedBy = Date.now() + 5_000;
+    while (size('-wal') > 1024 * 1024 && Date.now() < truncatedBy) await sleep(20);
+    expect(size('-wal')).toBeLessThanOrEqual(1024 * 1024);
     expect(errors).toEqual([]);
     expect(checkpointer.stats.checkpoints).toBeGreaterThan(0);
     expect(checkpointer.stats.truncations).toBeGreaterThan(0);
