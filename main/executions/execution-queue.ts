@@ -4,6 +4,7 @@ import type { QueuedExecution } from '../storage/execution-repository.js';
 import type { StoredTrigger, TriggerRepository } from '../storage/trigger-repository.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Choice } from '../accounts/credential-pool.js';
+import { currentBoot, sameBoot } from './boot-identity.js';
 import { backendsOf, ExecutionRun, type RunDependencies } from './execution-run.js';
 import { killGroup } from './process-group.js';
 import { stopReasons } from './stop-policy.js';
@@ -95,12 +96,20 @@ export class ExecutionQueue implements Disposable {
     const left = this.deps.executions.running();
     const now = new Date().toISOString();
     const kills: Promise<void>[] = [];
+    const boot = currentBoot();
     for (const execution of left) {
       const reason = 'Agented stopped while it ran (the worker exited or crashed)';
+      const group = execution.pgid !== null && execution.pgid > 0 ? execution.pgid : null;
+      // A group id from before a reboot names nothing of ours: whoever has that number now is left alone.
+      const ours = group !== null && sameBoot(execution.pgidBoot, boot);
       this.deps.logs.append(execution.id, 'system', `interrupted: ${reason}`);
+      if (group !== null && !ours) {
+        this.deps.logs.append(execution.id, 'system', `the machine restarted since: process group ${group} is no longer this execution's and was not signalled`);
+        this.log.info('process group from an earlier boot left alone', { execution_id: execution.id, pgid: group });
+      }
       this.deps.logs.finish(execution.id);
       this.deps.executions.finish(execution.id, { state: 'interrupted', reason, exitCode: null, endedAt: now });
-      if (execution.pgid !== null && execution.pgid > 0) kills.push(killGroup(execution.pgid, { graceMs: this.deps.stopGraceMs }));
+      if (ours) kills.push(killGroup(group, { graceMs: this.deps.stopGraceMs }));
     }
     if (left.length > 0) this.log.warn('executions interrupted by a previous stop', { count: left.length, ids: left.map((execution) => execution.id) });
     await Promise.all(kills);

@@ -13,6 +13,7 @@ import type { Notifier } from '../notifications/notifier.js';
 import { credentialOf, type AccountRepository, type StoredAccount } from '../storage/account-repository.js';
 import type { EndState, ExecutionRepository, Usage } from '../storage/execution-repository.js';
 import type { Logger } from '../telemetry/logger.js';
+import { currentBoot } from './boot-identity.js';
 import { startAgentProcess, type AgentProcess, type OutputStream } from './agent-process.js';
 import type { LiveOutput } from './live-output.js';
 import type { LogStore, LogStream } from './log-store.js';
@@ -200,7 +201,7 @@ export class ExecutionRun {
       return this.end('failed', `could not start ${located.executable}: ${(error as Error).message}`, null);
     }
     this.process = agent;
-    if (agent.pgid > 0) deps.executions.setProcessGroup(execution.id, agent.pgid);
+    if (agent.pgid > 0) deps.executions.setProcessGroup(execution.id, agent.pgid, currentBoot());
     const credential = credentialOf(choice.backend, choice.account?.id ?? null);
     deps.accounts.recordEvent(credential, 'request', startedAt.toISOString(), { executionId: execution.id });
     this.log.info('attempt started', { pgid: agent.pgid, backend: choice.backend, account: choice.account?.name ?? null });

@@ -75,6 +75,7 @@ interface Row {
   cost_usd: number | null;
   cost_estimated: number;
   pgid: number | null;
+  pgid_boot: string | null;
 }
 
 function summary(row: Row): ExecutionSummary {
@@ -160,7 +161,7 @@ export class ExecutionRepository {
   private readonly cancelQueuedStatement: Database.Statement<[string, string, string]>;
   private readonly skipStatement: Database.Statement<[string, string, string]>;
   private readonly startStatement: Database.Statement<[string, string]>;
-  private readonly pgidStatement: Database.Statement<[number, string]>;
+  private readonly pgidStatement: Database.Statement<[number, string, string]>;
   private readonly finishStatement: Database.Statement<[string, string | null, number | null, string, string]>;
   private readonly usageStatement: Database.Statement<[number | null, number | null, number | null, number, string]>;
   private readonly assignStatement: Database.Statement<[Backend, string | null, string | null, string]>;
@@ -168,7 +169,7 @@ export class ExecutionRepository {
   private readonly requeueStatement: Database.Statement<[string, string]>;
   private readonly waitingStatement: Database.Statement<[string, string, string]>;
   private readonly queuedStatement: Database.Statement<[number], { id: string; trigger_id: string; concurrency_key: string | null }>;
-  private readonly runningStatement: Database.Statement<[], { id: string; trigger_id: string; pgid: number | null }>;
+  private readonly runningStatement: Database.Statement<[], { id: string; trigger_id: string; pgid: number | null; pgid_boot: string | null }>;
   private readonly lastPerTriggerStatement: Database.Statement<[string], { trigger_id: string; id: string; state: ExecutionState; created_at: string; ended_at: string | null }>;
   private readonly db: Database.Database;
   private readonly listeners = new Set<(change: ExecutionChange) => void>();
@@ -185,15 +186,15 @@ export class ExecutionRepository {
     this.cancelQueuedStatement = db.prepare("UPDATE executions SET state = 'cancelled', reason = ?, ended_at = ? WHERE id = ? AND state = 'queued'");
     this.skipStatement = db.prepare("UPDATE executions SET state = 'skipped', reason = ?, ended_at = ? WHERE id = ? AND state = 'queued'");
     this.startStatement = db.prepare("UPDATE executions SET state = 'running', started_at = ? WHERE id = ? AND state = 'queued'");
-    this.pgidStatement = db.prepare("UPDATE executions SET pgid = ? WHERE id = ? AND state = 'running'");
+    this.pgidStatement = db.prepare("UPDATE executions SET pgid = ?, pgid_boot = ? WHERE id = ? AND state = 'running'");
     this.finishStatement = db.prepare("UPDATE executions SET state = ?, reason = ?, exit_code = ?, ended_at = ? WHERE id = ? AND state = 'running'");
     this.usageStatement = db.prepare('UPDATE executions SET input_tokens = ?, output_tokens = ?, cost_usd = ?, cost_estimated = ? WHERE id = ?');
     this.assignStatement = db.prepare('UPDATE executions SET backend = ?, account_id = ?, account = ? WHERE id = ?');
     this.attemptsStatement = db.prepare('UPDATE executions SET attempts = ? WHERE id = ?');
-    this.requeueStatement = db.prepare("UPDATE executions SET state = 'queued', reason = ?, started_at = NULL, pgid = NULL WHERE id = ? AND state = 'running'");
+    this.requeueStatement = db.prepare("UPDATE executions SET state = 'queued', reason = ?, started_at = NULL, pgid = NULL, pgid_boot = NULL WHERE id = ? AND state = 'running'");
     this.waitingStatement = db.prepare("UPDATE executions SET reason = ? WHERE id = ? AND state = 'queued' AND coalesce(reason, '') <> ?");
     this.queuedStatement = db.prepare("SELECT id, trigger_id, concurrency_key FROM executions WHERE state = 'queued' ORDER BY seq LIMIT ?");
-    this.runningStatement = db.prepare("SELECT id, trigger_id, pgid FROM executions WHERE state = 'running' ORDER BY seq");
+    this.runningStatement = db.prepare("SELECT id, trigger_id, pgid, pgid_boot FROM executions WHERE state = 'running' ORDER BY seq");
     this.lastPerTriggerStatement = db.prepare(
       `SELECT e.trigger_id, e.id, e.state, e.created_at, e.ended_at
        FROM json_each(?) AS wanted
@@ -325,8 +326,9 @@ export class ExecutionRepository {
     return this.changeState(id, 'running', null, this.startStatement.run(now, id).changes);
   }
 
-  setProcessGroup(id: string, pgid: number): void {
-    this.pgidStatement.run(pgid, id);
+  /** The process group a running execution's CLI leads, and the boot of the machine it was handed out in (boot-identity.ts). */
+  setProcessGroup(id: string, pgid: number, boot: string): void {
+    this.pgidStatement.run(pgid, boot, id);
   }
 
   /** Ends a running execution; false when it was not running. */
@@ -363,8 +365,8 @@ export class ExecutionRepository {
   }
 
   /** Executions marked running, with their process groups (after a crash: the ones a dead worker left). */
-  running(): { id: string; triggerId: string; pgid: number | null }[] {
-    return this.runningStatement.all().map((row) => ({ id: row.id, triggerId: row.trigger_id, pgid: row.pgid }));
+  running(): { id: string; triggerId: string; pgid: number | null; pgidBoot: string | null }[] {
+    return this.runningStatement.all().map((row) => ({ id: row.id, triggerId: row.trigger_id, pgid: row.pgid, pgidBoot: row.pgid_boot }));
   }
 
   count(): number {
