@@ -17,7 +17,18 @@ export function accountKeyName(accountId: string): string {
  * it back, to hand it to the CLI it starts.
  */
 export class AccountService {
+  private readonly listeners: (() => void)[] = [];
+
   constructor(private readonly deps: { accounts: AccountRepository; secrets: SecretStore; audit: AuditRepository; registerSecret(value: string): void; now?: () => Date }) {}
+
+  /** Told after an account was created, changed or deleted (the queue: an execution waiting for a usable account may start now). */
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  private changed(): void {
+    for (const listener of this.listeners) listener();
+  }
 
   toApi(account: StoredAccount): Account {
     const cooldown = this.deps.accounts.cooldown(credentialOf(account.backend, account.id));
@@ -70,6 +81,7 @@ export class AccountService {
     };
     this.deps.accounts.insert(account);
     this.deps.audit.record({ action: 'account.created', ...actor, targetId: id, detail: { backend: account.backend, name: account.name } });
+    this.changed();
     return this.toApi(account);
   }
 
@@ -103,6 +115,7 @@ export class AccountService {
     this.deps.accounts.update(next);
     // The key itself is never audited, only that it changed.
     this.deps.audit.record({ action: 'account.updated', ...actor, targetId: id, detail: { fields: Object.keys(patch) } });
+    this.changed();
     return this.toApi(next);
   }
 
@@ -112,6 +125,7 @@ export class AccountService {
     await this.deps.secrets.delete(accountKeyName(id));
     this.deps.accounts.clearCooldown(credentialOf(current.backend, id));
     this.deps.audit.record({ action: 'account.deleted', ...actor, targetId: id, detail: { backend: current.backend, name: current.name } });
+    this.changed();
   }
 
   /** The account's API key, for the runner only. */

@@ -219,6 +219,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     disposables.add(queue);
     // A changed trigger (a higher maxConcurrent, enabled again) may let its queued executions start now.
     triggerService.onChange((id) => queue.triggerChanged(id));
+    // A new or re-enabled account may be what an execution waiting out a cool-down needs.
+    accountService.onChange(() => queue.kick());
     const streams = new SseRegistry();
 
     const loginTokens = new LoginTokens(config.loginTokenTtlSeconds * 1000);

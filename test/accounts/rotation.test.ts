@@ -142,3 +142,23 @@ describe('budgets', () => {
     expect(usage.byTrigger.find((row) => row.key === trigger)!.executions).toBe(1);
   });
 });
+
+describe('accounts: a waiting execution and a new account', () => {
+  it('an execution waiting out a long cool-down starts at once on an account added meanwhile', async () => {
+    const engine = await engineWith({ AGENTED_RATE_LIMIT_BACKOFF_S: '600' }, (recorded) => (keyOf(recorded) === SECOND_KEY ? { text: 'Done on the new account.' } : rateLimited));
+    const trigger = await engine.createTrigger({ promptTemplate: 'Say hello' });
+    const id = await engine.run(trigger);
+    const waiting = await engine.waitForState(id, ['queued', 'failed', 'succeeded'], 30_000).then(async function untilWaiting(execution): Promise<Execution> {
+      return execution.state === 'queued' && execution.attempts.length > 0 ? execution : untilWaiting(await engine.execution(id));
+    });
+    expect(waiting.reason).toMatch(/^waiting: nothing is usable — claude \(environment credentials\) is rate-limited until /);
+    const added = Date.now();
+    await addAccount(engine, { backend: 'claude', name: 'second', apiKey: SECOND_KEY });
+    const done = await engine.waitForState(id, ['succeeded', 'failed'], 60_000);
+    expect(done.state, done.reason ?? '').toBe('succeeded');
+    expect(done.account).toBe('second');
+    expect(done.attempts.map((attempt) => attempt.outcome)).toEqual(['rate_limited', 'succeeded']);
+    // Started by the account's arrival, not by the cool-down's end ten minutes away.
+    expect(Date.parse(done.attempts[1]!.startedAt) - added).toBeLessThan(30_000);
+  }, 90_000);
+});
