@@ -1,3 +1,5 @@
+import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { resolveConfig } from '../config/config.js';
 import { loadCredentials, rotateApiKey } from '../secrets/credentials.js';
@@ -14,18 +16,96 @@ export async function keyShow(store: SecretStore = new OsKeychain()): Promise<nu
   return 0;
 }
 
-/** `agented key rotate`: a new key in the keychain. Old keys stop working when the server restarts. */
+/**
+ * `agented key rotate`: a new key in the keychain. A server running on the
+ * configured host and port is asked to rotate it itself (`POST
+ * /api/key/rotate` with the current key), so it refuses the old key at once
+ * and audits the rotation; with no server there (or one that does not take
+ * this key) the key is replaced here, and a server elsewhere applies it when
+ * it restarts.
+ */
 export async function keyRotate(store: SecretStore = new OsKeychain()): Promise<number> {
   const config = resolveConfig({ env: process.env });
   if (config.apiKey !== undefined) {
     process.stderr.write('agented: the API key comes from AGENTED_API_KEY; change it there. Nothing was rotated.\n');
     return 2;
   }
+  const current = await loadCredentials(store, undefined);
+  const server = await rotateOnRunningServer(config.host, config.port, current.apiKey);
+  if (server.rotated) {
+    const { apiKey } = await loadCredentials(store, undefined);
+    process.stdout.write(`${apiKey}\n`);
+    process.stderr.write(`The server at ${server.url} rotated the key: it refuses the old one from now on.\n`);
+    return 0;
+  }
+  if (server.failure) {
+    process.stderr.write(`agented: the server at ${server.url} could not rotate the key (${server.failure}). Nothing was rotated.\n`);
+    return 1;
+  }
   const apiKey = await rotateApiKey(store);
   recordRotation(config.dataDir);
   process.stdout.write(`${apiKey}\n`);
-  process.stderr.write('The key was replaced in the keychain. Restart running servers (agented serve, or Stop/Start in the tray) to apply it.\n');
+  const elsewhere = server.answered ? ` The server at ${server.url} did not take the current key, so it was not asked.` : '';
+  process.stderr.write(`The key was replaced in the keychain.${elsewhere} Restart running servers (agented serve, or Stop/Start in the tray) to apply it.\n`);
   return 0;
+}
+
+interface ServerRotation {
+  url: string;
+  /** The server rotated the key (and audited it). */
+  rotated: boolean;
+  /** A server answered but does not use this key (another keychain, or AGENTED_API_KEY): not ours to rotate. */
+  answered: boolean;
+  /** The server took the key but could not rotate it (a locked keychain): nothing changed anywhere. */
+  failure: string | null;
+}
+
+/** Asks the server on host:port to rotate its key; no server there (or no answer within 3 s) is not a failure. */
+function rotateOnRunningServer(host: string, port: number, apiKey: string): Promise<ServerRotation> {
+  const target = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const authority = net.isIPv6(target) ? `[${target}]:${port}` : `${target}:${port}`;
+  const url = `http://${authority}`;
+  const none: ServerRotation = { url, rotated: false, answered: false, failure: null };
+  if (port === 0) return Promise.resolve(none);
+  return new Promise((resolve) => {
+    const body = '{}';
+    const request = http.request(
+      {
+        host: target,
+        port,
+        method: 'POST',
+        path: '/api/key/rotate',
+        headers: { host: authority, authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'content-length': String(body.length) },
+        timeout: 3_000,
+      },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => {
+          const status = response.statusCode ?? 0;
+          if (status === 200) return resolve({ ...none, rotated: true });
+          // 409: that server's key comes from its environment, not from this keychain.
+          if (status === 401 || status === 409) return resolve({ ...none, answered: true });
+          if (status === 503) return resolve({ ...none, failure: errorMessage(text) ?? 'the keychain cannot be used' });
+          // Not an Agented server that knows the route: rotate here.
+          resolve(none);
+        });
+      },
+    );
+    request.on('timeout', () => request.destroy());
+    request.on('error', () => resolve(none));
+    request.end(body);
+  });
+}
+
+function errorMessage(text: string): string | undefined {
+  try {
+    const parsed = JSON.parse(text) as { error?: { message?: unknown } };
+    return typeof parsed.error?.message === 'string' ? parsed.error.message : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The rotation goes to the audit log beside the API's own admin actions (the key itself never does). */

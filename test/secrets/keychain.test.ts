@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -52,6 +54,18 @@ function serveInSession(env: Record<string, string>, unlock: boolean): ServeProc
   // dbus-run-session wraps the CLI: end the whole group.
   cleanups.push(() => server.killGroup('SIGKILL'));
   return server;
+}
+
+/** A port nobody listens on now (the server is then started on it: the CLI finds it by the configured port). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 const ready = (url: string, key: string) => request(url, { path: '/health/ready', headers: { authorization: `Bearer ${key}` } });
@@ -154,6 +168,38 @@ class LockedKeyring implements SecretStore {
     return false;
   }
 }
+
+describe('`key rotate` with a server running', () => {
+  it('asks the server on the configured port to rotate: the old key is refused at once, the new one printed and accepted, the rotation audited once', async () => {
+    const env = tempHome();
+    const before = await keyShow(env);
+    const port = await freePort();
+    const busAddressFile = path.join(env.HOME!, 'bus-address');
+    const server = runCli({ args: ['serve', '--port', String(port)], env, wrap: inSecretService({ unlock: true, busAddressFile }) });
+    cleanups.push(() => server.killGroup('SIGKILL'));
+    const { url } = await server.ready;
+    expect((await ready(url, before)).status).toBe(200);
+
+    // The same Secret Service as the server, as on a desktop: one per login session.
+    const rotate = runCli({ args: ['key', 'rotate'], env: { ...env, AGENTED_PORT: String(port), DBUS_SESSION_BUS_ADDRESS: fs.readFileSync(busAddressFile, 'utf8') } });
+    cleanups.push(() => rotate.killGroup('SIGKILL'));
+    const closed = new Promise<void>((resolve) => rotate.child.once('close', () => resolve()));
+    const code = await rotate.exited;
+    await closed;
+    expect(code, rotate.stderr.join('\n')).toBe(0);
+    const after = rotate.stdout[0]!;
+    expect(after).toMatch(/^agt_[A-Za-z0-9_-]{43}$/);
+    expect(after).not.toBe(before);
+    expect(rotate.stderr.join('\n')).toMatch(/rotated the key: it refuses the old one from now on/);
+
+    // No restart: the running server already takes only the new key.
+    expect((await ready(url, before)).status).toBe(401);
+    expect((await ready(url, after)).status).toBe(200);
+    const audit = await request(url, { path: '/api/audit', headers: { authorization: `Bearer ${after}` } });
+    const rotations = audit.json<{ items: { action: string; actor: string }[] }>().items.filter((entry) => entry.action === 'key.rotated');
+    expect(rotations).toEqual([expect.objectContaining({ action: 'key.rotated', actor: 'key' })]);
+  });
+});
 
 describe('loadCredentials', () => {
   it.each(['dropped', 'refused'] as const)('rejects with KeychainUnavailableError when a keyring reads null and writes are %s', async (writes) => {
