@@ -32,14 +32,13 @@ export function currentBoot(): string {
 export function sameBoot(recorded: string | null, current: string = currentBoot()): boolean {
   if (recorded === null) return true;
   if (recorded === current) return true;
-  const [recordedKind, recordedValue] = splitBoot(recorded);
-  const [currentKind, currentValue] = splitBoot(current);
-  if (recordedKind !== 'booted' || currentKind !== 'booted') return false;
-  const difference = Math.abs(Number(recordedValue) - Number(currentValue));
-  return Number.isFinite(difference) && difference <= BOOT_TIME_TOLERANCE_S;
+  const recordedTime = bootTime(recorded);
+  const currentTime = bootTime(current);
+  return recordedTime !== undefined && currentTime !== undefined && Math.abs(recordedTime - currentTime) <= BOOT_TIME_TOLERANCE_S;
 }
 
-function splitBoot(boot: string): [string, string] {
-  const colon = boot.indexOf(':');
-  return colon < 0 ? ['', boot] : [boot.slice(0, colon), boot.slice(colon + 1)];
+/** The boot time of a `booted:` identity; undefined for a boot id (compared only for equality). */
+function bootTime(boot: string): number | undefined {
+  const match = /^booted:(-?\d+)$/.exec(boot);
+  return match ? Number(match[1]) : undefined;
 }

@@ -34,6 +34,13 @@ async function addAccount(engine: Engine, fields: Record<string, unknown>): Prom
   return created.body;
 }
 
+/** The execution once it is back in the queue after an attempt (waiting out a cool-down). */
+function waitingAfterAnAttempt(engine: Engine, id: string): Promise<Execution> {
+  return engine.waitForState(id, ['queued', 'failed', 'succeeded'], 30_000).then(async function untilWaiting(execution): Promise<Execution> {
+    return execution.state === 'queued' && execution.attempts.length > 0 ? execution : untilWaiting(await engine.execution(id));
+  });
+}
+
 describe('accounts: rotation and fallback on rate limits (real CLIs against stand-in providers)', () => {
   it('two claude accounts, the first rate-limited: the execution succeeds on the second, both attempts recorded; no key ever shows', async () => {
     const engine = await engineWith({}, (recorded) => (keyOf(recorded) === FIRST_KEY ? rateLimited : { text: 'Done on the second account.' }));
@@ -101,9 +108,7 @@ describe('accounts: rotation and fallback on rate limits (real CLIs against stan
     const engine = await engineWith({ AGENTED_RATE_LIMIT_BACKOFF_S: '2' }, () => (limited ? rateLimited : { text: 'Done after the wait.' }));
     const trigger = await engine.createTrigger({ promptTemplate: 'Say hello' });
     const id = await engine.run(trigger);
-    const waiting = await engine.waitForState(id, ['queued', 'failed', 'succeeded'], 30_000).then(async function untilWaiting(execution): Promise<Execution> {
-      return execution.state === 'queued' && execution.attempts.length > 0 ? execution : untilWaiting(await engine.execution(id));
-    });
+    const waiting = await waitingAfterAnAttempt(engine, id);
     limited = false;
     expect(waiting.reason).toMatch(/^waiting: nothing is usable — claude \(environment credentials\) is rate-limited until /);
     expect(waiting.attempts).toHaveLength(1);
@@ -148,9 +153,7 @@ describe('accounts: a waiting execution and a new account', () => {
     const engine = await engineWith({ AGENTED_RATE_LIMIT_BACKOFF_S: '600' }, (recorded) => (keyOf(recorded) === SECOND_KEY ? { text: 'Done on the new account.' } : rateLimited));
     const trigger = await engine.createTrigger({ promptTemplate: 'Say hello' });
     const id = await engine.run(trigger);
-    const waiting = await engine.waitForState(id, ['queued', 'failed', 'succeeded'], 30_000).then(async function untilWaiting(execution): Promise<Execution> {
-      return execution.state === 'queued' && execution.attempts.length > 0 ? execution : untilWaiting(await engine.execution(id));
-    });
+    const waiting = await waitingAfterAnAttempt(engine, id);
     expect(waiting.reason).toMatch(/^waiting: nothing is usable — claude \(environment credentials\) is rate-limited until /);
     const added = Date.now();
     await addAccount(engine, { backend: 'claude', name: 'second', apiKey: SECOND_KEY });
