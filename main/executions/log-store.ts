@@ -33,6 +33,12 @@ export interface LogStoreOptions {
   /** Characters kept of one line. */
   maxLineLength?: number;
   now?: () => Date;
+  /**
+   * A batch could not be written (the database locked by another process, a
+   * full disk): its lines stay buffered, in order, and the next tick writes
+   * them. Called once when writing starts failing and once it works again.
+   */
+  onWriteFailure?: (error: Error | undefined) => void;
 }
 
 interface ChunkRow {
@@ -64,7 +70,9 @@ export class LogStore implements Disposable {
   private readonly writeBatch: (lines: LogLine[]) => void;
   private readonly maxSeq: Database.Statement<[string], { seq: number | null }>;
   private readonly chunksAfter: Database.Statement<[string, number], ChunkRow>;
-  private readonly options: Required<Omit<LogStoreOptions, 'now'>> & { now: () => Date };
+  private readonly options: Required<Omit<LogStoreOptions, 'now' | 'onWriteFailure'>> & Pick<LogStoreOptions, 'onWriteFailure'> & { now: () => Date };
+  /** The last write failed: only the timer tries again, not every line that arrives meanwhile. */
+  private failing = false;
 
   constructor(db: Database.Database, options: LogStoreOptions = {}) {
     this.options = {
@@ -73,6 +81,7 @@ export class LogStore implements Disposable {
       maxLinesPerExecution: options.maxLinesPerExecution ?? 100_000,
       maxLineLength: options.maxLineLength ?? 64 * 1024,
       now: options.now ?? (() => new Date()),
+      onWriteFailure: options.onWriteFailure,
     };
     const insert = db.prepare<[string, number, number, string]>('INSERT INTO execution_log_chunks (execution_id, first_seq, last_seq, data) VALUES (?, ?, ?, ?)');
     this.writeBatch = db.transaction((lines: LogLine[]) => {
@@ -80,7 +89,7 @@ export class LogStore implements Disposable {
     });
     this.maxSeq = db.prepare('SELECT max(last_seq) AS seq FROM execution_log_chunks WHERE execution_id = ?');
     this.chunksAfter = db.prepare('SELECT first_seq, data FROM execution_log_chunks WHERE execution_id = ? AND last_seq > ? ORDER BY last_seq');
-    this.timer = setInterval(() => this.flush(), this.options.flushIntervalMs);
+    this.timer = setInterval(() => this.write(), this.options.flushIntervalMs);
     this.timer.unref();
   }
 
@@ -105,15 +114,32 @@ export class LogStore implements Disposable {
     }
     this.nextSeq.set(executionId, seq + 1);
     this.pending.push(line);
-    if (this.pending.length >= this.options.maxBatchLines) this.flush();
+    if (this.pending.length >= this.options.maxBatchLines && !this.failing) this.write();
     return line;
   }
 
-  /** Writes every buffered line now, in one transaction. */
-  flush(): void {
-    if (this.pending.length === 0) return;
-    const batch = this.pending.splice(0);
-    this.writeBatch(batch);
+  /**
+   * Writes every buffered line now, in one transaction. Never throws: when the
+   * write fails the lines stay buffered (readers still get them) and the next
+   * tick writes them. Returns whether everything buffered is stored.
+   */
+  flush(): boolean {
+    return this.write();
+  }
+
+  private write(): boolean {
+    if (this.pending.length === 0) return true;
+    try {
+      this.writeBatch(this.pending);
+    } catch (error) {
+      if (!this.failing) this.options.onWriteFailure?.(error as Error);
+      this.failing = true;
+      return false;
+    }
+    this.pending.length = 0;
+    if (this.failing) this.options.onWriteFailure?.(undefined);
+    this.failing = false;
+    return true;
   }
 
   /** Lines after `afterSeq`, in order (buffered ones included: they are flushed first). */
@@ -123,7 +149,19 @@ export class LogStore implements Disposable {
 
   /** The same lines as `read`, as stored — what a stream sends, with nothing parsed. */
   records(executionId: string, afterSeq: number, limit = 1_000): LogRecord[] {
-    this.flush();
+    const allStored = this.flush();
+    const records = this.storedRecords(executionId, afterSeq, limit);
+    if (allStored) return records;
+    // Writes are failing: the buffered lines follow the stored ones, all numbered after them.
+    const after = records.at(-1)?.seq ?? afterSeq;
+    for (const line of this.pending) {
+      if (records.length === limit) break;
+      if (line.executionId === executionId && line.seq > after) records.push({ seq: line.seq, json: line.json });
+    }
+    return records;
+  }
+
+  private storedRecords(executionId: string, afterSeq: number, limit: number): LogRecord[] {
     const records: LogRecord[] = [];
     for (const chunk of this.chunksAfter.iterate(executionId, afterSeq)) {
       let seq = chunk.first_seq;
@@ -156,12 +194,17 @@ export class LogStore implements Disposable {
     this.flush();
   }
 
+  private lastPendingSeq(executionId: string): number {
+    for (let index = this.pending.length - 1; index >= 0; index -= 1) if (this.pending[index]!.executionId === executionId) return this.pending[index]!.seq;
+    return 0;
+  }
+
   private seqFor(executionId: string): number {
     let next = this.nextSeq.get(executionId);
     if (next === undefined) {
       // Continue after what an earlier worker stored (a restart mid-execution).
       this.flush();
-      const stored = this.maxSeq.get(executionId)?.seq ?? 0;
+      const stored = Math.max(this.maxSeq.get(executionId)?.seq ?? 0, this.lastPendingSeq(executionId));
       next = stored + 1;
       this.stored.set(executionId, stored);
     }

@@ -1,7 +1,9 @@
 /**
  * The body of the checkpoint thread (see checkpointer.ts): its own connection
  * to the database, copying the WAL back into the database file on a timer,
- * off the thread that serves requests.
+ * off the thread that serves requests. It only ever runs passive checkpoints,
+ * which take no lock a writer waits for; truncating the WAL is left to the
+ * serving connection, the one connection that cannot be kept waiting by it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
@@ -9,11 +11,16 @@ import Database from 'better-sqlite3';
 export interface CheckpointThreadData {
   file: string;
   intervalMs: number;
-  /** Past this WAL size a checkpoint waits for writers and truncates the WAL. */
+  /** Past this WAL size every tick reports it, so the serving connection truncates. */
   truncateAboveBytes: number;
 }
 
-export type CheckpointThreadMessage = { type: 'ready' } | { type: 'checkpointed'; frames: number; truncated: boolean } | { type: 'error'; message: string } | { type: 'stopped' };
+export type CheckpointThreadMessage =
+  | { type: 'ready' }
+  /** `walBytes`: the WAL's length after the checkpoint, in frames times the page size. */
+  | { type: 'checkpointed'; frames: number; walBytes: number }
+  | { type: 'error'; message: string }
+  | { type: 'stopped' };
 
 const { file, intervalMs, truncateAboveBytes } = workerData as CheckpointThreadData;
 const port = parentPort!;
@@ -29,20 +36,12 @@ interface CheckpointResult {
   checkpointed: number;
 }
 
-function checkpoint(mode: 'PASSIVE' | 'TRUNCATE'): CheckpointResult {
-  return (db.pragma(`wal_checkpoint(${mode})`) as CheckpointResult[])[0]!;
-}
-
 function tick(): void {
   try {
-    let result = checkpoint('PASSIVE');
-    let truncated = false;
-    // Under sustained writes a passive checkpoint never catches up, and the WAL would only grow.
-    if (result.log * pageSize > truncateAboveBytes) {
-      result = checkpoint('TRUNCATE');
-      truncated = true;
-    }
-    if (result.checkpointed > 0 || truncated) port.postMessage({ type: 'checkpointed', frames: result.checkpointed, truncated } satisfies CheckpointThreadMessage);
+    // busy = 1 (the serving connection is truncating): nothing done, the next tick goes on.
+    const result = (db.pragma('wal_checkpoint(PASSIVE)') as CheckpointResult[])[0]!;
+    const walBytes = Math.max(result.log, 0) * pageSize;
+    if (result.checkpointed > 0 || walBytes > truncateAboveBytes) port.postMessage({ type: 'checkpointed', frames: result.checkpointed, walBytes } satisfies CheckpointThreadMessage);
   } catch (error) {
     port.postMessage({ type: 'error', message: (error as Error).message } satisfies CheckpointThreadMessage);
   }

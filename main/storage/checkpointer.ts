@@ -18,17 +18,25 @@ export interface CheckpointerOptions {
  * copies ~4 MB into the database file and waits for the disk twice (fsync),
  * which under a webhook burst or a flooding CLI stalled the event loop for
  * 30–300 ms every few hundred milliseconds — the tail of every request
- * latency. Here the serving connection never checkpoints (wal_autocheckpoint
- * = 0); a thread with its own connection does, on a timer. A passive
- * checkpoint takes no lock writers wait for; past `truncateAboveBytes` of WAL
- * (sustained writes, which a passive one never catches up with) it truncates,
- * briefly holding writers back.
+ * latency. Here the serving connection never checkpoints on its own
+ * (wal_autocheckpoint = 0); a thread with its own connection runs passive
+ * checkpoints on a timer, which take no lock writers wait for.
+ *
+ * Under sustained writes a passive checkpoint never finds the WAL wholly
+ * copied at the moment a writer could start it over, so the file only grows.
+ * Past `truncateAboveBytes` the serving connection itself truncates it, when
+ * the thread reports the size. A truncating checkpoint holds the write lock
+ * until it is done; taken by the thread, it made the serving connection's
+ * writes fail with SQLITE_BUSY (SQLite does not always wait the busy timeout
+ * for it), which crashed the worker in the middle of a flood. The serving
+ * connection never waits for its own lock.
  */
 export class Checkpointer implements Disposable {
   private readonly worker: Worker | undefined;
   private stopped: Promise<void> | undefined;
   private exited = false;
   private done = { checkpoints: 0, truncations: 0 };
+  private readonly onError: ((message: string) => void) | undefined;
   /** Resolves once the thread has its connection open and its timer running (or has ended). */
   readonly ready: Promise<void>;
 
@@ -36,6 +44,7 @@ export class Checkpointer implements Disposable {
     private readonly db: Database.Database,
     options: CheckpointerOptions = {},
   ) {
+    this.onError = options.onError;
     const data: CheckpointThreadData = {
       file: db.name,
       intervalMs: options.intervalMs ?? 250,
@@ -62,10 +71,9 @@ export class Checkpointer implements Disposable {
     worker.unref();
     worker.on('message', (message: CheckpointThreadMessage) => {
       if (message.type === 'error') options.onError?.(message.message);
-      if (message.type === 'checkpointed') {
-        this.done.checkpoints += 1;
-        if (message.truncated) this.done.truncations += 1;
-      }
+      if (message.type !== 'checkpointed') return;
+      if (message.frames > 0) this.done.checkpoints += 1;
+      if (message.walBytes > data.truncateAboveBytes) this.truncate();
     });
     worker.on('error', (error) => options.onError?.(error.message));
     // However the thread ends (stopped, or failed), commits checkpoint inline again: the WAL must not grow unchecked.
@@ -79,6 +87,27 @@ export class Checkpointer implements Disposable {
   /** Checkpoints that copied something, and how many of them truncated the WAL. */
   get stats(): { checkpoints: number; truncations: number } {
     return { ...this.done };
+  }
+
+  /**
+   * Copies what is left of the WAL and empties it, on the serving connection
+   * (a stall of tens of milliseconds once per `truncateAboveBytes` written).
+   * When the thread is mid-checkpoint, or a reader holds an older snapshot,
+   * SQLite answers busy; the thread's next report asks again.
+   */
+  private truncate(): void {
+    if (!this.db.open) return;
+    // No waiting: a reader elsewhere (another process) would otherwise hold the event loop for the whole busy timeout.
+    const busyTimeout = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma('busy_timeout = 0');
+    try {
+      const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+      if (result?.busy === 0) this.done.truncations += 1;
+    } catch (error) {
+      this.onError?.(`truncating the WAL failed: ${(error as Error).message}`);
+    } finally {
+      this.db.pragma(`busy_timeout = ${busyTimeout}`);
+    }
   }
 
   /** Stops the thread after a last checkpoint, and gives checkpoints back to the connection. */

@@ -180,7 +180,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
     const locator = new BackendLocator({ env: options.env, overrides: backendPathOverrides(config) });
     const health = disposables.add(new BackendHealth({ env: options.env, locator }));
-    const logs = disposables.add(new LogStore(db));
+    const logs = disposables.add(
+      new LogStore(db, {
+        onWriteFailure: (error) =>
+          error ? logger.warn('execution output could not be stored; it stays buffered and is written when the database takes it', { err: error }) : logger.info('execution output is stored again'),
+      }),
+    );
     const live = new LiveOutput();
     disposables.add(live.followEnds(executions));
     const accounts = new AccountRepository(db);

@@ -79,6 +79,43 @@ describe('LogStore', () => {
     expect(store.read('exe_b', 0)[0]!.text).toBe(`${'x'.repeat(20)}… [line truncated: 100 characters]`);
   });
 
+  it('a batch the database refuses (another process holds the write lock) stays buffered and readable, and is stored in order once the lock is gone', async () => {
+    const { db, visible } = database();
+    // Fail at once rather than after the busy timeout, as a full disk would.
+    db.pragma('busy_timeout = 0');
+    const failures: (string | undefined)[] = [];
+    const store = new LogStore(db, { maxBatchLines: 5, flushIntervalMs: 20, onWriteFailure: (error) => failures.push(error?.message) });
+    cleanups.push(() => store.dispose());
+    store.append('exe_a', 'stdout', 'stored before');
+    expect(store.flush()).toBe(true);
+
+    const other = openDatabase({ file: db.name });
+    other.pragma('busy_timeout = 0');
+    cleanups.push(() => other.close());
+    other.exec('BEGIN IMMEDIATE');
+    // Past the batch size while locked: no throw, nothing lost, every line readable with its number.
+    const appended = Array.from({ length: 12 }, (_, index) => store.append('exe_a', 'stdout', `while locked ${index}`)!);
+    expect(store.flush()).toBe(false);
+    expect(visible('exe_a')).toBe(1);
+    expect(store.records('exe_a', 0).map((record) => record.seq)).toEqual(Array.from({ length: 13 }, (_, index) => index + 1));
+    expect(store.records('exe_a', 10, 2).map((record) => record.json)).toEqual([appended[9]!.json, appended[10]!.json]);
+    // Forgetting the execution's counters while its lines wait does not number a later line twice.
+    store.finish('exe_a');
+    expect(store.append('exe_a', 'system', 'after finish')?.seq).toBe(14);
+    expect(failures).toEqual(['database is locked']);
+
+    other.exec('COMMIT');
+    const deadline = Date.now() + 5_000;
+    while (visible('exe_a') < 14 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(store.read('exe_a', 0).map((line) => [line.seq, line.text])).toEqual([
+      [1, 'stored before'],
+      ...appended.map((line) => [line.seq, line.text]),
+      [14, 'after finish'],
+    ]);
+    expect(visible('exe_a')).toBe(14);
+    expect(failures).toEqual(['database is locked', undefined]);
+  });
+
   it('dispose writes what is still buffered', () => {
     const { db, visible } = database();
     const store = new LogStore(db, { flushIntervalMs: 60_000 });

@@ -74,6 +74,50 @@ describe('Checkpointer', () => {
     expect(reader.pragma('integrity_check', { simple: true })).toBe('ok');
   });
 
+  it('a truncation never holds the serving connection back: while a reader pins the WAL its writes go on, and the WAL is emptied once the reader is gone', async () => {
+    const { db, file, writeBatch, size } = setUp();
+    const errors: string[] = [];
+    const checkpointer = new Checkpointer(db, { threadScript, intervalMs: 20, truncateAboveBytes: 1024 * 1024, onError: (message) => errors.push(message) });
+    cleanups.push(() => checkpointer.dispose());
+    await checkpointer.ready;
+    // Another process's connection, in the middle of a read: no checkpoint may copy past its snapshot, so none can truncate.
+    const reader = new Database(file, { readonly: true });
+    cleanups.push(() => {
+      if (reader.open) reader.close();
+    });
+    const pinned = reader.prepare('SELECT id FROM blobs').iterate();
+    writeBatch(['before the reader']);
+    pinned.next();
+
+    const row = 'x'.repeat(4_000);
+    const failures: string[] = [];
+    let slowestWriteMs = 0;
+    // 4 MB past the 1 MB threshold, with the thread's ticks in between: each one reports the WAL's size and asks for a truncation.
+    for (let batch = 0; batch < 40; batch += 1) {
+      const started = performance.now();
+      try {
+        writeBatch(Array.from({ length: 25 }, () => row));
+      } catch (error) {
+        failures.push((error as Error).message);
+      }
+      slowestWriteMs = Math.max(slowestWriteMs, performance.now() - started);
+      await sleep(5);
+    }
+    // A truncation that waited for the reader would have held each write for the 5 s busy timeout, or failed it.
+    expect(failures).toEqual([]);
+    expect(slowestWriteMs).toBeLessThan(1_000);
+    expect(size('-wal')).toBeGreaterThan(1024 * 1024);
+
+    pinned.return?.();
+    reader.close();
+    const truncatedBy = Date.now() + 5_000;
+    while (size('-wal') > 1024 * 1024 && Date.now() < truncatedBy) await sleep(20);
+    expect(size('-wal')).toBeLessThanOrEqual(1024 * 1024);
+    expect(checkpointer.stats.truncations).toBeGreaterThan(0);
+    expect(errors).toEqual([]);
+    expect(db.prepare('SELECT count(*) AS n FROM blobs').get()).toEqual({ n: 1_001 });
+  });
+
   it('without it, SQLite checkpoints inside commits as usual (the control for the test above)', () => {
     const { db, writeBatch, size } = setUp();
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
