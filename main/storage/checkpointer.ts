@@ -6,7 +6,8 @@ import type { CheckpointThreadData, CheckpointThreadMessage } from './checkpoint
 
 export interface CheckpointerOptions {
   intervalMs?: number;
-  truncateAboveBytes?: number;
+  /** Past this much WAL the serving connection starts it over (it copies what is left first). */
+  restartAboveBytes?: number;
   onError?: (message: string) => void;
   /** The compiled thread body (tests running the TypeScript sources point at the build). */
   threadScript?: URL;
@@ -22,20 +23,23 @@ export interface CheckpointerOptions {
  * (wal_autocheckpoint = 0); a thread with its own connection runs passive
  * checkpoints on a timer, which take no lock writers wait for.
  *
- * Under sustained writes a passive checkpoint never finds the WAL wholly
- * copied at the moment a writer could start it over, so the file only grows.
- * Past `truncateAboveBytes` the serving connection itself truncates it, when
- * the thread reports the size. A truncating checkpoint holds the write lock
- * until it is done; taken by the thread, it made the serving connection's
- * writes fail with SQLITE_BUSY (SQLite does not always wait the busy timeout
- * for it), which crashed the worker in the middle of a flood. The serving
- * connection never waits for its own lock.
+ * Under sustained writes a passive checkpoint rarely finds the WAL wholly
+ * copied at the moment a writer could start it over, so the file grows. Past
+ * `restartAboveBytes` the serving connection itself finishes the copy and
+ * starts the WAL over (RESTART: ~30 ms here, most of it the database file's
+ * fsync); once writes pause and everything is copied, it truncates the file
+ * to nothing (the truncation of a long file alone cost ~50 ms, too much to do
+ * in the middle of a burst). Both hold the write lock until they are done;
+ * taken by the thread, they made the serving connection's writes fail with
+ * SQLITE_BUSY (SQLite does not always wait the busy timeout for it), which
+ * crashed the worker in the middle of a flood. The serving connection never
+ * waits for its own lock.
  */
 export class Checkpointer implements Disposable {
   private readonly worker: Worker | undefined;
   private stopped: Promise<void> | undefined;
   private exited = false;
-  private done = { checkpoints: 0, truncations: 0 };
+  private done = { checkpoints: 0, restarts: 0, truncations: 0 };
   private readonly onError: ((message: string) => void) | undefined;
   /** Resolves once the thread has its connection open and its timer running (or has ended). */
   readonly ready: Promise<void>;
@@ -48,7 +52,7 @@ export class Checkpointer implements Disposable {
     const data: CheckpointThreadData = {
       file: db.name,
       intervalMs: options.intervalMs ?? 250,
-      truncateAboveBytes: options.truncateAboveBytes ?? 64 * 1024 * 1024,
+      restartAboveBytes: options.restartAboveBytes ?? 64 * 1024 * 1024,
     };
     let worker: Worker;
     try {
@@ -73,7 +77,8 @@ export class Checkpointer implements Disposable {
       if (message.type === 'error') options.onError?.(message.message);
       if (message.type !== 'checkpointed') return;
       if (message.frames > 0) this.done.checkpoints += 1;
-      if (message.walBytes > data.truncateAboveBytes) this.truncate();
+      if (message.settled && message.fileBytes > 0) this.checkpoint('TRUNCATE');
+      else if (message.walBytes > data.restartAboveBytes) this.checkpoint('RESTART');
     });
     worker.on('error', (error) => options.onError?.(error.message));
     // However the thread ends (stopped, or failed), commits checkpoint inline again: the WAL must not grow unchecked.
@@ -84,27 +89,27 @@ export class Checkpointer implements Disposable {
     db.pragma('wal_autocheckpoint = 0');
   }
 
-  /** Checkpoints that copied something, and how many of them truncated the WAL. */
-  get stats(): { checkpoints: number; truncations: number } {
+  /** The thread's checkpoints that copied something; the WAL started over and truncated by the serving connection. */
+  get stats(): { checkpoints: number; restarts: number; truncations: number } {
     return { ...this.done };
   }
 
   /**
-   * Copies what is left of the WAL and empties it, on the serving connection
-   * (a stall of tens of milliseconds once per `truncateAboveBytes` written).
-   * When the thread is mid-checkpoint, or a reader holds an older snapshot,
-   * SQLite answers busy; the thread's next report asks again.
+   * Copies what is left of the WAL and starts it over (or truncates it), on
+   * the serving connection. When the thread is mid-checkpoint, or a reader
+   * holds an older snapshot, SQLite answers busy at once; the thread's next
+   * report asks again.
    */
-  private truncate(): void {
+  private checkpoint(mode: 'RESTART' | 'TRUNCATE'): void {
     if (!this.db.open) return;
     // No waiting: a reader elsewhere (another process) would otherwise hold the event loop for the whole busy timeout.
     const busyTimeout = this.db.pragma('busy_timeout', { simple: true }) as number;
     this.db.pragma('busy_timeout = 0');
     try {
-      const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-      if (result?.busy === 0) this.done.truncations += 1;
+      const [result] = this.db.pragma(`wal_checkpoint(${mode})`) as { busy: number }[];
+      if (result?.busy === 0) this.done[mode === 'RESTART' ? 'restarts' : 'truncations'] += 1;
     } catch (error) {
-      this.onError?.(`truncating the WAL failed: ${(error as Error).message}`);
+      this.onError?.(`checkpoint (${mode}) failed: ${(error as Error).message}`);
     } finally {
       this.db.pragma(`busy_timeout = ${busyTimeout}`);
     }

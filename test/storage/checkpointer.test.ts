@@ -31,10 +31,10 @@ function setUp() {
 }
 
 describe('Checkpointer', () => {
-  it('checkpoints from its own thread: the serving connection never does, and the WAL stays bounded under sustained writes', async () => {
+  it('checkpoints from its own thread: the serving connection only starts the WAL over, so it stays bounded under sustained writes, and truncates it once they stop', async () => {
     const { db, file, writeBatch, size } = setUp();
     const errors: string[] = [];
-    const checkpointer = new Checkpointer(db, { threadScript, intervalMs: 20, truncateAboveBytes: 1024 * 1024, onError: (message) => errors.push(message) });
+    const checkpointer = new Checkpointer(db, { threadScript, intervalMs: 20, restartAboveBytes: 1024 * 1024, onError: (message) => errors.push(message) });
     cleanups.push(() => checkpointer.dispose());
     await checkpointer.ready;
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
@@ -55,7 +55,9 @@ describe('Checkpointer', () => {
     // …the WAL stayed well under the 24 MB it reaches without checkpoints (how far past the 1 MB threshold
     // it gets depends on how often the thread gets a core: two test files share two cores with it)…
     expect(largestWal).toBeLessThan(16 * 1024 * 1024);
-    // …and once the writes stop, the thread truncates it back under the threshold.
+    // …started over by the serving connection while the writes went on…
+    expect(checkpointer.stats.restarts).toBeGreaterThan(0);
+    // …and once the writes stop, it is truncated back under the threshold.
     const truncatedBy = Date.now() + 5_000;
     while (size('-wal') > 1024 * 1024 && Date.now() < truncatedBy) await sleep(20);
     expect(size('-wal')).toBeLessThanOrEqual(1024 * 1024);
@@ -77,7 +79,7 @@ describe('Checkpointer', () => {
   it('a truncation never holds the serving connection back: while a reader pins the WAL its writes go on, and the WAL is emptied once the reader is gone', async () => {
     const { db, file, writeBatch, size } = setUp();
     const errors: string[] = [];
-    const checkpointer = new Checkpointer(db, { threadScript, intervalMs: 20, truncateAboveBytes: 1024 * 1024, onError: (message) => errors.push(message) });
+    const checkpointer = new Checkpointer(db, { threadScript, intervalMs: 20, restartAboveBytes: 1024 * 1024, onError: (message) => errors.push(message) });
     cleanups.push(() => checkpointer.dispose());
     await checkpointer.ready;
     // Another process's connection, in the middle of a read: no checkpoint may copy past its snapshot, so none can truncate.
