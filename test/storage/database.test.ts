@@ -72,6 +72,25 @@ describe('database and migrations', () => {
     check.close();
   });
 
+  it('migration 12 keeps executions_by_start to started executions, and the spend of a period still reads it', () => {
+    const file = tempFile();
+    const old = openDatabase({ file, migrations: migrations.slice(0, 11) });
+    const insert = old.prepare("INSERT INTO executions (id, trigger_id, source, state, backend, prompt, created_at, started_at) VALUES (?, 'trg_a', 'webhook', ?, 'claude', 'p', ?, ?)");
+    insert.run('exe_queued', 'queued', '2026-12-06T10:00:00.000Z', null);
+    insert.run('exe_started', 'succeeded', '2026-12-06T10:00:00.000Z', '2026-12-06T10:00:01.000Z');
+    old.close();
+
+    const db = openDatabase({ file });
+    cleanups.push(() => db.close());
+    expect((db.prepare("SELECT sql FROM sqlite_master WHERE name = 'executions_by_start'").get() as { sql: string }).sql).toMatch(/WHERE started_at IS NOT NULL$/);
+    // A range of start times implies one, so the partial index serves the budget and usage queries.
+    const spend = 'SELECT count(*) AS n FROM executions WHERE started_at >= ? AND started_at < ?';
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${spend}`).all('2026-12-06', '2026-12-07') as { detail: string }[]).map((row) => row.detail).join('\n');
+    expect(plan).toMatch(/USING COVERING INDEX executions_by_start|USING INDEX executions_by_start/);
+    expect(db.prepare(spend).get('2026-12-06', '2026-12-07')).toEqual({ n: 1 });
+    expect(db.prepare('SELECT count(*) AS n FROM executions').get()).toEqual({ n: 2 });
+  });
+
   it('the migration list is numbered 1..n without gaps', () => {
     expect(migrations.map((migration) => migration.version)).toEqual(migrations.map((_, index) => index + 1));
     expect(() => openDatabase({ file: tempFile(), migrations: [{ ...migrations[0]!, version: 2 }] })).toThrow(/expected 1/);
