@@ -89,7 +89,7 @@ export class LogStore implements Disposable {
     });
     this.maxSeq = db.prepare('SELECT max(last_seq) AS seq FROM execution_log_chunks WHERE execution_id = ?');
     this.chunksAfter = db.prepare('SELECT first_seq, data FROM execution_log_chunks WHERE execution_id = ? AND last_seq > ? ORDER BY last_seq');
-    this.timer = setInterval(() => this.write(), this.options.flushIntervalMs);
+    this.timer = setInterval(() => this.flush(), this.options.flushIntervalMs);
     this.timer.unref();
   }
 
@@ -114,7 +114,7 @@ export class LogStore implements Disposable {
     }
     this.nextSeq.set(executionId, seq + 1);
     this.pending.push(line);
-    if (this.pending.length >= this.options.maxBatchLines && !this.failing) this.write();
+    if (this.pending.length >= this.options.maxBatchLines && !this.failing) this.flush();
     return line;
   }
 
@@ -124,10 +124,6 @@ export class LogStore implements Disposable {
    * tick writes them. Returns whether everything buffered is stored.
    */
   flush(): boolean {
-    return this.write();
-  }
-
-  private write(): boolean {
     if (this.pending.length === 0) return true;
     try {
       this.writeBatch(this.pending);
