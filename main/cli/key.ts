@@ -1,4 +1,3 @@
-import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { resolveConfig } from '../config/config.js';
@@ -61,42 +60,30 @@ interface ServerRotation {
 }
 
 /** Asks the server on host:port to rotate its key; no server there (or no answer within 3 s) is not a failure. */
-function rotateOnRunningServer(host: string, port: number, apiKey: string): Promise<ServerRotation> {
+async function rotateOnRunningServer(host: string, port: number, apiKey: string): Promise<ServerRotation> {
   const target = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   const authority = net.isIPv6(target) ? `[${target}]:${port}` : `${target}:${port}`;
   const url = `http://${authority}`;
   const none: ServerRotation = { url, rotated: false, answered: false, failure: null };
-  if (port === 0) return Promise.resolve(none);
-  return new Promise((resolve) => {
-    const body = '{}';
-    const request = http.request(
-      {
-        host: target,
-        port,
-        method: 'POST',
-        path: '/api/key/rotate',
-        headers: { host: authority, authorization: `Bearer ${apiKey}`, 'content-type': 'application/json', 'content-length': String(body.length) },
-        timeout: 3_000,
-      },
-      (response) => {
-        let text = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => (text += chunk));
-        response.on('end', () => {
-          const status = response.statusCode ?? 0;
-          if (status === 200) return resolve({ ...none, rotated: true });
-          // 409: that server's key comes from its environment, not from this keychain.
-          if (status === 401 || status === 409) return resolve({ ...none, answered: true });
-          if (status === 503) return resolve({ ...none, failure: errorMessage(text) ?? 'the keychain cannot be used' });
-          // Not an Agented server that knows the route: rotate here.
-          resolve(none);
-        });
-      },
-    );
-    request.on('timeout', () => request.destroy());
-    request.on('error', () => resolve(none));
-    request.end(body);
-  });
+  if (port === 0) return none;
+  let response: Response;
+  try {
+    response = await fetch(`${url}/api/key/rotate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: '{}',
+      signal: AbortSignal.timeout(3_000),
+    });
+  } catch {
+    return none;
+  }
+  const text = await response.text().catch(() => '');
+  if (response.status === 200) return { ...none, rotated: true };
+  // 409: that server's key comes from its environment, not from this keychain.
+  if (response.status === 401 || response.status === 409) return { ...none, answered: true };
+  if (response.status === 503) return { ...none, failure: errorMessage(text) ?? 'the keychain cannot be used' };
+  // Not an Agented server that knows the route: rotate here.
+  return none;
 }
 
 function errorMessage(text: string): string | undefined {

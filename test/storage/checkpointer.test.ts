@@ -30,13 +30,19 @@ function setUp() {
   return { db, file, writeBatch, size };
 }
 
+/** A thread ticking every 20 ms that has the WAL started over past 1 MB; resolves once it runs. */
+async function startCheckpointer(db: Database.Database) {
+  const errors: string[] = [];
+  const checkpointer = new Checkpointer(db, { threadScript, intervalMs: 20, restartAboveBytes: 1024 * 1024, onError: (message) => errors.push(message) });
+  cleanups.push(() => checkpointer.dispose());
+  await checkpointer.ready;
+  return { checkpointer, errors };
+}
+
 describe('Checkpointer', () => {
   it('checkpoints from its own thread: the serving connection only starts the WAL over, so it stays bounded under sustained writes, and truncates it once they stop', async () => {
     const { db, file, writeBatch, size } = setUp();
-    const errors: string[] = [];
-    const checkpointer = new Checkpointer(db, { threadScript, intervalMs: 20, restartAboveBytes: 1024 * 1024, onError: (message) => errors.push(message) });
-    cleanups.push(() => checkpointer.dispose());
-    await checkpointer.ready;
+    const { checkpointer, errors } = await startCheckpointer(db);
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
 
     const row = 'x'.repeat(4_000);
@@ -78,10 +84,7 @@ describe('Checkpointer', () => {
 
   it('a truncation never holds the serving connection back: while a reader pins the WAL its writes go on, and the WAL is emptied once the reader is gone', async () => {
     const { db, file, writeBatch, size } = setUp();
-    const errors: string[] = [];
-    const checkpointer = new Checkpointer(db, { threadScript, intervalMs: 20, restartAboveBytes: 1024 * 1024, onError: (message) => errors.push(message) });
-    cleanups.push(() => checkpointer.dispose());
-    await checkpointer.ready;
+    const { checkpointer, errors } = await startCheckpointer(db);
     // Another process's connection, in the middle of a read: no checkpoint may copy past its snapshot, so none can truncate.
     const reader = new Database(file, { readonly: true });
     cleanups.push(() => {
