@@ -10,6 +10,7 @@ import { DeliveryRepository } from '../dist/main/storage/delivery-repository.js'
 import { ExecutionRepository } from '../dist/main/storage/execution-repository.js';
 import { TriggerRepository } from '../dist/main/storage/trigger-repository.js';
 import { DeliveryIngest } from '../dist/main/triggers/delivery-ingest.js';
+import { inlinePreparer } from '../dist/main/triggers/delivery-preparer.js';
 import { TriggerCreate } from '../dist/common/triggers.js';
 import { Logger, MemorySink } from '../dist/main/telemetry/logger.js';
 import { withTempDir } from './processes.mjs';
@@ -43,7 +44,8 @@ export const ingest = {
       const subject = new DeliveryIngest({
         ...full,
         secretOf: async () => SECRET,
-        options: { dedupTtlMs: 60_000, providerDedupTtlMs: 3_600_000, inspectorBodyCapBytes: 256 * 1024, maxValueLength: 2000 },
+        preparer: inlinePreparer({ dedupTtlMs: 60_000, providerDedupTtlMs: 3_600_000, maxValueLength: 2000 }),
+        options: { inspectorBodyCapBytes: 256 * 1024 },
       });
       const log = Logger.create({ sink: new MemorySink() });
       let n = 0;

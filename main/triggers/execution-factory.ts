@@ -1,9 +1,9 @@
-import type { ExecutionSource } from '../../common/executions.js';
+import type { ExecutionSource, PromptContextEntry } from '../../common/executions.js';
 import type { NewExecution } from '../storage/execution-repository.js';
 import type { StoredTrigger } from '../storage/trigger-repository.js';
 import { renderConcurrencyKey } from './concurrency-key.js';
 import { newId } from './ids.js';
-import { renderPrompt } from './prompt-template.js';
+import { renderPrompt, type PromptSources } from './prompt-template.js';
 
 export interface ExecutionRequest {
   trigger: StoredTrigger;
@@ -14,6 +14,23 @@ export interface ExecutionRequest {
   now: Date;
 }
 
+/** What an execution takes from its inputs: the prompt rendered through the guardrails, its context audit, the concurrency key. */
+export interface ExecutionContent {
+  prompt: string;
+  promptContext: PromptContextEntry[];
+  concurrencyKey: string | null;
+}
+
+/** Renders a trigger's templates over the inputs of one execution (no ids, no clock: the same inputs give the same content). */
+export function renderExecutionContent(
+  sources: PromptSources,
+  templates: { promptTemplate: string; concurrencyKey: string },
+  options: { maxValueLength: number },
+): ExecutionContent {
+  const rendered = renderPrompt(templates.promptTemplate, sources, { maxValueLength: options.maxValueLength });
+  return { prompt: rendered.prompt, promptContext: rendered.context, concurrencyKey: renderConcurrencyKey(templates.concurrencyKey, sources) };
+}
+
 /**
  * A queued execution for a trigger: the prompt rendered through the
  * guardrails (with its context audit), the concurrency key, the backend. The
@@ -22,7 +39,13 @@ export interface ExecutionRequest {
 export function buildQueuedExecution(request: ExecutionRequest, options: { maxValueLength: number }): NewExecution {
   const { trigger } = request;
   const sources = { payload: request.payload, params: request.params, trigger: { id: trigger.id, name: trigger.definition.name } };
-  const rendered = renderPrompt(trigger.definition.promptTemplate, sources, { maxValueLength: options.maxValueLength });
+  const content = renderExecutionContent(sources, { promptTemplate: trigger.definition.promptTemplate, concurrencyKey: trigger.definition.concurrency.key }, options);
+  return queuedExecution(request, content);
+}
+
+/** The queued execution of already rendered content (a webhook delivery's is rendered where it was prepared). */
+export function queuedExecution(request: Omit<ExecutionRequest, 'payload'>, content: ExecutionContent): NewExecution {
+  const { trigger } = request;
   return {
     id: newId('exe'),
     triggerId: trigger.id,
@@ -32,9 +55,9 @@ export function buildQueuedExecution(request: ExecutionRequest, options: { maxVa
     backend: trigger.definition.backend,
     model: trigger.definition.model,
     params: request.params,
-    prompt: rendered.prompt,
-    promptContext: rendered.context,
-    concurrencyKey: renderConcurrencyKey(trigger.definition.concurrency.key, sources),
+    prompt: content.prompt,
+    promptContext: content.promptContext,
+    concurrencyKey: content.concurrencyKey,
     deliveryId: request.deliveryId,
     replayOf: null,
     createdAt: request.now.toISOString(),

@@ -101,13 +101,15 @@ export function renderPrompt(template: string, sources: PromptSources, options: 
         return capLength(cleanCharacters(field), maxValueLength).text;
       }
       const original = valueAsText(lookupSegments(part.root === 'payload' ? sources.payload : sources.params, part.segments));
-      const cleaned = neutraliseDelimiters(cleanCharacters(original));
+      // Most values (a title, a repository name) hold nothing to clean: one scan instead of five passes and a count.
+      const plain = !NEEDS_CLEANING.test(original);
+      const cleaned = plain ? original : neutraliseDelimiters(cleanCharacters(original));
       const capped = capLength(cleaned, maxValueLength);
       if (!context.has(part.field)) {
         context.set(part.field, {
           field: part.field,
           value: sliceCodePoints(cleaned, maxContextValueLength),
-          length: codePointLength(original),
+          length: plain ? original.length : codePointLength(original),
           // One-shot: a Hash object costs more than hashing a title.
           sha256: hash('sha256', original, 'hex'),
           truncated: capped.truncated,
@@ -218,6 +220,14 @@ const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g;
 // model; Unicode tag characters (U+E0000–U+E007F) are the "ASCII smuggling"
 // channel for invisible instructions.
 const INVISIBLE = /[\u061C\u200B-\u200F\u202A-\u202E\u2060\u2066-\u2069\uFEFF\u{E0000}-\u{E007F}]/gu;
+
+/**
+ * Any character that cleanCharacters or neutraliseDelimiters would change, or
+ * that makes code points differ from UTF-16 units (a surrogate): a value
+ * without one is already clean and its length is its code point count.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const NEEDS_CLEANING = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F<\u061C\u200B-\u200F\u202A-\u202E\u2060\u2066-\u2069\uFEFF\uD800-\uDFFF]/;
 
 function cleanCharacters(text: string): string {
   return text.replace(LONE_SURROGATE, '\uFFFD').replace(LINE_BREAK, '\n').replace(CONTROL, '').replace(INVISIBLE, '');

@@ -45,6 +45,7 @@ import { DeliveryRepository } from '../storage/delivery-repository.js';
 import { ExecutionRepository } from '../storage/execution-repository.js';
 import { TriggerRepository } from '../storage/trigger-repository.js';
 import { DeliveryIngest } from '../triggers/delivery-ingest.js';
+import { PreparationThread } from '../triggers/delivery-preparer.js';
 import { TriggerService } from '../triggers/trigger-service.js';
 import { auditRoutes } from '../server/routes/audit.js';
 import { keyRoutes } from '../server/routes/key.js';
@@ -79,6 +80,8 @@ export interface WorkerOptions {
   rendererDir?: string;
   /** How long in-flight requests may take to finish on shutdown before their sockets are closed. */
   shutdownGraceMs?: number;
+  /** The compiled body of the delivery preparation thread (tests running the TypeScript sources point at the build). */
+  preparationThreadScript?: URL;
 }
 
 export interface RunningWorker {
@@ -156,12 +159,16 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       deliveries,
       dedup,
       executions,
-      options: {
-        dedupTtlMs: config.dedupTtlSeconds * 1000,
-        providerDedupTtlMs: config.providerDedupTtlSeconds * 1000,
-        inspectorBodyCapBytes: 256 * 1024,
-        maxValueLength: config.promptValueMaxLength,
-      },
+      preparer: disposables.add(
+        new PreparationThread({
+          dedupTtlMs: config.dedupTtlSeconds * 1000,
+          providerDedupTtlMs: config.providerDedupTtlSeconds * 1000,
+          maxValueLength: config.promptValueMaxLength,
+          threadScript: options.preparationThreadScript,
+          onError: (message) => logger.warn(message),
+        }),
+      ),
+      options: { inspectorBodyCapBytes: 256 * 1024 },
     });
     const scheduler = disposables.add(
       new Scheduler({ db, triggers, dedup, executions, state: new ScheduleStateRepository(db), logger, maxValueLength: config.promptValueMaxLength }),

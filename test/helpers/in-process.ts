@@ -4,6 +4,9 @@ import { listFiles, makeTempDir } from './temp.js';
 
 export const TEST_API_KEY = 'test-key-0123456789abcdefghijklmnop';
 
+/** The built preparation thread (`npm test` builds first): webhook deliveries are prepared on it as in `agented serve`. */
+const PREPARATION_THREAD = new URL('../../dist/main/triggers/preparation-thread.js', import.meta.url);
+
 export interface InProcessServer {
   worker: RunningWorker;
   url: string;
@@ -27,6 +30,7 @@ export async function startInProcess(env: Record<string, string> = {}, options: 
     env: { HOME: temp.dir, AGENTED_API_KEY: TEST_API_KEY, AGENTED_DATA_DIR: dataDir, AGENTED_LOG_DIR: logDir, AGENTED_PORT: '0', ...env },
     shutdownGraceMs: 2_000,
     rendererDir: options.rendererDir,
+    preparationThreadScript: PREPARATION_THREAD,
   });
   return {
     worker,
