@@ -45,7 +45,7 @@ export const ingest = {
         ...full,
         secretOf: async () => SECRET,
         preparer: inlinePreparer({ dedupTtlMs: 60_000, providerDedupTtlMs: 3_600_000, maxValueLength: 2000 }),
-        options: { inspectorBodyCapBytes: 256 * 1024 },
+        options: { inspectorBodyCapBytes: 256 * 1024, deliveriesKept: 50 },
       });
       const log = Logger.create({ sink: new MemorySink() });
       let n = 0;

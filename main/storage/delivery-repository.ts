@@ -97,12 +97,17 @@ export class DeliveryRepository {
     return { items, nextCursor: rows.length > limit ? String(rows[limit - 1]!.seq) : null };
   }
 
+  /** Keeps the newest `keep` deliveries of one trigger, deleting at most `limit` of the oldest of the rest (-1: all); answers how many it deleted. */
+  keepNewest(triggerId: string, keep: number, limit = -1): number {
+    return this.pruneTrigger.run(triggerId, triggerId, keep - 1, limit).changes;
+  }
+
   /** Keeps the newest `keep` deliveries of every trigger, deleting the oldest of the rest, at most `limit` in all (-1: all). */
   prune(keep: number, limit = -1): number {
     let removed = 0;
     for (const { trigger_id: triggerId } of this.triggersWithDeliveries.all()) {
       if (limit >= 0 && removed >= limit) break;
-      removed += this.pruneTrigger.run(triggerId, triggerId, keep - 1, limit < 0 ? -1 : limit - removed).changes;
+      removed += this.keepNewest(triggerId, keep, limit < 0 ? -1 : limit - removed);
     }
     return removed;
   }

@@ -26,18 +26,29 @@ export class GroupCommit<I, O> {
   private readonly allOrNothing: (inputs: I[]) => O[];
   private readonly itemByItem: (inputs: I[]) => Outcome<O>[];
 
-  constructor(db: Database.Database, work: (input: I) => O) {
+  /**
+   * `work` runs once per item; `afterBatch`, when given, once per batch
+   * after the items, in the same transaction (work that a batch needs done
+   * once, whatever its size).
+   */
+  constructor(db: Database.Database, work: (input: I) => O, afterBatch?: (inputs: readonly I[]) => void) {
     const inSavepoint = db.transaction(work);
-    this.allOrNothing = db.transaction((inputs: I[]) => inputs.map(work));
-    this.itemByItem = db.transaction((inputs: I[]) =>
-      inputs.map((input): Outcome<O> => {
+    this.allOrNothing = db.transaction((inputs: I[]) => {
+      const outputs = inputs.map(work);
+      afterBatch?.(inputs);
+      return outputs;
+    });
+    this.itemByItem = db.transaction((inputs: I[]) => {
+      const outcomes = inputs.map((input): Outcome<O> => {
         try {
           return { ok: true, output: inSavepoint(input) };
         } catch (error) {
           return { ok: false, error };
         }
-      }),
-    );
+      });
+      afterBatch?.(inputs);
+      return outcomes;
+    });
   }
 
   run(input: I): Promise<O> {

@@ -168,7 +168,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
           onError: (message) => logger.warn(message),
         }),
       ),
-      options: { inspectorBodyCapBytes: 256 * 1024 },
+      options: { inspectorBodyCapBytes: 256 * 1024, deliveriesKept: config.deliveriesKept },
     });
     const scheduler = disposables.add(
       new Scheduler({ db, triggers, dedup, executions, state: new ScheduleStateRepository(db), logger, maxValueLength: config.promptValueMaxLength }),

@@ -1,4 +1,6 @@
 import crypto from 'node:crypto';
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../../common/audit.js';
@@ -493,6 +495,42 @@ describe('delivery inspector', () => {
       }
     } finally {
       await first.close();
+    }
+  });
+});
+
+describe('the inspector\'s deliveries during a burst', () => {
+  it('a trigger never has more than AGENTED_DELIVERIES_KEPT deliveries stored, the pruner not waited for, and their pages are reused', async () => {
+    const server = await startInProcess({ AGENTED_DELIVERIES_KEPT: '5' });
+    try {
+      const create = await api('POST', '/api/triggers', { name: 'bursty', kind: 'webhook', promptTemplate: 'Go {{payload.n}}', signature: { scheme: 'hmac-sha256' } }, {}, server);
+      const trigger = create.json<TriggerCreated>();
+      const filler = 'x'.repeat(20_000);
+      const signed = (n: number) => {
+        const body = JSON.stringify({ n, filler });
+        return deliver(trigger.id, body, { 'content-type': 'application/json', 'x-signature-256': crypto.createHmac('sha256', trigger.secret!).update(body).digest('hex') }, server);
+      };
+      // 300 accepted and 30 rejected (a wrong signature) deliveries of 20 KB, 30 at a time.
+      for (let wave = 0; wave < 10; wave += 1) {
+        const answers = await Promise.all([
+          ...Array.from({ length: 30 }, (_, i) => signed(wave * 30 + i)),
+          ...Array.from({ length: 3 }, () => deliver(trigger.id, JSON.stringify({ filler }), { 'content-type': 'application/json', 'x-signature-256': '00' }, server)),
+        ]);
+        expect(answers.map((answer) => answer.status).sort()).toEqual([...Array(30).fill(202), 401, 401, 401]);
+      }
+      const db = new Database(path.join(server.dataDir, 'agented.db'), { readonly: true, fileMustExist: true });
+      try {
+        expect((db.prepare('SELECT count(*) AS n FROM deliveries WHERE trigger_id = ?').get(trigger.id) as { n: number }).n).toBe(5);
+        expect((db.prepare('SELECT count(*) AS n FROM executions WHERE trigger_id = ?').get(trigger.id) as { n: number }).n).toBe(300);
+        // 330 bodies of 20 KB are 6.6 MB: had each been appended until a pruning pass, the database would have grown past that.
+        const bytes = (db.pragma('page_count', { simple: true }) as number) * (db.pragma('page_size', { simple: true }) as number);
+        expect(bytes).toBeLessThan(3 * 1024 * 1024);
+      } finally {
+        db.close();
+      }
+      expect(await deliveriesOf(trigger.id, server)).toHaveLength(5);
+    } finally {
+      await server.close();
     }
   });
 });
