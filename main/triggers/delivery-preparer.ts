@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Disposable } from '../lifecycle/disposables.js';
 import { preparationHeaders, prepareDelivery, type PreparationOptions, type PreparationTrigger, type PreparedDelivery } from './delivery-preparation.js';
-import type { PreparationBatch, PreparationResult, PreparationThreadMessage } from './preparation-thread.js';
+import type { PreparationBatch, PreparationBatchMeta, PreparationResult, PreparationThreadMessage } from './preparation-thread.js';
 
 /** Turns a delivery's bytes into its verdict (see delivery-preparation.ts). */
 export interface DeliveryPreparer extends Disposable {
@@ -57,6 +57,8 @@ export class PreparationThread implements DeliveryPreparer {
   private nextBatch = 1;
   private readonly inFlight = new Map<number, Pending[]>();
   private readonly inline: DeliveryPreparer;
+  /** Each trigger's JSON, made once per cached trigger (a changed trigger is a new object). */
+  private readonly triggerJsons = new WeakMap<PreparationTrigger, string>();
 
   constructor(private readonly options: PreparationThreadOptions) {
     const { threadScript: _script, onError: _onError, ...preparation } = options;
@@ -120,24 +122,36 @@ export class PreparationThread implements DeliveryPreparer {
       this.prepareInline(pending);
       return;
     }
-    const triggers: PreparationTrigger[] = [];
+    const triggers: string[] = [];
     const indexOf = new Map<PreparationTrigger, number>();
-    const transfer: ArrayBuffer[] = [];
-    const items = pending.map(({ trigger, headers, body }) => {
+    let size = 0;
+    for (const item of pending) size += item.body.length;
+    // A body is usually a view into a larger read buffer, which a clone would copy whole: the bodies are copied into one buffer, which is transferred.
+    const bodies = new Uint8Array(size);
+    let offset = 0;
+    const items: PreparationBatchMeta['items'] = pending.map(({ trigger, headers, body }) => {
       let index = indexOf.get(trigger);
       if (index === undefined) {
-        index = triggers.push(trigger) - 1;
+        index = triggers.push(this.triggerJson(trigger)) - 1;
         indexOf.set(trigger, index);
       }
-      // A body is usually a view into a larger read buffer, which a clone would copy whole: its own bytes are transferred instead.
-      const bytes = new Uint8Array(body.length);
-      bytes.set(body);
-      transfer.push(bytes.buffer);
-      return { trigger: index, headers: preparationHeaders(trigger.definition, headers), body: bytes };
+      bodies.set(body, offset);
+      offset += body.length;
+      return [index, body.length, preparationHeaders(trigger.definition, headers)];
     });
+    const meta = `{"triggers":[${triggers.join(',')}],"items":${JSON.stringify(items)}}`;
     const batch = this.nextBatch++;
     this.inFlight.set(batch, pending);
-    worker.postMessage({ type: 'prepare', batch, triggers, items } satisfies PreparationBatch, transfer);
+    worker.postMessage({ type: 'prepare', batch, meta, bodies } satisfies PreparationBatch, [bodies.buffer]);
+  }
+
+  private triggerJson(trigger: PreparationTrigger): string {
+    let json = this.triggerJsons.get(trigger);
+    if (json === undefined) {
+      json = JSON.stringify(trigger);
+      this.triggerJsons.set(trigger, json);
+    }
+    return json;
   }
 
   private settle(message: Extract<PreparationThreadMessage, { type: 'prepared' }>): void {

@@ -11,9 +11,20 @@ import { prepareDelivery, type PreparationOptions, type PreparationTrigger, type
 export interface PreparationBatch {
   type: 'prepare';
   batch: number;
+  /**
+   * JSON of `{ triggers, items }`: `triggers` the PreparationTriggers of the
+   * batch, `items` one `[trigger index, body length, headers]` per delivery.
+   * One string is copied as it is, where a tree of objects would be
+   * serialised field by field on the way.
+   */
+  meta: string;
+  /** The deliveries' bodies, one after the other (one buffer, transferred). */
+  bodies: Uint8Array;
+}
+
+export interface PreparationBatchMeta {
   triggers: PreparationTrigger[];
-  /** `trigger` indexes `triggers`; `body` is the delivery's bytes (transferred). */
-  items: { trigger: number; headers: IncomingHttpHeaders; body: Uint8Array }[];
+  items: [trigger: number, bodyLength: number, headers: IncomingHttpHeaders][];
 }
 
 export type PreparationResult = PreparedDelivery | { kind: 'failed'; message: string };
@@ -24,12 +35,17 @@ const options = workerData as PreparationOptions;
 const port = parentPort!;
 
 port.on('message', (message: PreparationBatch) => {
+  const { triggers, items } = JSON.parse(message.meta) as PreparationBatchMeta;
+  const { bodies } = message;
+  let offset = bodies.byteOffset;
   void Promise.all(
-    message.items.map((item) =>
-      prepareDelivery(message.triggers[item.trigger]!, item.headers, Buffer.from(item.body.buffer, item.body.byteOffset, item.body.byteLength), options).catch(
+    items.map(([trigger, length, headers]) => {
+      const body = Buffer.from(bodies.buffer, offset, length);
+      offset += length;
+      return prepareDelivery(triggers[trigger]!, headers, body, options).catch(
         (error: unknown): PreparationResult => ({ kind: 'failed', message: error instanceof Error ? error.message : String(error) }),
-      ),
-    ),
+      );
+    }),
   ).then((results) => port.postMessage({ type: 'prepared', batch: message.batch, results } satisfies PreparationThreadMessage));
 });
 port.postMessage({ type: 'ready' } satisfies PreparationThreadMessage);
