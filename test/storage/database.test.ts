@@ -91,6 +91,33 @@ describe('database and migrations', () => {
     expect(db.prepare('SELECT count(*) AS n FROM executions').get()).toEqual({ n: 2 });
   });
 
+  it('migration 13 rebuilds deliveries without the id index and AUTOINCREMENT, keeping every row, and the inspector\'s page still walks deliveries_by_trigger', () => {
+    const file = tempFile();
+    const old = openDatabase({ file, migrations: migrations.slice(0, 12) });
+    const insert = old.prepare(
+      "INSERT INTO deliveries (id, trigger_id, received_at, headers, body, body_bytes, truncated, verified, outcome, reason, execution_id, dedup_key) VALUES (?, ?, '2026-12-06T10:00:00.000Z', '{}', ?, 3, 0, 1, 'execution', NULL, NULL, NULL)",
+    );
+    for (let n = 1; n <= 6; n += 1) insert.run(`dlv_${n}`, n % 2 === 0 ? 'trg_even' : 'trg_odd', Buffer.from(`b${n}`));
+    old.prepare("DELETE FROM deliveries WHERE id = 'dlv_1'").run();
+    old.close();
+
+    const db = openDatabase({ file });
+    cleanups.push(() => db.close());
+    const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries'").all() as { name: string }[]).map((row) => row.name);
+    expect(indexes).toEqual(['deliveries_by_trigger']);
+    expect((db.prepare("SELECT sql FROM sqlite_master WHERE name = 'deliveries'").get() as { sql: string }).sql).not.toMatch(/AUTOINCREMENT|UNIQUE/);
+    expect(db.prepare("SELECT * FROM sqlite_sequence WHERE name = 'deliveries'").get()).toBeUndefined();
+    expect(db.prepare('SELECT seq, id, trigger_id, body FROM deliveries ORDER BY seq').all()).toEqual(
+      [2, 3, 4, 5, 6].map((n) => ({ seq: n, id: `dlv_${n}`, trigger_id: n % 2 === 0 ? 'trg_even' : 'trg_odd', body: Buffer.from(`b${n}`) })),
+    );
+    const page = 'SELECT * FROM deliveries WHERE trigger_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?';
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${page}`).all('trg_even', 100, 10) as { detail: string }[]).map((row) => row.detail).join('\n');
+    expect(plan).toMatch(/USING INDEX deliveries_by_trigger/);
+    // A new delivery goes after the newest.
+    db.prepare("INSERT INTO deliveries (id, trigger_id, received_at, headers, body, body_bytes, truncated, verified, outcome) VALUES ('dlv_7', 'trg_odd', 'x', '{}', x'00', 1, 0, 1, 'execution')").run();
+    expect(db.prepare("SELECT seq FROM deliveries WHERE id = 'dlv_7'").get()).toEqual({ seq: 7 });
+  });
+
   it('the migration list is numbered 1..n without gaps', () => {
     expect(migrations.map((migration) => migration.version)).toEqual(migrations.map((_, index) => index + 1));
     expect(() => openDatabase({ file: tempFile(), migrations: [{ ...migrations[0]!, version: 2 }] })).toThrow(/expected 1/);

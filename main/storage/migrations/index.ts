@@ -10,7 +10,8 @@ import { migration0009 } from './0009_execution_log_chunks.js';
 import { migration0010 } from './0010_executions_by_created.js';
 import { migration0011 } from './0011_execution_process_group_boot.js';
 import { migration0012 } from './0012_executions_by_start_partial.js';
+import { migration0013 } from './0013_deliveries_plain_rowid.js';
 import type { Migration } from './migration.js';
 
 /** Every migration, in order. Append only: a released migration is never edited. */
-export const migrations: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007, migration0008, migration0009, migration0010, migration0011, migration0012];
+export const migrations: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007, migration0008, migration0009, migration0010, migration0011, migration0012, migration0013];
