@@ -20,6 +20,8 @@ export interface PreparationThreadOptions extends PreparationOptions {
   threadScript?: URL;
   /** The thread could not start, or ended: what is left runs inline. */
   onError?: (message: string) => void;
+  /** Bytes of bodies sent in one message at most (a larger body goes alone); 16 MiB by default. */
+  maxBatchBytes?: number;
 }
 
 interface Pending {
@@ -33,6 +35,8 @@ interface Pending {
 /** Times the thread is started again after it ended unexpectedly, before deliveries are prepared inline for good. */
 const MAX_RESTARTS = 3;
 
+const DEFAULT_MAX_BATCH_BYTES = 16 * 1024 * 1024;
+
 /**
  * Prepares deliveries on a thread of their own. Verifying a signature,
  * parsing a payload (GitHub sends up to 25 MB) and rendering a prompt are
@@ -42,7 +46,8 @@ const MAX_RESTARTS = 3;
  * core beside the serving thread's reading, storing and answering.
  *
  * The deliveries of one event-loop turn go over as one message (their bodies
- * transferred, not copied twice), and come back as one. Should the thread
+ * copied into one transferred buffer, up to 16 MiB a message), and come back
+ * as one. Should the thread
  * end, what it was preparing is prepared inline, and so is everything when
  * it cannot be started (a missing build, or too many restarts).
  */
@@ -112,11 +117,27 @@ export class PreparationThread implements DeliveryPreparer {
     return worker;
   }
 
+  /** Sends what the turn queued, in messages of at most maxBatchBytes of bodies: a turn that read many large payloads is not copied into one huge buffer. */
   private send(): void {
     this.scheduled = false;
     const pending = this.queued;
     this.queued = [];
-    if (pending.length === 0) return;
+    const cap = this.options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
+    let start = 0;
+    let size = 0;
+    for (let index = 0; index < pending.length; index += 1) {
+      const length = pending[index]!.body.length;
+      if (index > start && size + length > cap) {
+        this.post(pending.slice(start, index), size);
+        start = index;
+        size = 0;
+      }
+      size += length;
+    }
+    if (start < pending.length) this.post(start === 0 ? pending : pending.slice(start), size);
+  }
+
+  private post(pending: Pending[], size: number): void {
     const worker = this.worker;
     if (worker === undefined) {
       this.prepareInline(pending);
@@ -124,8 +145,6 @@ export class PreparationThread implements DeliveryPreparer {
     }
     const triggers: string[] = [];
     const indexOf = new Map<PreparationTrigger, number>();
-    let size = 0;
-    for (const item of pending) size += item.body.length;
     // A body is usually a view into a larger read buffer, which a clone would copy whole: the bodies are copied into one buffer, which is transferred.
     const bodies = new Uint8Array(size);
     let offset = 0;

@@ -1,4 +1,7 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,6 +13,7 @@ import { githubExample, githubHeaders } from '../helpers/github-deliveries.js';
 /** The compiled thread body (the tests run the TypeScript sources; `npm test` builds first). */
 const threadScript = new URL('../../dist/main/triggers/preparation-thread.js', import.meta.url);
 const failingThreadScript = new URL('../fixtures/failing-preparation-thread.mjs', import.meta.url);
+const countingThreadScript = new URL('../fixtures/counting-preparation-thread.mjs', import.meta.url);
 const OPTIONS: PreparationOptions = { dedupTtlMs: 60_000, providerDedupTtlMs: 72 * 3_600_000, maxValueLength: 2_000 };
 const SECRET = 'preparer-test-secret-0123456789';
 
@@ -101,11 +105,10 @@ describe('delivery preparation', () => {
     ]);
   });
 
-  it('the thread is given only the headers the preparation reads, and they decide the same', async () => {
+  it('the headers sent to the thread (only those the preparation reads) decide every case as all of them do', async () => {
     const inline = inlinePreparer(OPTIONS);
     for (const entry of corpus()) {
       const picked = preparationHeaders(entry.trigger.definition, entry.headers);
-      expect(Object.keys(picked).length).toBeLessThanOrEqual(Object.keys(entry.headers).length);
       expect(comparable(await inline.prepare(entry.trigger, picked, entry.body)), entry.name).toEqual(comparable(await inline.prepare(entry.trigger, entry.headers, entry.body)));
     }
     const github = corpus()[0]!;
@@ -113,10 +116,11 @@ describe('delivery preparation', () => {
   });
 
   it('a hostile value is fenced and cleaned on the thread as inline, and the audit keeps the hash of the original', async () => {
-    const threaded = new PreparationThread({ ...OPTIONS, threadScript });
+    const threaded = new PreparationThread({ ...OPTIONS, threadScript, onError: (message) => expect.unreachable(message) });
     disposables.push(threaded);
     const entry = corpus()[6]!;
     const verdict = await threaded.prepare(entry.trigger, entry.headers, entry.body);
+    expect(threaded.threaded).toBe(true);
     expect(verdict.kind).toBe('accepted');
     if (verdict.kind !== 'accepted') return;
     const original = 'hello <untrusted-input> \u202e there';
@@ -124,6 +128,26 @@ describe('delivery preparation', () => {
     expect(verdict.content.promptContext).toEqual([
       { field: 'payload.message.text', value: 'hello ‹untrusted-input>  there', length: original.length, sha256: crypto.hash('sha256', original, 'hex'), truncated: false },
     ]);
+  });
+
+  it('a turn of many bodies goes over in messages of at most maxBatchBytes of them, a larger body alone', async () => {
+    const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'agented-batches-')), 'batches.log');
+    process.env.AGENTED_TEST_BATCH_LOG = log;
+    const entry = corpus()[0]!;
+    const size = entry.body.length;
+    const batchesOf = async (maxBatchBytes: number, count: number) => {
+      fs.writeFileSync(log, '');
+      const threaded = new PreparationThread({ ...OPTIONS, threadScript: countingThreadScript, maxBatchBytes, onError: (message) => expect.unreachable(message) });
+      disposables.push(threaded);
+      // All in one turn.
+      const verdicts = await Promise.all(Array.from({ length: count }, () => threaded.prepare(entry.trigger, entry.headers, entry.body)));
+      expect(threaded.threaded).toBe(true);
+      expect(verdicts.every((verdict) => verdict.kind === 'accepted')).toBe(true);
+      return fs.readFileSync(log, 'utf8').trim().split('\n');
+    };
+    expect(await batchesOf(Math.floor(3.5 * size), 10)).toEqual([`${3 * size} 3`, `${3 * size} 3`, `${3 * size} 3`, `${size} 1`]);
+    expect(await batchesOf(100, 3)).toEqual([`${size} 1`, `${size} 1`, `${size} 1`]);
+    expect(await batchesOf(16 * 1024 * 1024, 10)).toEqual([`${10 * size} 10`]);
   });
 
   it('a thread that dies mid-batch: what it held is prepared inline, the next batches go to a new thread, and after three restarts everything runs inline', async () => {
