@@ -18,7 +18,9 @@ type Outcome<O> = { ok: true; output: O } | { ok: false; error: unknown };
  * rolled back and the batch run again with each item in its own savepoint, so
  * the failing item is rolled back and rejected alone while the others commit.
  * (A savepoint per item on every batch would cost more than the rows
- * themselves: `npm run bench ingest` measured ~70 µs per delivery.)
+ * themselves: `npm run bench ingest` measured ~70 µs per delivery.) Should
+ * `afterBatch` be what throws, the rerun throws too, and every item of the
+ * batch is rejected: nothing of it is on disk.
  */
 export class GroupCommit<I, O> {
   private queue: Pending<I, O>[] = [];

@@ -9,7 +9,10 @@ import type { Migration } from './migration.js';
  * and 80 random bits, ids.ts). Without AUTOINCREMENT a new seq is one past
  * the largest, and the newest deliveries are never pruned, so seq still only
  * grows while a trigger has deliveries. The table holds only what the
- * inspector keeps, so copying it is quick.
+ * inspector keeps (50 a trigger by default), so the copy is usually quick;
+ * with AGENTED_DELIVERIES_KEPT raised and large bodies it is a one-time copy
+ * of that much data (in one transaction: the WAL holds it until the next
+ * checkpoint).
  */
 export const migration0013: Migration = {
   version: 13,
