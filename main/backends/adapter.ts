@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { AgentEvent } from '../../common/executions.js';
 import type { Backend, PermissionMode } from '../../common/triggers.js';
 
@@ -56,4 +57,20 @@ export function outcomeOf(events: readonly AgentEvent[], exit: { code: number | 
   if (exit.code !== 0) return { ok: false, reason: lastError?.message ?? `the CLI exited with code ${exit.code}` };
   if (!result && lastError) return { ok: false, reason: lastError.message };
   return { ok: true, reason: null };
+}
+
+/**
+ * One line of a CLI's JSON output as one of the events its schema knows, or
+ * undefined: a line that is not JSON (a stray print) or an event this
+ * version does not know is kept only as its raw line, never an error.
+ */
+export function knownEvent<T>(line: string, schema: z.ZodType<T>): T | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  const event = schema.safeParse(json);
+  return event.success ? event.data : undefined;
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AgentEvent } from '../../../common/executions.js';
 import type { PermissionMode } from '../../../common/triggers.js';
 import type { RunAdapter } from '../../executions/usage-file.js';
-import type { CommandLine, Invocation, OutputParser } from '../adapter.js';
+import { knownEvent, type CommandLine, type Invocation, type OutputParser } from '../adapter.js';
 import { codexUsageFile } from './codex-usage.js';
 
 /**
@@ -235,14 +235,8 @@ class CodexParser implements OutputParser {
   constructor(private readonly now: () => Date) {}
 
   parseLine(line: string): AgentEvent[] {
-    let json: unknown;
-    try {
-      json = JSON.parse(line);
-    } catch {
-      return [];
-    }
-    const event = CodexEvent.safeParse(json);
-    return event.success ? this.eventsOf(event.data) : [];
+    const event = knownEvent(line, CodexEvent);
+    return event ? this.eventsOf(event) : [];
   }
 
   private eventsOf(event: CodexEvent): AgentEvent[] {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AgentEvent } from '../../../common/executions.js';
 import type { PermissionMode } from '../../../common/triggers.js';
 import type { RunAdapter } from '../../executions/usage-file.js';
-import type { CommandLine, Invocation, OutputParser } from '../adapter.js';
+import { knownEvent, type CommandLine, type Invocation, type OutputParser } from '../adapter.js';
 import { geminiUsageFile } from './gemini-usage.js';
 
 /**
@@ -150,14 +150,8 @@ class GeminiParser implements OutputParser {
   constructor(private readonly now: () => Date) {}
 
   parseLine(line: string): AgentEvent[] {
-    let json: unknown;
-    try {
-      json = JSON.parse(line);
-    } catch {
-      return [];
-    }
-    const event = GeminiEvent.safeParse(json);
-    return event.success ? this.eventsOf(event.data) : [];
+    const event = knownEvent(line, GeminiEvent);
+    return event ? this.eventsOf(event) : [];
   }
 
   /** The line's own time, so a retry delay counts from when the CLI said it, not from when the line was read. */

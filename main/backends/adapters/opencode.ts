@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AgentEvent } from '../../../common/executions.js';
 import type { PermissionMode } from '../../../common/triggers.js';
-import type { BackendAdapter, CommandLine, Invocation, OutputParser } from '../adapter.js';
+import { knownEvent, type BackendAdapter, type CommandLine, type Invocation, type OutputParser } from '../adapter.js';
 
 type PermissionRules = Partial<Record<'edit' | 'bash' | 'external_directory', 'allow' | 'deny'>>;
 
@@ -197,14 +197,8 @@ class OpencodeParser implements OutputParser {
   private lastText: string | null = null;
 
   parseLine(line: string): AgentEvent[] {
-    let json: unknown;
-    try {
-      json = JSON.parse(line);
-    } catch {
-      return [];
-    }
-    const event = OpencodeEvent.safeParse(json);
-    return event.success ? this.eventsOf(event.data) : [];
+    const event = knownEvent(line, OpencodeEvent);
+    return event ? this.eventsOf(event) : [];
   }
 
   private eventsOf(event: OpencodeEvent): AgentEvent[] {
