@@ -2,7 +2,9 @@
 // verification, dedup claim, delivery + execution rows in one committed
 // transaction, 202) against bare node:http reading the body and answering
 // 202, with the same load in the same run. Every delivery has its own
-// X-GitHub-Delivery, so every one is accepted and persisted.
+// X-GitHub-Delivery, so every one is accepted and persisted. Then one round
+// of the same deliveries with a wrong signature (no target: what a flood of
+// forged requests costs).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -135,7 +137,23 @@ export const webhooks = {
         }
         const met = result.ratio >= result.target.ratio && result.p99Ms <= result.target.p99Ms;
         console.log(`${result.name}: median of ${ROUNDS} rounds — ratio ${result.ratio}, p99 ${result.p99Ms} ms, CPU ratio ${result.cpuRatio}; target ratio ≥ 0.3, p99 ≤ 20 ms: ${met ? 'met' : 'MISSED'}`);
-        return [result];
+
+        // What someone who knows a trigger's URL but not its secret can make the worker do: every
+        // delivery is still verified, recorded for the inspector (and its oldest pruned), and answered 401.
+        const forged = (i) => ({ ...github(`forged-${i}`), 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` });
+        const forgedBaseline = await measure(bare.pid, bare.url + '/hooks/x', body, forged);
+        const forgedMeasured = await measure(ready.pid, hooksUrl, body, forged);
+        const flood = {
+          name: 'a flood of deliveries with a wrong signature (same payload, 50 connections): verify + record + 401 vs bare node:http 202',
+          baseline: forgedBaseline,
+          agented: forgedMeasured,
+          ratio: Number((forgedMeasured.requestsPerSecond / forgedBaseline.requestsPerSecond).toFixed(3)),
+          cpuRatio: Number((forgedBaseline.cpuMicrosPerRequest / forgedMeasured.cpuMicrosPerRequest).toFixed(3)),
+        };
+        console.log(
+          `${flood.name}: ${forgedMeasured.requestsPerSecond} answered/s (p99 ${forgedMeasured.p99Ms} ms, 401s ${forgedMeasured.non2xx} of ${forgedMeasured.total}) vs ${forgedBaseline.requestsPerSecond}/s → ratio ${flood.ratio}; CPU a request ${forgedMeasured.cpuMicrosPerRequest} µs vs ${forgedBaseline.cpuMicrosPerRequest} µs (no target)`,
+        );
+        return [result, flood];
       } finally {
         await agented.stop();
         await bare.stop();
