@@ -73,11 +73,7 @@ export async function prepareDelivery(trigger: PreparationTrigger, headers: Inco
     kind: 'accepted',
     dedupKey: providerId !== null ? `id:${providerId}` : `body:${crypto.hash('sha256', body, 'hex')}`,
     dedupTtlMs: providerId !== null ? options.providerDedupTtlMs : options.dedupTtlMs,
-    content: renderExecutionContent(
-      { payload, params: {}, trigger: { id: trigger.id, name: definition.name } },
-      { promptTemplate: definition.promptTemplate, concurrencyKey: definition.concurrency.key },
-      { maxValueLength: options.maxValueLength },
-    ),
+    content: renderExecutionContent(trigger, { payload, params: {} }, options),
   };
 }
 

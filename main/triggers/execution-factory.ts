@@ -3,7 +3,7 @@ import type { NewExecution } from '../storage/execution-repository.js';
 import type { StoredTrigger } from '../storage/trigger-repository.js';
 import { renderConcurrencyKey } from './concurrency-key.js';
 import { newId } from './ids.js';
-import { renderPrompt, type PromptSources } from './prompt-template.js';
+import { renderPrompt } from './prompt-template.js';
 
 export interface ExecutionRequest {
   trigger: StoredTrigger;
@@ -23,12 +23,14 @@ export interface ExecutionContent {
 
 /** Renders a trigger's templates over the inputs of one execution (no ids, no clock: the same inputs give the same content). */
 export function renderExecutionContent(
-  sources: PromptSources,
-  templates: { promptTemplate: string; concurrencyKey: string },
+  trigger: Pick<StoredTrigger, 'id' | 'definition'>,
+  inputs: { payload: unknown; params: Record<string, unknown> },
   options: { maxValueLength: number },
 ): ExecutionContent {
-  const rendered = renderPrompt(templates.promptTemplate, sources, { maxValueLength: options.maxValueLength });
-  return { prompt: rendered.prompt, promptContext: rendered.context, concurrencyKey: renderConcurrencyKey(templates.concurrencyKey, sources) };
+  const { definition } = trigger;
+  const sources = { payload: inputs.payload, params: inputs.params, trigger: { id: trigger.id, name: definition.name } };
+  const rendered = renderPrompt(definition.promptTemplate, sources, { maxValueLength: options.maxValueLength });
+  return { prompt: rendered.prompt, promptContext: rendered.context, concurrencyKey: renderConcurrencyKey(definition.concurrency.key, sources) };
 }
 
 /**
@@ -37,10 +39,7 @@ export function renderExecutionContent(
  * same for every way an execution starts (webhook, schedule, manual).
  */
 export function buildQueuedExecution(request: ExecutionRequest, options: { maxValueLength: number }): NewExecution {
-  const { trigger } = request;
-  const sources = { payload: request.payload, params: request.params, trigger: { id: trigger.id, name: trigger.definition.name } };
-  const content = renderExecutionContent(sources, { promptTemplate: trigger.definition.promptTemplate, concurrencyKey: trigger.definition.concurrency.key }, options);
-  return queuedExecution(request, content);
+  return queuedExecution(request, renderExecutionContent(request.trigger, request, options));
 }
 
 /** The queued execution of already rendered content (a webhook delivery's is rendered where it was prepared). */
