@@ -18,9 +18,7 @@ type Outcome<O> = { ok: true; output: O } | { ok: false; error: unknown };
  * rolled back and the batch run again with each item in its own savepoint, so
  * the failing item is rolled back and rejected alone while the others commit.
  * (A savepoint per item on every batch would cost more than the rows
- * themselves: `npm run bench ingest` measured ~70 µs per delivery.) Should
- * `afterBatch` be what throws, the rerun throws too, and every item of the
- * batch is rejected: nothing of it is on disk.
+ * themselves: `npm run bench ingest` measured ~70 µs per delivery.)
  */
 export class GroupCommit<I, O> {
   private queue: Pending<I, O>[] = [];
@@ -28,29 +26,19 @@ export class GroupCommit<I, O> {
   private readonly allOrNothing: (inputs: I[]) => O[];
   private readonly itemByItem: (inputs: I[]) => Outcome<O>[];
 
-  /**
-   * `work` runs once per item; `afterBatch`, when given, once per batch
-   * after the items, in the same transaction (work that a batch needs done
-   * once, whatever its size).
-   */
-  constructor(db: Database.Database, work: (input: I) => O, afterBatch?: (inputs: readonly I[]) => void) {
+  /** `work` runs once per item, inside the batch's transaction. */
+  constructor(db: Database.Database, work: (input: I) => O) {
     const inSavepoint = db.transaction(work);
-    this.allOrNothing = db.transaction((inputs: I[]) => {
-      const outputs = inputs.map(work);
-      afterBatch?.(inputs);
-      return outputs;
-    });
-    this.itemByItem = db.transaction((inputs: I[]) => {
-      const outcomes = inputs.map((input): Outcome<O> => {
+    this.allOrNothing = db.transaction((inputs: I[]) => inputs.map(work));
+    this.itemByItem = db.transaction((inputs: I[]) =>
+      inputs.map((input): Outcome<O> => {
         try {
           return { ok: true, output: inSavepoint(input) };
         } catch (error) {
           return { ok: false, error };
         }
-      });
-      afterBatch?.(inputs);
-      return outcomes;
-    });
+      }),
+    );
   }
 
   run(input: I): Promise<O> {

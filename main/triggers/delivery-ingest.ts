@@ -46,12 +46,13 @@ const TRUNCATION_MARK = '\n…[truncated by Agented]';
  * the same event-loop turn); the caller answers 2xx only after it committed,
  * so an accepted delivery is on disk, and a retried one finds its key and
  * starts nothing. Every delivery is recorded for the inspector, rejected
- * ones included.
+ * ones included, over the trigger's oldest once it holds as many as are
+ * kept (DeliveryRepository.add).
  */
 export class DeliveryIngest {
   private readonly cache = new Map<string, Promise<CachedTrigger | undefined>>();
   private readonly accepts: GroupCommit<AcceptInput, { executionId: string } | { duplicate: true }>;
-  /** Records the deliveries that start nothing (rejected, ignored), also grouped by turn: a flood of bad signatures costs a commit and a prune a turn, not one each. */
+  /** Records the deliveries that start nothing (rejected, ignored), also grouped by turn: a flood of bad signatures costs a commit a turn, not one each. */
   private readonly records: GroupCommit<NewDelivery, void>;
 
   constructor(
@@ -67,13 +68,14 @@ export class DeliveryIngest {
       now?: () => Date;
     },
   ) {
+    const keep = deps.options.deliveriesKept;
     this.accepts = new GroupCommit(deps.db, (input: AcceptInput) => {
       const { delivery } = input;
       if (!deps.dedup.claim(input.trigger.id, input.dedupKey, input.dedupTtlMs, input.now.getTime())) {
         delivery.outcome = 'duplicate';
         delivery.reason = `dedup key ${input.dedupKey} already seen`;
         delivery.executionId = null;
-        deps.deliveries.insert(delivery);
+        deps.deliveries.add(delivery, keep);
         return { duplicate: true as const };
       }
       const execution = queuedExecution({ trigger: input.trigger, source: 'webhook', params: {}, deliveryId: delivery.id, now: input.now }, input.content);
@@ -81,32 +83,10 @@ export class DeliveryIngest {
       delivery.outcome = 'execution';
       delivery.reason = null;
       delivery.executionId = execution.id;
-      deps.deliveries.insert(delivery);
+      deps.deliveries.add(delivery, keep);
       return { executionId: execution.id };
-    }, (inputs) => this.keepNewest(inputs.map((input) => input.trigger.id)));
-    this.records = new GroupCommit(
-      deps.db,
-      (delivery: NewDelivery) => deps.deliveries.insert(delivery),
-      (deliveries) => this.keepNewest(deliveries.map((delivery) => delivery.triggerId)),
-    );
-  }
-
-  /**
-   * Deletes the deliveries of these triggers past the newest kept, in the
-   * transaction that added new ones (at most two per new one, so a lowered
-   * limit is caught up with gradually; the pruner does the rest). Pruned on
-   * a timer only, a burst appended every body to the end of the database
-   * file for a minute (2.5 GB at 10,000 deliveries a second) before their
-   * pages were freed, and the checkpoints copied each of them; freed at once,
-   * the next deliveries reuse their pages, and the file stays the size of
-   * what is kept. Finding the oldest kept delivery walks the trigger's
-   * newest index entries (a quarter of a millisecond at the largest limit,
-   * 10,000), which is why it runs once per trigger and batch.
-   */
-  private keepNewest(triggerIds: readonly string[]): void {
-    const added = new Map<string, number>();
-    for (const id of triggerIds) added.set(id, (added.get(id) ?? 0) + 1);
-    for (const [id, count] of added) this.deps.deliveries.keepNewest(id, this.deps.options.deliveriesKept, 2 * count);
+    });
+    this.records = new GroupCommit(deps.db, (delivery: NewDelivery) => deps.deliveries.add(delivery, keep));
   }
 
   /** Forget a trigger's cached definition and secret (it changed). */

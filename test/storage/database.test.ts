@@ -101,7 +101,7 @@ describe('database and migrations', () => {
     old.prepare("DELETE FROM deliveries WHERE id = 'dlv_1'").run();
     old.close();
 
-    const db = openDatabase({ file });
+    const db = openDatabase({ file, migrations: migrations.slice(0, 13) });
     cleanups.push(() => db.close());
     const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries'").all() as { name: string }[]).map((row) => row.name);
     expect(indexes).toEqual(['deliveries_by_trigger']);
@@ -116,6 +116,35 @@ describe('database and migrations', () => {
     // A new delivery goes after the newest.
     db.prepare("INSERT INTO deliveries (id, trigger_id, received_at, headers, body, body_bytes, truncated, verified, outcome) VALUES ('dlv_7', 'trg_odd', 'x', '{}', x'00', 1, 0, 1, 'execution')").run();
     expect(db.prepare("SELECT seq FROM deliveries WHERE id = 'dlv_7'").get()).toEqual({ seq: 7 });
+  });
+
+  it('migration 14 numbers each trigger\'s deliveries among themselves in their order of arrival, and the inspector\'s page walks deliveries_by_trigger by that number', () => {
+    const file = tempFile();
+    const old = openDatabase({ file, migrations: migrations.slice(0, 13) });
+    const insert = old.prepare(
+      "INSERT INTO deliveries (id, trigger_id, received_at, headers, body, body_bytes, truncated, verified, outcome) VALUES (?, ?, '2026-12-07T10:00:00.000Z', '{}', ?, 3, 0, 1, 'execution')",
+    );
+    // Two triggers' deliveries interleaved, and the oldest of one already pruned.
+    for (let n = 1; n <= 7; n += 1) insert.run(`dlv_${n}`, n % 3 === 0 ? 'trg_b' : 'trg_a', Buffer.from(`b${n}`));
+    old.prepare("DELETE FROM deliveries WHERE id = 'dlv_1'").run();
+    old.close();
+
+    const db = openDatabase({ file });
+    cleanups.push(() => db.close());
+    expect(schemaVersion(db)).toBe(14);
+    expect(db.prepare('SELECT trigger_id, trigger_seq, id, body FROM deliveries ORDER BY trigger_id, trigger_seq').all()).toEqual([
+      { trigger_id: 'trg_a', trigger_seq: 1, id: 'dlv_2', body: Buffer.from('b2') },
+      { trigger_id: 'trg_a', trigger_seq: 2, id: 'dlv_4', body: Buffer.from('b4') },
+      { trigger_id: 'trg_a', trigger_seq: 3, id: 'dlv_5', body: Buffer.from('b5') },
+      { trigger_id: 'trg_a', trigger_seq: 4, id: 'dlv_7', body: Buffer.from('b7') },
+      { trigger_id: 'trg_b', trigger_seq: 1, id: 'dlv_3', body: Buffer.from('b3') },
+      { trigger_id: 'trg_b', trigger_seq: 2, id: 'dlv_6', body: Buffer.from('b6') },
+    ]);
+    expect((db.prepare("SELECT sql FROM sqlite_master WHERE name = 'deliveries_by_trigger'").get() as { sql: string }).sql).toMatch(/\(trigger_id, trigger_seq\)$/);
+    const page = 'SELECT * FROM deliveries WHERE trigger_id = ? AND trigger_seq < ? ORDER BY trigger_seq DESC LIMIT ?';
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${page}`).all('trg_a', 100, 10) as { detail: string }[]).map((row) => row.detail).join('\n');
+    expect(plan).toMatch(/USING INDEX deliveries_by_trigger/);
+    expect(plan).not.toMatch(/TEMP B-TREE/);
   });
 
   it('the migration list is numbered 1..n without gaps', () => {

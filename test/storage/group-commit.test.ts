@@ -52,35 +52,6 @@ describe('GroupCommit', () => {
     expect(names).toEqual(['x', 'y']);
   });
 
-  it('afterBatch runs once per batch, after its items, in the same transaction — also when a failing item made it go item by item', async () => {
-    const db = database();
-    db.exec('CREATE TABLE batches (items TEXT NOT NULL)');
-    const insert = db.prepare('INSERT INTO items (name) VALUES (?)');
-    const recordBatch = db.prepare('INSERT INTO batches (items) VALUES (?)');
-    const observer = openDatabase({ file: db.name });
-    cleanups.push(() => observer.close());
-    const visibleItems = observer.prepare('SELECT count(*) AS n FROM items');
-    const seenByOthers: number[] = [];
-    const committer = new GroupCommit(
-      db,
-      (name: string) => {
-        insert.run(name);
-        if (name === 'bad') throw new Error('refused');
-        return name;
-      },
-      (inputs) => {
-        recordBatch.run(inputs.join(','));
-        seenByOthers.push((visibleItems.get() as { n: number }).n);
-      },
-    );
-    await Promise.all(['a', 'b'].map((name) => committer.run(name)));
-    await Promise.allSettled(['c', 'bad', 'd'].map((name) => committer.run(name)));
-    expect((db.prepare('SELECT items FROM batches ORDER BY rowid').all() as { items: string }[]).map((row) => row.items)).toEqual(['a,b', 'c,bad,d']);
-    // Inside the transaction: nothing of its batch was visible to another connection yet.
-    expect(seenByOthers).toEqual([0, 2]);
-    expect((db.prepare('SELECT name FROM items ORDER BY name').all() as { name: string }[]).map((row) => row.name)).toEqual(['a', 'b', 'c', 'd']);
-  });
-
   it('when the commit itself fails, every caller of the batch is rejected and nothing is kept', async () => {
     const db = database();
     const insert = db.prepare('INSERT INTO items (name) VALUES (?)');

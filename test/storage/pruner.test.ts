@@ -22,10 +22,14 @@ describe('Pruner', () => {
       db.transaction(() => {
         for (let index = 0; index < 1_300; index += 1) {
           const triggerId = index % 2 === 0 ? 'trg_a' : 'trg_b';
-          deliveries.insert({
-            id: `dlv_${index}`, triggerId, receivedAt: new Date(now + index).toISOString(), headers: {}, body: Buffer.from(`{"n":${index}}`),
-            bodyBytes: 8, truncated: false, verified: true, outcome: 'execution', reason: null, executionId: null, dedupKey: null,
-          });
+          // Recorded under a limit that keeps them all (the limit was lowered since).
+          deliveries.add(
+            {
+              id: `dlv_${index}`, triggerId, receivedAt: new Date(now + index).toISOString(), headers: {}, body: Buffer.from(`{"n":${index}}`),
+              bodyBytes: 8, truncated: false, verified: true, outcome: 'execution', reason: null, executionId: null, dedupKey: null,
+            },
+            10_000,
+          );
           // Half the keys have expired.
           dedup.claim(triggerId, `id:${index}`, index % 2 === 0 ? -1 : 60_000, now);
         }
@@ -51,7 +55,7 @@ describe('Pruner', () => {
       expect(chunks.length).toBeGreaterThanOrEqual(7);
       expect(turnsBetween).toBeGreaterThan(0);
       for (const triggerId of ['trg_a', 'trg_b']) {
-        const kept = db.prepare('SELECT id FROM deliveries WHERE trigger_id = ? ORDER BY seq').all(triggerId) as { id: string }[];
+        const kept = db.prepare('SELECT id FROM deliveries WHERE trigger_id = ? ORDER BY trigger_seq').all(triggerId) as { id: string }[];
         expect(kept).toHaveLength(50);
         // The newest ones stay.
         expect(kept.at(-1)!.id).toBe(triggerId === 'trg_a' ? 'dlv_1298' : 'dlv_1299');
