@@ -44,34 +44,53 @@ const numbers = (items: Delivery[]) => items.map((item) => (JSON.parse(item.body
 describe('DeliveryRepository', () => {
   it('once a trigger holds `keep` deliveries, a new one is written over its oldest: the newest `keep` stay, newest first, with nothing of the row they replaced', () => {
     const { db, deliveries } = repository();
-    deliveries.add(delivery('trg_a', 1, { outcome: 'rejected', verified: false, reason: 'bad signature', executionId: null, dedupKey: null, truncated: true }), 3);
-    for (let n = 2; n <= 7; n += 1) {
-      deliveries.add(delivery('trg_a', n), 3);
-      // Another trigger's deliveries in between are counted apart.
-      if (n % 2 === 0) deliveries.add(delivery('trg_b', n), 3);
-    }
+    const rowOf = (id: string) => (db.prepare('SELECT seq FROM deliveries WHERE id = ?').get(id) as { seq: number } | undefined)?.seq;
+    deliveries.add(
+      delivery('trg_a', 1, { headers: { other: 'header' }, bodyBytes: 999, outcome: 'rejected', verified: false, reason: 'bad signature', executionId: null, dedupKey: null, truncated: true }),
+      3,
+    );
+    const firstRow = rowOf('dlv_trg_a_1');
+    for (let n = 2; n <= 3; n += 1) deliveries.add(delivery('trg_a', n), 3);
+    const fourth = delivery('trg_a', 4);
+    deliveries.add(fourth, 3);
 
+    expect(rowOf('dlv_trg_a_1')).toBeUndefined();
+    expect(rowOf('dlv_trg_a_4')).toBe(firstRow);
     const { items, nextCursor } = deliveries.page('trg_a', Number.MAX_SAFE_INTEGER, 10);
-    expect(numbers(items)).toEqual([7, 6, 5]);
+    expect(numbers(items)).toEqual([4, 3, 2]);
     expect(nextCursor).toBeNull();
-    expect(numbers(deliveries.page('trg_b', Number.MAX_SAFE_INTEGER, 10).items)).toEqual([6, 4, 2]);
-    expect((db.prepare('SELECT count(*) AS n FROM deliveries').get() as { n: number }).n).toBe(6);
-    // The first delivery's row now holds the fifth: every field of it, none of the first's.
-    const fifth = items.find((item) => item.id === 'dlv_trg_a_5')!;
-    expect(fifth).toEqual({
-      id: 'dlv_trg_a_5',
+    // Every field is the fourth's, none the first's.
+    expect(items[0]).toEqual({
+      id: 'dlv_trg_a_4',
       triggerId: 'trg_a',
-      receivedAt: expect.any(String),
-      headers: { 'x-n': '5' },
-      body: '{"n":5}',
+      receivedAt: fourth.receivedAt,
+      headers: { 'x-n': '4' },
+      body: '{"n":4}',
       bodyBytes: 7,
       truncated: false,
       verified: true,
       outcome: 'execution',
       reason: null,
-      executionId: 'exe_trg_a_5',
-      dedupKey: 'key-5',
+      executionId: 'exe_trg_a_4',
+      dedupKey: 'key-4',
     });
+
+    for (let n = 5; n <= 7; n += 1) {
+      deliveries.add(delivery('trg_a', n), 3);
+      // Another trigger's deliveries in between are counted apart.
+      deliveries.add(delivery('trg_b', n), 3);
+    }
+    expect(numbers(deliveries.page('trg_a', Number.MAX_SAFE_INTEGER, 10).items)).toEqual([7, 6, 5]);
+    expect(numbers(deliveries.page('trg_b', Number.MAX_SAFE_INTEGER, 10).items)).toEqual([7, 6, 5]);
+    expect((db.prepare('SELECT count(*) AS n FROM deliveries').get() as { n: number }).n).toBe(6);
+  });
+
+  it('the pruner trims a trigger to its newest by their order of arrival, not by the rows they were written over', () => {
+    const { deliveries } = repository();
+    // 4 and 5 went over the rows of 1 and 2: by row, 3 is now the newest.
+    for (let n = 1; n <= 5; n += 1) deliveries.add(delivery('trg_a', n), 3);
+    expect(deliveries.prune(2)).toBe(1);
+    expect(numbers(deliveries.page('trg_a', Number.MAX_SAFE_INTEGER, 10).items)).toEqual([5, 4]);
   });
 
   it('a burst of large deliveries reuses the rows it replaces: the file does not grow with the number of deliveries', () => {
