@@ -84,23 +84,35 @@ export const TriggerCreate = z.object(triggerFields).strict().superRefine(checkK
 export type TriggerCreate = z.input<typeof TriggerCreate>;
 export type TriggerDefinition = z.output<typeof TriggerCreate>;
 
-type PatchFields = {
-  [K in Exclude<keyof typeof triggerFields, 'kind'>]: (typeof triggerFields)[K] extends z.ZodDefault<infer Inner> ? Inner : (typeof triggerFields)[K];
-};
+type WithoutDefault<S> = S extends z.ZodDefault<infer Inner> ? Inner : S;
+/** A field as a PATCH takes it: no default, and an object's own fields each optional and without defaults too. */
+type PatchField<S> =
+  WithoutDefault<S> extends z.ZodOptional<z.ZodObject<infer Shape>>
+    ? z.ZodOptional<z.ZodObject<{ [K in keyof Shape]: z.ZodOptional<WithoutDefault<Shape[K]>> }>>
+    : WithoutDefault<S> extends z.ZodObject<infer Shape>
+      ? z.ZodObject<{ [K in keyof Shape]: z.ZodOptional<WithoutDefault<Shape[K]>> }>
+      : WithoutDefault<S>;
+type PatchFields = { [K in Exclude<keyof typeof triggerFields, 'kind'>]: PatchField<(typeof triggerFields)[K]> };
+
+const withoutDefault = (schema: z.ZodType): z.ZodType => (schema instanceof z.ZodDefault ? (schema.unwrap() as z.ZodType) : schema);
+
+function patchField(schema: z.ZodType): z.ZodType {
+  const inner = withoutDefault(schema);
+  const object = inner instanceof z.ZodOptional ? inner.unwrap() : inner;
+  if (!(object instanceof z.ZodObject)) return inner;
+  const partial = z.object(Object.fromEntries(Object.entries(object.shape as Record<string, z.ZodType>).map(([name, field]) => [name, withoutDefault(field).optional()])));
+  return inner instanceof z.ZodOptional ? partial.optional() : partial;
+}
 
 /**
- * `PATCH /api/triggers/:id`: any field but `kind`. The fields lose their
- * defaults: zod 4 applies a default even inside `.partial()`, which would
- * reset every field a PATCH leaves out.
+ * `PATCH /api/triggers/:id`: any field but `kind`, merged into the trigger
+ * as a JSON merge patch one level down — `{"schedule":{"cron":"…"}}` keeps
+ * the schedule's time zone. The fields lose their defaults, the fields of
+ * an object too: zod 4 applies a default even inside `.partial()`, which
+ * would reset every field a PATCH leaves out.
  */
 export const TriggerPatch = z
-  .object(
-    Object.fromEntries(
-      Object.entries(triggerFields)
-        .filter(([name]) => name !== 'kind')
-        .map(([name, schema]) => [name, schema instanceof z.ZodDefault ? schema.unwrap() : schema]),
-    ) as PatchFields,
-  )
+  .object(Object.fromEntries(Object.entries(triggerFields).filter(([name]) => name !== 'kind').map(([name, schema]) => [name, patchField(schema)])) as PatchFields)
   .partial()
   .strict()
   .meta({ id: 'TriggerPatch' });
@@ -122,6 +134,14 @@ export type Trigger = z.infer<typeof Trigger>;
 /** The creation answer: the only time the webhook secret is ever shown. */
 export const TriggerCreated = Trigger.extend({ secret: z.string().nullable() }).meta({ id: 'TriggerCreated' });
 export type TriggerCreated = z.infer<typeof TriggerCreated>;
+
+/**
+ * The PATCH answer. A change of signature scheme issues a new webhook secret
+ * (the old one is for the old scheme): it is in `secret`, shown this once,
+ * and null when the new scheme needs none. Any other change has no `secret`.
+ */
+export const TriggerUpdated = Trigger.extend({ secret: z.string().nullable().optional() }).meta({ id: 'TriggerUpdated' });
+export type TriggerUpdated = z.infer<typeof TriggerUpdated>;
 
 export const TriggerIdParams = z.object({ id: z.string().regex(/^trg_[A-Za-z0-9_-]{1,64}$/, 'a trigger id') });
 

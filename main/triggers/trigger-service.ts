@@ -1,4 +1,4 @@
-import { TriggerCreate, TriggerPatch, type Trigger, type TriggerCreated, type TriggerDefinition } from '../../common/triggers.js';
+import { TriggerCreate, TriggerPatch, type Trigger, type TriggerCreated, type TriggerDefinition, type TriggerUpdated } from '../../common/triggers.js';
 import type { SecretStore } from '../secrets/keychain.js';
 import { ApiError } from '../server/errors.js';
 import type { AuditRepository } from '../storage/audit-repository.js';
@@ -37,6 +37,18 @@ export function effectiveSignature(definition: TriggerDefinition): Trigger['sign
 
 export function receivesDeliveries(definition: TriggerDefinition): boolean {
   return definition.kind === 'github' || definition.kind === 'webhook';
+}
+
+/** The fields of a trigger that are objects: a PATCH merges into them rather than replacing them. */
+const NESTED_FIELDS = ['concurrency', 'signature', 'github', 'schedule'] as const;
+
+/** A definition with a PATCH applied: top-level fields replaced, the fields of its objects merged. */
+function mergePatch(definition: TriggerDefinition, patch: TriggerPatch): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...definition, ...patch };
+  for (const name of NESTED_FIELDS) {
+    if (patch[name] !== undefined && definition[name] !== undefined) merged[name] = { ...definition[name], ...patch[name] };
+  }
+  return merged;
 }
 
 export function toApiTrigger(stored: StoredTrigger): Trigger {
@@ -91,19 +103,26 @@ export class TriggerService {
     return { items, nextCursor: page.length > limit ? items.at(-1)!.id : null };
   }
 
-  async update(id: string, patchInput: unknown, actor: Actor): Promise<Trigger> {
+  /**
+   * Applies a PATCH (see TriggerPatch). When it changes the signature scheme,
+   * the secret of the old scheme is replaced by one of the new (or removed
+   * for `none`), and the answer carries it: the only time it is shown.
+   */
+  async update(id: string, patchInput: unknown, actor: Actor): Promise<TriggerUpdated> {
     const current = this.get(id);
     const patch = TriggerPatch.parse(patchInput);
-    const definition = TriggerCreate.parse({ ...current.definition, ...patch });
+    const definition = TriggerCreate.parse(mergePatch(current.definition, patch));
     validateTriggerDefinition(definition);
     const schemeChanged = effectiveSignature(definition).scheme !== effectiveSignature(current.definition).scheme;
-    if (schemeChanged) await this.replaceSecret(id, definition);
+    const secret = schemeChanged ? await this.replaceSecret(id, definition) : undefined;
     this.deps.triggers.update(id, definition, this.now());
     const onlyEnabled = Object.keys(patch).length === 1 && patch.enabled !== undefined;
     const action = onlyEnabled ? (patch.enabled ? 'trigger.enabled' : 'trigger.disabled') : 'trigger.updated';
     this.deps.audit.record({ action, ...actor, targetId: id, detail: { fields: Object.keys(patch) } });
+    if (secret !== undefined) this.deps.audit.record({ action: 'trigger.secret_rotated', ...actor, targetId: id, detail: { reason: 'signature scheme changed' } });
     this.changed(id);
-    return toApiTrigger(this.get(id));
+    const updated = toApiTrigger(this.get(id));
+    return secret === undefined ? updated : { ...updated, secret };
   }
 
   async delete(id: string, actor: Actor): Promise<void> {

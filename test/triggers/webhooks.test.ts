@@ -69,6 +69,7 @@ function issuePaths(response: RawResponse): string[] {
   return (response.json<ErrorAnswer>().error.issues ?? []).map((issue) => issue.path);
 }
 
+const hmac = (secret: string, body: string) => crypto.createHmac('sha256', secret).update(body).digest('hex');
 const sha256 = (text: string) => crypto.createHash('sha256').update(text, 'utf8').digest('hex');
 
 const githubTrigger = (overrides: Partial<TriggerCreate> = {}): TriggerCreate => ({
@@ -116,6 +117,52 @@ describe('trigger administration', () => {
     const error = expectError(kind, 400, 'ERR_VALIDATION');
     expect(JSON.stringify(error.issues)).toContain('kind');
     expect((await api('GET', `/api/triggers/${created.id}`)).json<Trigger>().kind).toBe('github');
+  });
+
+  it('PATCH merges into object fields: the fields of a schedule or a concurrency setting it leaves out are kept', async () => {
+    const created = await createTrigger({
+      name: 'weekday mornings',
+      kind: 'schedule',
+      promptTemplate: 'Tidy up',
+      schedule: { cron: '0 9 * * 1-5', timezone: 'Europe/Berlin', missedRunPolicy: 'run-once' },
+      concurrency: { key: '{{trigger.id}}', strategy: 'drop-newest' },
+    });
+    const patched = await api('PATCH', `/api/triggers/${created.id}`, { schedule: { cron: '0 10 * * 1-5' }, concurrency: { strategy: 'queue' } });
+    expect(patched.status, patched.body).toBe(200);
+    expect(patched.json<Trigger>()).toMatchObject({
+      schedule: { cron: '0 10 * * 1-5', timezone: 'Europe/Berlin', missedRunPolicy: 'run-once' },
+      concurrency: { key: '{{trigger.id}}', strategy: 'queue' },
+    });
+    expect(patched.json()).not.toHaveProperty('secret');
+    expect((await api('GET', `/api/triggers/${created.id}`)).json<Trigger>().schedule).toEqual({ cron: '0 10 * * 1-5', timezone: 'Europe/Berlin', missedRunPolicy: 'run-once' });
+    // A merged object is still checked whole.
+    expect(issuePaths(await api('PATCH', `/api/triggers/${created.id}`, { schedule: { timezone: 'Mars/Olympus' } }))).toContain('body.schedule.timezone');
+  });
+
+  it('a PATCH that changes the signature scheme answers the new secret once; the old one stops working', async () => {
+    const created = await createTrigger({ name: 'scheme change', kind: 'webhook', promptTemplate: 'Note {{payload.n}}' });
+    const first = JSON.stringify({ n: 1 });
+    expect((await deliver(created.id, first, { 'content-type': 'application/json', 'x-signature-256': hmac(created.secret!, first) })).status).toBe(202);
+
+    const requestId = `scheme-${crypto.randomUUID()}`;
+    const patched = await api('PATCH', `/api/triggers/${created.id}`, { signature: { scheme: 'github' } }, { 'x-request-id': requestId });
+    expect(patched.status, patched.body).toBe(200);
+    const { secret } = patched.json<TriggerCreated>();
+    expect(secret).toMatch(/^[0-9a-f]{64}$/);
+    expect(secret).not.toBe(created.secret);
+    expect(patched.json<Trigger>().signature).toEqual({ scheme: 'github' });
+    expect((await api('GET', `/api/triggers/${created.id}`)).body).not.toContain(secret!);
+
+    const second = JSON.stringify({ n: 2 });
+    const delivery = (key: string) => githubHeaders({ secret: key, event: 'push', body: second });
+    expectError(await deliver(created.id, second, delivery(created.secret!)), 401, 'ERR_SIGNATURE_INVALID');
+    expect((await deliver(created.id, second, delivery(secret!))).status).toBe(202);
+
+    const audit = (await api('GET', '/api/audit?limit=500')).json<{ items: AuditEntry[] }>().items.filter((entry) => entry.requestId === requestId);
+    expect(audit.map((entry) => entry.action).sort()).toEqual(['trigger.secret_rotated', 'trigger.updated']);
+    // To no scheme: the secret is gone, and the answer says so.
+    const unsigned = await api('PATCH', `/api/triggers/${created.id}`, { signature: { scheme: 'none' } });
+    expect(unsigned.json<TriggerCreated>().secret).toBeNull();
   });
 
   it('invalid definitions → 400 ERR_VALIDATION naming the field', async () => {
@@ -378,7 +425,6 @@ describe('Standard Webhooks deliveries', () => {
 });
 
 describe('plain HMAC-SHA256 and unsigned deliveries', () => {
-  const hmac = (secret: string, body: string) => crypto.createHmac('sha256', secret).update(body).digest('hex');
 
   it('a webhook trigger defaults to HMAC-SHA256 in X-Signature-256, with or without the sha256= prefix', async () => {
     const trigger = await createTrigger({ name: 'plain', kind: 'webhook', promptTemplate: 'Deploy {{payload.ref}}' });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ErrorBody } from '../../../common/errors.js';
-import { DeliveryList, ManualRun, Trigger, TriggerCreate, TriggerCreated, TriggerIdParams, TriggerList, TriggerPatch, HookAccepted } from '../../../common/triggers.js';
+import { DeliveryList, ManualRun, Trigger, TriggerCreate, TriggerCreated, TriggerIdParams, TriggerList, TriggerPatch, TriggerUpdated, HookAccepted } from '../../../common/triggers.js';
 import type { DeliveryRepository } from '../../storage/delivery-repository.js';
 import type { ExecutionRepository } from '../../storage/execution-repository.js';
 import { buildQueuedExecution } from '../../triggers/execution-factory.js';
@@ -73,10 +73,10 @@ export function triggerRoutes(deps: TriggerRouteDependencies): Route[] {
       path: '/api/triggers/:id',
       auth: 'key',
       tag: 'triggers',
-      summary: 'Changes any field but the kind.',
+      summary: 'Changes any field but the kind; an object field (schedule, concurrency, signature, github) is merged, not replaced. A change of signature scheme answers the new webhook secret, once.',
       params: TriggerIdParams,
       body: TriggerPatch,
-      responses: { 200: { description: 'The trigger as it is now', schema: Trigger }, 400: errors[400], 401: errors[401], 404: errors[404] },
+      responses: { 200: { description: 'The trigger as it is now (with `secret` when the scheme changed)', schema: TriggerUpdated }, 400: errors[400], 401: errors[401], 404: errors[404] },
       handler: ({ params, body, req }) => service.update(params.id, body, actorOf(req)),
     }),
     defineRoute<IdParams>({

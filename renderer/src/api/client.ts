@@ -7,7 +7,7 @@ import { ErrorBody, type ErrorCode } from '../../../common/errors.js';
 import { Execution, ExecutionList, ExecutionTotals, type ExecutionListQuery, type ExecutionSummaryQuery } from '../../../common/executions.js';
 import { NotificationSettings, NotificationTestResult, type NotificationSettingsUpdate } from '../../../common/notifications.js';
 import { TunnelView, type TunnelUpdate } from '../../../common/tunnel.js';
-import { DeliveryList, HookAccepted, Trigger, TriggerCreated, TriggerList, type TriggerCreate, type TriggerPatch } from '../../../common/triggers.js';
+import { DeliveryList, HookAccepted, Trigger, TriggerCreated, TriggerList, TriggerUpdated, type TriggerCreate, type TriggerPatch } from '../../../common/triggers.js';
 
 /**
  * The HTTP API, typed by the zod schemas of `common/` (the one contract):
@@ -114,7 +114,7 @@ export class ApiClient {
   triggers = (cursor?: string) => this.call('GET', '/api/triggers', TriggerList, { query: { limit: 200, cursor } });
   trigger = (id: string) => this.call('GET', `/api/triggers/${encodeURIComponent(id)}`, Trigger);
   createTrigger = (body: TriggerCreate) => this.call('POST', '/api/triggers', TriggerCreated, { body });
-  updateTrigger = (id: string, patch: TriggerPatch) => this.call('PATCH', `/api/triggers/${encodeURIComponent(id)}`, Trigger, { body: patch });
+  updateTrigger = (id: string, patch: TriggerPatch) => this.call('PATCH', `/api/triggers/${encodeURIComponent(id)}`, TriggerUpdated, { body: patch });
   deleteTrigger = (id: string) => this.call('DELETE', `/api/triggers/${encodeURIComponent(id)}`, null);
   rotateTriggerSecret = (id: string) => this.call('POST', `/api/triggers/${encodeURIComponent(id)}/secret`, TriggerCreated);
   runTrigger = (id: string, params: Record<string, unknown>) => this.call('POST', `/api/triggers/${encodeURIComponent(id)}/run`, HookAccepted, { body: { params } });
