@@ -15,15 +15,19 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > limit) {
+        // Nothing more is kept, and the rest is read and dropped so the 413 can go out; the handler closes the connection once it has.
+        req.off('data', onData);
+        req.resume();
+        chunks.length = 0;
         reject(new ApiError('ERR_BODY_TOO_LARGE'));
-        req.destroy();
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
     req.on('error', () => reject(new ApiError('ERR_BAD_REQUEST')));
     req.on('aborted', () => reject(new ApiError('ERR_BAD_REQUEST')));

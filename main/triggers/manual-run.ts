@@ -8,8 +8,10 @@ export function validateRunParams(declared: readonly TriggerParam[], params: Rec
   for (const name of Object.keys(params)) {
     if (!byName.has(name)) issues.push({ path: `body.params.${name}`, message: 'not a declared parameter of this trigger' });
   }
+  // Own properties only: a parameter may be named like a member every object inherits (`constructor`, `toString`).
+  const valueOf = (name: string): unknown => (Object.hasOwn(params, name) ? params[name] : undefined);
   for (const param of declared) {
-    const value = params[param.name];
+    const value = valueOf(param.name);
     if (value === undefined || value === null) {
       if (param.required) issues.push({ path: `body.params.${param.name}`, message: 'required' });
       continue;
@@ -19,5 +21,5 @@ export function validateRunParams(declared: readonly TriggerParam[], params: Rec
     else if (typeof value === 'string' && value.length > 100_000) issues.push({ path: `body.params.${param.name}`, message: 'longer than 100,000 characters' });
   }
   if (issues.length > 0) throw new ApiError('ERR_VALIDATION', undefined, issues);
-  return Object.fromEntries(declared.filter((param) => params[param.name] !== undefined && params[param.name] !== null).map((param) => [param.name, params[param.name]]));
+  return Object.fromEntries(declared.filter((param) => valueOf(param.name) !== undefined && valueOf(param.name) !== null).map((param) => [param.name, valueOf(param.name)]));
 }

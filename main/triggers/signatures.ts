@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import crypto from 'node:crypto';
 import { verify as verifyGithubSignature } from '@octokit/webhooks-methods';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
@@ -53,9 +54,12 @@ export async function verifyDelivery(
   /** The body as UTF-8 text, when the caller has it already. */
   bodyText: string = rawBody.toString('utf8'),
 ): Promise<Verification> {
+  if (scheme === 'none') return { ok: true, providerDeliveryId: null };
+  // Both libraries take the body as text, and text decoded from bytes that are not UTF-8
+  // (each bad byte becomes U+FFFD) no longer says which bytes came: a signature over it would
+  // also pass for other bytes, each with a body hash, and so a dedup key, of its own.
+  if (!isUtf8(rawBody)) return { ok: false, reason: 'the body is not valid UTF-8, so its signature cannot be checked over its bytes' };
   switch (scheme) {
-    case 'none':
-      return { ok: true, providerDeliveryId: null };
     case 'github': {
       const signature = header(headers, 'x-hub-signature-256');
       if (!signature) return { ok: false, reason: 'missing X-Hub-Signature-256 header' };
@@ -77,7 +81,8 @@ export async function verifyDelivery(
       const signature = header(headers, 'webhook-signature');
       if (!id || !timestamp || !signature) return { ok: false, reason: 'missing webhook-id, webhook-timestamp or webhook-signature header' };
       try {
-        new Webhook(options.secret).verify(rawBody, { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature });
+        // Only the signature: the payload is parsed once, later, where a body that is not JSON gets its own answer.
+        new Webhook(options.secret).verify(rawBody, { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature }, { jsonParse: false });
       } catch (error) {
         if (error instanceof WebhookVerificationError) return { ok: false, reason: `Standard Webhooks: ${error.message}` };
         return { ok: false, reason: 'Standard Webhooks: the signature could not be checked' };
@@ -92,7 +97,7 @@ export async function verifyDelivery(
 async function hmacMatches(secret: string | null, bodyText: string, signature: string): Promise<boolean> {
   if (!secret || bodyText.length === 0) return false;
   try {
-    // GitHub signs the bytes it sent; as UTF-8 text they round-trip exactly when they are valid UTF-8 (JSON is).
+    // GitHub signs the bytes it sent; as text they round-trip exactly, being valid UTF-8 (checked above).
     return await verifyGithubSignature(secret, bodyText, signature);
   } catch {
     return false;

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import http from 'node:http';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Webhook } from 'standardwebhooks';
@@ -413,6 +414,12 @@ describe('Standard Webhooks deliveries', () => {
     expect(await executionsOf(trigger.id)).toHaveLength(1);
   });
 
+  it('a correctly signed body that is not JSON → 400 ERR_BAD_JSON, recorded as verified', async () => {
+    const body = 'not json at all';
+    expectError(await deliver(trigger.id, body, signed(trigger.secret!, body)), 400, 'ERR_BAD_JSON');
+    expect((await deliveriesOf(trigger.id))[0]).toMatchObject({ outcome: 'rejected', verified: true, body });
+  });
+
   it('10 minutes old → 401; a wrong secret → 401', async () => {
     const body = JSON.stringify({ type: 'invoice.paid', data: { id: 'in_2' } });
     const old = await deliver(trigger.id, body, signed(trigger.secret!, body, new Date(Date.now() - 10 * 60_000)));
@@ -438,6 +445,23 @@ describe('plain HMAC-SHA256 and unsigned deliveries', () => {
     expectError(await deliver(trigger.id, second, { 'content-type': 'application/json', 'X-Signature-256': hmac('another secret', second) }), 401, 'ERR_SIGNATURE_INVALID');
     expectError(await deliver(trigger.id, second, { 'content-type': 'application/json', 'X-Hub-Signature-256': githubSignature(trigger.secret!, second) }), 401, 'ERR_SIGNATURE_INVALID');
     expect(await executionsOf(trigger.id)).toHaveLength(2);
+  });
+
+  it('a body that is not UTF-8 is refused before its signature: its bytes could not be told from others that decode alike', async () => {
+    const trigger = await createTrigger({ name: 'bytes', kind: 'webhook', promptTemplate: 'Note {{payload.n}}' });
+    const sign = (body: Buffer) => crypto.createHmac('sha256', trigger.secret!).update(body).digest('hex');
+    // Latin-1 "café", signed over its own bytes: the signature is right, the text is not UTF-8.
+    const latin1 = Buffer.from('{"n":"caf\xe9"}', 'latin1');
+    expect(expectError(await deliver(trigger.id, latin1, { 'content-type': 'application/json', 'x-signature-256': sign(latin1) }), 401, 'ERR_SIGNATURE_INVALID').message).toMatch(/UTF-8/);
+    // A signed body holding U+FFFD is accepted; the same signature over other bytes that decode to it is not.
+    const replacement = Buffer.from('{"n":"\uFFFD"}', 'utf8');
+    const signature = sign(replacement);
+    expect((await deliver(trigger.id, replacement, { 'content-type': 'application/json', 'x-signature-256': signature })).status).toBe(202);
+    for (const bad of [0xff, 0x80, 0xc0]) {
+      const forged = Buffer.concat([Buffer.from('{"n":"'), Buffer.from([bad]), Buffer.from('"}')]);
+      expectError(await deliver(trigger.id, forged, { 'content-type': 'application/json', 'x-signature-256': signature }), 401, 'ERR_SIGNATURE_INVALID');
+    }
+    expect(await executionsOf(trigger.id)).toHaveLength(1);
   });
 
   it('a custom header name', async () => {
@@ -581,6 +605,42 @@ describe('the inspector\'s deliveries during a burst', () => {
   });
 });
 
+describe('the body limit (AGENTED_MAX_HOOK_BODY_BYTES)', () => {
+  let limited: InProcessServer;
+  beforeAll(async () => {
+    limited = await startInProcess({ AGENTED_MAX_HOOK_BODY_BYTES: '1024' });
+  });
+  afterAll(() => limited.close());
+
+  /** Sends `body` in pieces with chunked transfer encoding (no Content-Length), and reads the answer. */
+  function sendChunked(triggerId: string, pieces: string[]): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const url = new URL(`/hooks/${triggerId}`, limited.url);
+      const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      for (const piece of pieces) req.write(piece);
+      req.end();
+    });
+  }
+
+  it('a body over the limit → 413 JSON, whether its length is declared or it comes chunked', async () => {
+    const created = await api('POST', '/api/triggers', { name: 'small', kind: 'webhook', promptTemplate: 'Go', signature: { scheme: 'none' } }, {}, limited);
+    const { id } = created.json<TriggerCreated>();
+    const big = JSON.stringify({ text: 'x'.repeat(4000) });
+    expectError(await deliver(id, big, { 'content-type': 'application/json' }, limited), 413, 'ERR_BODY_TOO_LARGE');
+    const chunked = await sendChunked(id, [big.slice(0, 1000), big.slice(1000, 2500), big.slice(2500)]);
+    expect(chunked.status, chunked.body).toBe(413);
+    expect(JSON.parse(chunked.body)).toMatchObject({ error: { code: 'ERR_BODY_TOO_LARGE' } });
+    // Under the limit, chunked is fine.
+    expect((await sendChunked(id, ['{"a":', '1}'])).status).toBe(202);
+  });
+});
+
 describe('manual runs and refused deliveries', () => {
   let manual: TriggerCreated;
   beforeAll(async () => {
@@ -613,6 +673,23 @@ describe('manual runs and refused deliveries', () => {
     expect(queued).toMatchObject({ source: 'manual', triggerId: manual.id, deliveryId: null, params: { version: '1.2.0', branch: 'main', dryRun: true, retries: 3 } });
     expect(queued.promptContext.map((entry) => entry.field)).toEqual(['params.version', 'params.branch', 'params.dryRun', 'params.retries']);
     expect(queued.prompt).toContain('1.2.0');
+  });
+
+  it('a parameter may be named like a member of every object (constructor, toString …)', async () => {
+    const trigger = await createTrigger({
+      name: 'odd names',
+      kind: 'manual',
+      promptTemplate: 'Go {{params.constructor}} {{params.toString}}',
+      params: [
+        { name: 'constructor', type: 'string' },
+        { name: 'toString', type: 'string' },
+        { name: 'hasOwnProperty', type: 'string', required: true },
+      ],
+    });
+    expect(issuePaths(await run(trigger.id, { params: {} }))).toEqual(['body.params.hasOwnProperty']);
+    const good = await run(trigger.id, { params: { hasOwnProperty: 'yes', toString: 'plain' } });
+    expect(good.status, good.body).toBe(202);
+    expect((await execution(good.json<{ executionId: string }>().executionId)).params).toEqual({ hasOwnProperty: 'yes', toString: 'plain' });
   });
 
   it('a disabled trigger: run → 409 ERR_TRIGGER_DISABLED; a delivery → 409, recorded as rejected', async () => {
