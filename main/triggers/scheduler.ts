@@ -10,7 +10,8 @@ import { buildQueuedExecution } from './execution-factory.js';
 
 /** Tick keys only need to outlive any restart that could replay the tick. */
 const TICK_KEY_TTL_MS = 7 * 24 * 3600 * 1000;
-const MAX_MISSED_COUNTED = 10_000;
+/** Missed ticks are counted for the log only; past this many the count stops (a per-second cron down for a day would take seconds to count). */
+const MAX_MISSED_COUNTED = 1_000;
 
 export interface SchedulerDependencies {
   db: Database.Database;
@@ -31,7 +32,8 @@ export type TickOutcome = { started: string } | { duplicate: true };
  * webhooks, in the same transaction as its execution, so a tick never runs
  * twice, also across a restart. Ticks missed while Agented was stopped follow
  * the trigger's policy: `skip`, or `run-once` (one execution for the latest
- * missed tick).
+ * missed tick). They are settled only at start: a trigger edited or re-enabled
+ * while Agented runs starts afresh from that moment.
  */
 export class Scheduler implements Disposable {
   private readonly jobs = new Map<string, Cron>();
@@ -51,17 +53,26 @@ export class Scheduler implements Disposable {
     });
   }
 
-  /** Schedules every enabled schedule trigger, first settling the ticks each missed. */
+  /** Schedules every enabled schedule trigger, first settling the ticks each missed while Agented was stopped. */
   start(): void {
-    for (const trigger of this.deps.triggers.enabledOfKind('schedule')) this.schedule(trigger);
+    for (const trigger of this.deps.triggers.enabledOfKind('schedule')) {
+      this.settleMissedTicks(trigger);
+      this.schedule(trigger);
+    }
   }
 
-  /** A trigger changed (or was deleted): reschedule it from its stored definition. */
+  /**
+   * A trigger changed (or was deleted): reschedule it from its stored definition. Agented is
+   * running, so no tick was missed: ticks of an old cron, or from while the trigger was
+   * disabled, are not owed. The mark moves to now so a later start does not count them either.
+   */
   reload(triggerId: string): void {
     this.jobs.get(triggerId)?.stop();
     this.jobs.delete(triggerId);
     const trigger = this.deps.triggers.get(triggerId);
-    if (trigger && trigger.definition.kind === 'schedule' && trigger.definition.enabled) this.schedule(trigger);
+    if (!trigger || trigger.definition.kind !== 'schedule' || !trigger.definition.enabled) return;
+    this.deps.state.markTick(trigger.id, this.now().getTime());
+    this.schedule(trigger);
   }
 
   /** Records and starts the execution of one tick, unless that tick already ran. */
@@ -83,15 +94,13 @@ export class Scheduler implements Disposable {
 
   private schedule(trigger: StoredTrigger): void {
     const schedule = trigger.definition.schedule!;
-    const options = { timezone: schedule.timezone };
-    this.settleMissedTicks(trigger, new Cron(schedule.cron, { ...options, paused: true }));
-    const job = new Cron(schedule.cron, { ...options, protect: true, unref: true, catch: (error: unknown) => this.deps.logger.error('schedule tick failed', { trigger_id: trigger.id, err: error }) }, (self: Cron) => {
+    const job = new Cron(schedule.cron, { timezone: schedule.timezone, protect: true, unref: true, catch: (error: unknown) => this.deps.logger.error('schedule tick failed', { trigger_id: trigger.id, err: error }) }, (self: Cron) => {
       this.fire(trigger, self.currentRun() ?? this.now());
     });
     this.jobs.set(trigger.id, job);
   }
 
-  private settleMissedTicks(trigger: StoredTrigger, pattern: Cron): void {
+  private settleMissedTicks(trigger: StoredTrigger): void {
     const now = this.now();
     const last = this.deps.state.lastTick(trigger.id);
     if (last === undefined) {
@@ -99,14 +108,15 @@ export class Scheduler implements Disposable {
       this.deps.state.markTick(trigger.id, now.getTime());
       return;
     }
+    const schedule = trigger.definition.schedule!;
+    const pattern = new Cron(schedule.cron, { timezone: schedule.timezone, paused: true });
+    // Found backwards from now: a forward walk over a long outage would stop at its bound
+    // and take an old tick for the latest.
+    const latest = pattern.previousRuns(1, now)[0];
+    if (!latest || latest.getTime() <= last) return;
     let missed = 0;
-    let latest: Date | null = null;
-    for (let next = pattern.nextRun(new Date(last)); next && next.getTime() <= now.getTime() && missed < MAX_MISSED_COUNTED; next = pattern.nextRun(next)) {
-      missed += 1;
-      latest = next;
-    }
-    if (!latest) return;
-    const policy = trigger.definition.schedule!.missedRunPolicy;
+    for (let next = pattern.nextRun(new Date(last)); next && next.getTime() <= latest.getTime() && missed < MAX_MISSED_COUNTED; next = pattern.nextRun(next)) missed += 1;
+    const policy = schedule.missedRunPolicy;
     this.deps.logger.info('missed schedule ticks', { trigger_id: trigger.id, missed, policy, latest: latest.toISOString() });
     if (policy === 'run-once') this.fire(trigger, latest);
     else this.deps.state.markTick(trigger.id, now.getTime());

@@ -30,9 +30,18 @@ function storage() {
   };
 }
 
+function scheduleDefinition(cron: string, missedRunPolicy: 'skip' | 'run-once', enabled = true) {
+  return TriggerCreate.parse({ name: 'nightly', kind: 'schedule', enabled, promptTemplate: 'tick at {{payload.scheduledAt}}', schedule: { cron, timezone: 'Europe/Berlin', missedRunPolicy } });
+}
+
 function scheduleTrigger(repo: TriggerRepository, cron: string, missedRunPolicy: 'skip' | 'run-once') {
-  const definition = TriggerCreate.parse({ name: 'nightly', kind: 'schedule', promptTemplate: 'tick at {{payload.scheduledAt}}', schedule: { cron, timezone: 'Europe/Berlin', missedRunPolicy } });
-  return repo.insert('trg_sched', definition, new Date().toISOString());
+  return repo.insert('trg_sched', scheduleDefinition(cron, missedRunPolicy), new Date().toISOString());
+}
+
+/** The scheduled time each execution ran for, oldest first. */
+function ticksRun(store: ReturnType<typeof storage>): string[] {
+  const items = store.executions.page({ beforeSeq: Number.MAX_SAFE_INTEGER, limit: 50 }).items;
+  return items.map((item) => store.executions.get(item.id)!.promptContext.find((entry) => entry.field === 'payload.scheduledAt')!.value).sort();
 }
 
 describe('schedules', () => {
@@ -115,5 +124,72 @@ describe('schedules', () => {
     expect(store.state.lastTick(trigger.id)).toBe(now.getTime());
     const line = sink.lines.map((text) => JSON.parse(text) as Record<string, unknown>).find((entry) => entry.msg === 'missed schedule ticks');
     expect(line).toMatchObject({ missed: 18, policy: 'skip' });
+  });
+
+  it('run-once: after a long outage, one execution for the newest missed tick', () => {
+    const store = storage();
+    const trigger = scheduleTrigger(store.triggers, '* * * * *', 'run-once');
+    // Stopped for 8 days: over 11,000 per-minute ticks missed.
+    store.state.markTick(trigger.id, new Date('2026-03-01T00:00:30.000Z').getTime());
+    const now = new Date('2026-03-09T00:00:30.000Z');
+    const scheduler = new Scheduler({ ...store, logger: Logger.create({ sink: new MemorySink() }), maxValueLength: 2000, now: () => now });
+    scheduler.start();
+    scheduler.dispose();
+    expect(ticksRun(store)).toEqual(['2026-03-09T00:00:00.000Z']);
+  });
+
+  it('run-once: a cron edited while running starts from the edit; ticks missed after it while stopped still count', () => {
+    const store = storage();
+    const trigger = scheduleTrigger(store.triggers, '0 9 * * *', 'run-once');
+    let now = new Date('2026-03-02T08:00:00.500Z');
+    const make = () => new Scheduler({ ...store, logger: Logger.create({ sink: new MemorySink() }), maxValueLength: 2000, now: () => now });
+    const running = make();
+    running.start();
+    running.fire(trigger, new Date('2026-03-02T08:00:00.000Z'));
+
+    // No downtime: the 13:00 (UTC) tick of the new cron is before the edit, not missed.
+    now = new Date('2026-03-02T13:02:00.000Z');
+    store.triggers.update(trigger.id, scheduleDefinition('*/30 * * * *', 'run-once'), now.toISOString());
+    running.reload(trigger.id);
+    running.dispose();
+    expect(ticksRun(store)).toEqual(['2026-03-02T08:00:00.000Z']);
+
+    // Stopped right after the edit; restarted before the next tick: still nothing owed.
+    now = new Date('2026-03-02T13:20:00.000Z');
+    const early = make();
+    early.start();
+    early.dispose();
+    expect(ticksRun(store)).toEqual(['2026-03-02T08:00:00.000Z']);
+
+    // Restarted later: ticks after the edit were missed while stopped, and run once.
+    now = new Date('2026-03-02T15:10:00.000Z');
+    const late = make();
+    late.start();
+    late.dispose();
+    expect(ticksRun(store)).toEqual(['2026-03-02T08:00:00.000Z', '2026-03-02T15:00:00.000Z']);
+  });
+
+  it('run-once: a trigger re-enabled after days runs no old tick, also across a restart', () => {
+    const store = storage();
+    const trigger = scheduleTrigger(store.triggers, '0 9 * * *', 'run-once');
+    let now = new Date('2026-03-02T08:00:00.500Z');
+    const make = () => new Scheduler({ ...store, logger: Logger.create({ sink: new MemorySink() }), maxValueLength: 2000, now: () => now });
+    const running = make();
+    running.start();
+    running.fire(trigger, new Date('2026-03-02T08:00:00.000Z'));
+    store.triggers.update(trigger.id, scheduleDefinition('0 9 * * *', 'run-once', false), now.toISOString());
+    running.reload(trigger.id);
+
+    now = new Date('2026-03-05T11:00:00.000Z');
+    store.triggers.update(trigger.id, scheduleDefinition('0 9 * * *', 'run-once'), now.toISOString());
+    running.reload(trigger.id);
+    running.dispose();
+    expect(ticksRun(store)).toEqual(['2026-03-02T08:00:00.000Z']);
+
+    now = new Date('2026-03-05T12:00:00.000Z');
+    const restarted = make();
+    restarted.start();
+    restarted.dispose();
+    expect(ticksRun(store)).toEqual(['2026-03-02T08:00:00.000Z']);
   });
 });
