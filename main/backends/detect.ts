@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { BackendStatus } from '../../common/backends.js';
 import type { Backend } from '../../common/triggers.js';
+import { childEnvironment } from '../executions/agent-process.js';
 import { spawnGroup } from '../executions/process-group.js';
 import { backendCatalog, type BackendSpec } from './catalog.js';
 
@@ -47,11 +48,12 @@ export function findExecutable(command: string, searchPath: string): string | nu
  * SIGTERM or leaves a child behind is ended whole (SIGINT, SIGTERM, SIGKILL)
  * at the timeout or when the check is aborted — a plain execFile signalled
  * only the CLI itself and, for one that ignored it, never returned and
- * orphaned its tree when the worker exited.
+ * orphaned its tree when the worker exited. It gets the environment an
+ * execution gets (no AGENTED_* variable: the API key must never reach a CLI).
  */
 async function readVersion(executable: string, env: Env, searchPath: string, timeoutMs: number, signal?: AbortSignal): Promise<{ version: string } | { error: string }> {
   if (signal?.aborted) return { error: 'the check was stopped' };
-  const group = spawnGroup([executable, '--version'], { env: { ...env, PATH: searchPath } });
+  const group = spawnGroup([executable, '--version'], { env: childEnvironment(env, { PATH: searchPath }) });
   let stdout = '';
   let stderr = '';
   group.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {

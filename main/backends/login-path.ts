@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { childEnvironment } from '../executions/agent-process.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -15,7 +16,8 @@ const MARK = '__AGENTED_PATH__';
  * ~/.local/bin …), which is why peer apps report installed CLIs as "not
  * found". The user's login shell prints its PATH between markers (profiles
  * may print banners); a shell that hangs is killed at the timeout and this
- * process's PATH is used instead.
+ * process's PATH is used instead. The shell runs the user's profile, so it
+ * gets no AGENTED_* variable (the API key), like an agent.
  *
  * Not shell-env: it cannot be given the environment to start the shell with
  * (HOME, SHELL) and has no timeout, so a hanging profile would leave the
@@ -31,7 +33,7 @@ export function loginShellPath(options: { env: Env; timeoutMs?: number }): Promi
       shell,
       ['-ilc', `printf '%s' '${MARK}'; printf '%s' "$PATH"; printf '%s' '${MARK}'`],
       // Oh My Zsh's updater and tmux autostart would otherwise block a non-interactive read.
-      { env: { ...options.env, DISABLE_AUTO_UPDATE: 'true', ZSH_TMUX_AUTOSTART: 'false' }, timeout: options.timeoutMs ?? 5_000, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024 },
+      { env: childEnvironment(options.env, { DISABLE_AUTO_UPDATE: 'true', ZSH_TMUX_AUTOSTART: 'false' }), timeout: options.timeoutMs ?? 5_000, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024 },
       (error, stdout) => {
         const loginPath = `${stdout}`.split(MARK)[1];
         if (error || !loginPath) {

@@ -5,6 +5,7 @@ import type { BackendChecklist, BackendStatus } from '../../common/backends.js';
 import { BackendLocator } from '../../main/backends/locator.js';
 import { BackendHealth } from '../../main/backends/backend-health.js';
 import { detectBackends } from '../../main/backends/detect.js';
+import { loginShellPath } from '../../main/backends/login-path.js';
 import { processRunning } from '../../main/executions/process-group.js';
 import { AGENT_CLI_VERSIONS, agentClisBin } from '../helpers/agent-clis.js';
 import { request } from '../helpers/http.js';
@@ -159,4 +160,39 @@ describe('CLI health checklist: a `--version` that hangs', () => {
     expect(pids.filter(processRunning)).toEqual([]);
     expect(byName((await checking).items).claude!.hint).toMatch(/the check was stopped/);
   }, 20_000);
+});
+
+describe("CLI health checklist: the worker's own variables stay with the worker", () => {
+  /** What the worker's environment holds besides the user's: the API key and the other AGENTED_* settings. */
+  const workerVariables = { AGENTED_API_KEY: 'agented-key-secret-0123456789', AGENTED_DATA_DIR: '/somewhere/data', ANTHROPIC_API_KEY: 'sk-ant-test-secret-value-0123456789' };
+
+  /** The names of the variables a real process recorded with `env`, one a line. */
+  function recordedNames(file: string): string[] {
+    return fs.readFileSync(file, 'utf8').split('\n').map((line) => line.split('=')[0]!).filter(Boolean);
+  }
+
+  it('`<cli> --version` runs without any AGENTED_* variable, with the rest of the environment', async () => {
+    const env = { ...userHome(null), ...workerVariables };
+    const recorded = path.join(env.HOME, 'version-env');
+    const executable = path.join(env.HOME, 'claude');
+    fs.writeFileSync(executable, `#!/bin/sh\nenv > "${recorded}"\necho "2.0.0 (Claude Code)"\n`, { mode: 0o755 });
+    const claude = byName(await detectBackends({ env, searchPath: env.PATH, overrides: { claude: executable } })).claude!;
+    expect(claude).toMatchObject({ version: '2.0.0 (Claude Code)', usable: true });
+    const names = recordedNames(recorded);
+    expect(names).toContain('ANTHROPIC_API_KEY');
+    expect(names.filter((name) => name.startsWith('AGENTED_'))).toEqual([]);
+  });
+
+  it("the login shell read for its PATH runs the user's profile without any AGENTED_* variable", async () => {
+    const home = userHome(null);
+    const recorded = path.join(home.HOME, 'shell-env');
+    // The user's own profile, run by their real login shell, records what it was given.
+    fs.writeFileSync(path.join(home.HOME, '.bash_profile'), `env > "${recorded}"\nexport PATH="$PATH:/opt/from-profile"\n`);
+    const resolved = await loginShellPath({ env: { ...home, ...workerVariables } });
+    expect(resolved).toMatchObject({ source: 'login-shell' });
+    expect(resolved.path).toContain('/opt/from-profile');
+    const names = recordedNames(recorded);
+    expect(names).toContain('ANTHROPIC_API_KEY');
+    expect(names.filter((name) => name.startsWith('AGENTED_'))).toEqual([]);
+  });
 });
