@@ -28,7 +28,11 @@ export interface LogStoreOptions {
   flushIntervalMs?: number;
   /** …and as soon as this many are waiting. */
   maxBatchLines?: number;
-  /** Lines kept per execution; past it one truncation line is written and the rest dropped. */
+  /**
+   * Lines of the CLI's output (stdout, stderr) kept per execution; past it one
+   * truncation line is written and the rest dropped. Agented's own `system`
+   * lines are not counted and always kept.
+   */
   maxLinesPerExecution?: number;
   /** Characters kept of one line. */
   maxLineLength?: number;
@@ -51,7 +55,9 @@ interface ChunkRow {
  * arrive (so live subscribers and the database agree on every number) and
  * reach SQLite in one transaction per batch — by time and by count — rather
  * than one commit per line. A flooding CLI is bounded by the per-execution
- * cap, which ends with one clear truncation line.
+ * cap, which ends with one clear truncation line; Agented's own lines (a
+ * retry, the final status, the interrupted notice) still follow it, so a
+ * truncated execution's log still says how it ended.
  *
  * A batch is stored as chunks, one row per run of consecutive lines of one
  * execution, holding the lines' JSON records separated by newlines (JSON
@@ -63,8 +69,9 @@ interface ChunkRow {
 export class LogStore implements Disposable {
   private readonly pending: LogLine[] = [];
   private readonly nextSeq = new Map<string, number>();
-  /** Lines counted against the cap, per execution (stored or waiting). */
+  /** Output lines counted against the cap, per execution (stored or waiting). */
   private readonly stored = new Map<string, number>();
+  /** Executions whose truncation line is written (stored or waiting). */
   private readonly truncated = new Set<string>();
   private readonly timer: NodeJS.Timeout;
   private readonly writeBatch: (lines: LogLine[]) => void;
@@ -95,18 +102,21 @@ export class LogStore implements Disposable {
 
   /**
    * Numbers and buffers one line. Returns it (for live subscribers), or null
-   * when the execution is past its cap and the line was dropped.
+   * when the execution's output is past its cap and the line was dropped (a
+   * `system` line never is).
    */
   append(executionId: string, stream: LogStream, text: string, event?: unknown): LogLine | null {
-    if (this.truncated.has(executionId)) return null;
     const seq = this.seqFor(executionId);
-    const count = (this.stored.get(executionId) ?? 0) + 1;
-    this.stored.set(executionId, count);
+    // The cap bounds what the CLI prints; Agented's own lines are few and say how the execution went, so they are always kept.
+    const output = stream !== 'system';
+    if (output && this.truncated.has(executionId)) return null;
+    const count = output ? (this.stored.get(executionId) ?? 0) + 1 : 0;
+    if (output) this.stored.set(executionId, count);
     const ts = this.options.now().toISOString();
     let line: LogLine;
     if (count > this.options.maxLinesPerExecution) {
       this.truncated.add(executionId);
-      const notice = `[output truncated: more than ${this.options.maxLinesPerExecution} lines; the rest of this execution's output was not kept]`;
+      const notice = this.truncationNotice();
       line = { executionId, seq, stream: 'system', text: notice, ts, json: logRecord(seq, 'system', notice, ts, undefined) };
     } else {
       const capped = text.length > this.options.maxLineLength ? `${text.slice(0, this.options.maxLineLength)}… [line truncated: ${text.length} characters]` : text;
@@ -195,16 +205,39 @@ export class LogStore implements Disposable {
     return 0;
   }
 
+  private truncationNotice(): string {
+    return `[output truncated: more than ${this.options.maxLinesPerExecution} lines; the rest of this execution's output was not kept]`;
+  }
+
   private seqFor(executionId: string): number {
     let next = this.nextSeq.get(executionId);
     if (next === undefined) {
-      // Continue after what an earlier worker stored (a restart mid-execution).
+      // Continue after what an earlier worker stored (a restart mid-execution, or crash recovery's interrupted line).
       this.flush();
       const stored = Math.max(this.maxSeq.get(executionId)?.seq ?? 0, this.lastPendingSeq(executionId));
       next = stored + 1;
+      this.nextSeq.set(executionId, next);
+      // Agented's own lines among the stored ones are counted too: close enough, and exact would mean reading them all.
       this.stored.set(executionId, stored);
+      if (stored > this.options.maxLinesPerExecution && this.noticeStored(executionId)) this.truncated.add(executionId);
     }
     return next;
+  }
+
+  /**
+   * Whether the execution's truncation line is stored (or waiting): then it is
+   * never written twice. It can only come after the first `cap` lines, which
+   * are all kept, and only Agented's own few lines come after it — so this
+   * reads only those, and matches the whole line (a CLI's output cannot pass
+   * for it: it is never stored as a `system` line).
+   */
+  private noticeStored(executionId: string): boolean {
+    const notice = this.truncationNotice();
+    const isNotice = (line: Pick<LogLine, 'stream' | 'text'>) => line.stream === 'system' && line.text === notice;
+    return (
+      this.storedRecords(executionId, this.options.maxLinesPerExecution, 1_000).some((record) => isNotice(parseLogRecord(executionId, record.json))) ||
+      this.pending.some((line) => line.executionId === executionId && isNotice(line))
+    );
   }
 }
 

@@ -79,6 +79,56 @@ describe('LogStore', () => {
     expect(store.read('exe_b', 0)[0]!.text).toBe(`${'x'.repeat(20)}… [line truncated: 100 characters]`);
   });
 
+  it("a truncated execution keeps Agented's own lines: they follow the one truncation line and do not count against the cap", () => {
+    const { db } = database();
+    const store = new LogStore(db, { maxLinesPerExecution: 5 });
+    cleanups.push(() => store.dispose());
+    store.append('exe_a', 'system', 'starting claude');
+    for (let index = 0; index < 8; index += 1) store.append('exe_a', index % 2 ? 'stderr' : 'stdout', `line ${index}`);
+    // What ExecutionRun writes at the end, past the cap: the final status is returned (for live streams) and stored.
+    const end = store.append('exe_a', 'system', 'failed (exit code 3): boom');
+    expect(end).toMatchObject({ seq: 8, stream: 'system', text: 'failed (exit code 3): boom' });
+    expect(store.append('exe_a', 'stdout', 'still flooding')).toBeNull();
+    store.finish('exe_a');
+    expect(store.read('exe_a', 0).map((line) => `${line.seq}:${line.stream}:${line.text}`)).toEqual([
+      '1:system:starting claude',
+      '2:stdout:line 0',
+      '3:stderr:line 1',
+      '4:stdout:line 2',
+      '5:stderr:line 3',
+      '6:stdout:line 4',
+      "7:system:[output truncated: more than 5 lines; the rest of this execution's output was not kept]",
+      '8:system:failed (exit code 3): boom',
+    ]);
+  });
+
+  it("a restarted worker's interrupted line is stored as it is, never as a second truncation line", () => {
+    const { db } = database();
+    const first = new LogStore(db, { maxLinesPerExecution: 5 });
+    // exe_a: truncated, then a retry notice, then the worker dies. exe_b: exactly at the cap, not truncated.
+    for (let index = 0; index < 8; index += 1) first.append('exe_a', 'stdout', `line ${index}`);
+    first.append('exe_a', 'system', 'rate-limited on claude account "a"; retrying on claude account "b"');
+    for (let index = 0; index < 5; index += 1) first.append('exe_b', 'stdout', `line ${index}`);
+    first.dispose();
+
+    // What crash recovery (ExecutionQueue.recover) writes for each.
+    const second = new LogStore(db, { maxLinesPerExecution: 5 });
+    cleanups.push(() => second.dispose());
+    expect(second.append('exe_a', 'system', 'interrupted: Agented stopped while it ran')).toMatchObject({ seq: 8, stream: 'system', text: 'interrupted: Agented stopped while it ran' });
+    expect(second.append('exe_a', 'stdout', 'late output')).toBeNull();
+    expect(second.append('exe_b', 'system', 'interrupted: Agented stopped while it ran')).toMatchObject({ seq: 6, stream: 'system', text: 'interrupted: Agented stopped while it ran' });
+    second.finish('exe_a');
+    second.finish('exe_b');
+    const exeA = second.read('exe_a', 0);
+    expect(exeA.filter((line) => line.text.startsWith('[output truncated'))).toHaveLength(1);
+    expect(exeA.slice(-3).map((line) => `${line.seq}:${line.stream}:${line.text}`)).toEqual([
+      "6:system:[output truncated: more than 5 lines; the rest of this execution's output was not kept]",
+      '7:system:rate-limited on claude account "a"; retrying on claude account "b"',
+      '8:system:interrupted: Agented stopped while it ran',
+    ]);
+    expect(second.read('exe_b', 0).map((line) => line.text)).toEqual(['line 0', 'line 1', 'line 2', 'line 3', 'line 4', 'interrupted: Agented stopped while it ran']);
+  });
+
   it('a batch the database refuses (another process holds the write lock) stays buffered and readable, and is stored in order once the lock is gone', async () => {
     const { db, visible } = database();
     // Fail at once rather than after the busy timeout, as a full disk would.
