@@ -218,8 +218,11 @@ const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g;
 // Bidi controls reorder what a reviewer sees (Trojan Source, CVE-2021-42574);
 // zero-width and format characters hide text from a reviewer but not from a
 // model; Unicode tag characters (U+E0000–U+E007F) are the "ASCII smuggling"
-// channel for invisible instructions.
-const INVISIBLE = /[\u061C\u200B-\u200F\u202A-\u202E\u2060\u2066-\u2069\uFEFF\u{E0000}-\u{E007F}]/gu;
+// channel for invisible instructions. Also the soft hyphen, the combining
+// grapheme joiner (outside the class: it is a combining mark), the Mongolian
+// vowel separator and the invisible math operators: drawn as nothing, meant
+// by nobody in a PR title.
+const INVISIBLE = /\u034F|[\u00AD\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\u{E0000}-\u{E007F}]/gu;
 
 /**
  * Any character that cleanCharacters or neutraliseDelimiters would change, or
@@ -227,7 +230,7 @@ const INVISIBLE = /[\u061C\u200B-\u200F\u202A-\u202E\u2060\u2066-\u2069\uFEFF\u{
  * without one is already clean and its length is its code point count.
  */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const NEEDS_CLEANING = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F<\u061C\u200B-\u200F\u202A-\u202E\u2060\u2066-\u2069\uFEFF\uD800-\uDFFF]/;
+const NEEDS_CLEANING = /\u034F|[\u0000-\u0008\u000B-\u001F\u007F-\u009F<\u00AD\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\uD800-\uDFFF]/;
 
 function cleanCharacters(text: string): string {
   return text.replace(LONE_SURROGATE, '\uFFFD').replace(LINE_BREAK, '\n').replace(CONTROL, '').replace(INVISIBLE, '');
@@ -235,8 +238,11 @@ function cleanCharacters(text: string): string {
 
 // The nonce makes a closing tag unguessable; this makes it unwritable too, so
 // a leaked or guessed nonce still cannot end the block. Only the `<` changes,
-// so the text stays readable and the same length.
-const DELIMITER_LIKE = new RegExp(`<(?=\\s*/?\\s*${TAG})`, 'gi');
+// so the text stays readable and the same length. Characters drawn as nothing
+// that cleaning keeps (variation selectors, fillers: emoji need them) may sit
+// anywhere in what reads as a tag, and are looked through.
+const DRAWN_AS_NOTHING = '[\\p{Default_Ignorable_Code_Point}\\p{Cf}]';
+const DELIMITER_LIKE = new RegExp(`<(?=(?:\\s|${DRAWN_AS_NOTHING})*/?(?:\\s|${DRAWN_AS_NOTHING})*${[...TAG].join(`${DRAWN_AS_NOTHING}*`)})`, 'giu');
 
 function neutraliseDelimiters(text: string): string {
   return text.replace(DELIMITER_LIKE, '‹');
