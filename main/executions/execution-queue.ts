@@ -1,6 +1,6 @@
 import type { Execution } from '../../common/executions.js';
 import type { Disposable } from '../lifecycle/disposables.js';
-import type { QueuedExecution } from '../storage/execution-repository.js';
+import type { QueuedExecution, QueuePage } from '../storage/execution-repository.js';
 import type { StoredTrigger, TriggerRepository } from '../storage/trigger-repository.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Choice } from '../accounts/credential-pool.js';
@@ -13,7 +13,7 @@ import type { StopPolicy } from '../../common/stop-policy.js';
 export interface QueueOptions {
   /** AGENTED_MAX_CONCURRENT: executions running at once, over all triggers. */
   maxConcurrent: number;
-  /** Queued executions looked at per pass. */
+  /** Queued executions read at a time: a pass reads further pages while slots are free. */
   scanLimit?: number;
 }
 
@@ -36,6 +36,7 @@ interface Running {
 }
 
 const slotOf = (triggerId: string, key: string | null) => (key === null ? null : `${triggerId}\u0000${key}`);
+const keyOfSlot = (slot: string) => slot.slice(slot.indexOf('\u0000') + 1);
 
 /**
  * Starts queued executions as soon as the limits allow. Queued executions are
@@ -244,8 +245,7 @@ export class ExecutionQueue implements Disposable {
     if (!strategiesPending && this.running.size >= this.options.maxConcurrent) return;
     // A burst of deliveries for a busy trigger queues thousands: reading the queue on every arrival cost a fifth of the webhook path's CPU.
     if (!changed && !strategiesPending && arrivals.every((triggerId) => this.triggerIsFull(triggerId))) return;
-    const queued = this.deps.executions.queued(this.options.scanLimit ?? 1_000);
-    if (queued.length === 0) return;
+    const pageSize = this.options.scanLimit ?? 1_000;
     const triggers = new Map<string, StoredTrigger | undefined>();
     const triggerOf = (id: string) => {
       if (!triggers.has(id)) triggers.set(id, this.deps.triggers.get(id));
@@ -253,72 +253,137 @@ export class ExecutionQueue implements Disposable {
     };
     const now = new Date().toISOString();
 
-    // cancel-in-progress: only the newest queued execution of a key matters.
-    const newest = new Map<string, string>();
-    for (const execution of queued) {
-      const slot = slotOf(execution.triggerId, execution.concurrencyKey);
-      if (slot !== null && triggerOf(execution.triggerId)?.definition.concurrency.strategy === 'cancel-in-progress') newest.set(slot, execution.id);
-    }
-
     const perTrigger = new Map<string, number>();
     const taken = new Set<string>();
     for (const running of this.running.values()) {
       perTrigger.set(running.triggerId, (perTrigger.get(running.triggerId) ?? 0) + 1);
       if (running.slot !== null) taken.add(running.slot);
     }
+    // cancel-in-progress: only the newest queued execution of a key matters, wherever it is in the queue.
+    const newest = new Map<string, string>();
+    /** Keys whose newest execution is known for the whole queue: later pages do not change it. */
+    const settled = new Set<string>();
+    /** Triggers whose executions wait out a rate limit: the rest of this pass passes them over. */
+    const waiting = new Set<string>();
 
-    for (const execution of queued) {
-      // Slots full and no strategy to apply: the rest of the queue waits as it is.
-      if (!strategiesPending && this.running.size >= this.options.maxConcurrent) break;
-      const trigger = triggerOf(execution.triggerId);
-      if (!trigger) {
-        this.deps.executions.skip(execution.id, 'its trigger was deleted before it could start', now);
-        continue;
-      }
-      const { strategy } = trigger.definition.concurrency;
-      const slot = slotOf(execution.triggerId, execution.concurrencyKey);
-      if (slot !== null) {
-        if (strategy === 'cancel-in-progress') {
-          const latest = newest.get(slot);
-          if (latest !== execution.id) {
-            this.deps.executions.skip(execution.id, `superseded by ${latest} (same concurrency key "${execution.concurrencyKey}")`, now);
-            continue;
-          }
-          if (taken.has(slot)) {
-            this.supersede(slot, execution.id);
-            continue;
-          }
-        } else if (taken.has(slot)) {
-          if (strategy === 'drop-newest') {
-            this.deps.executions.skip(execution.id, `dropped: an execution with the same concurrency key "${execution.concurrencyKey}" was already running or queued`, now);
-          }
-          // queue: waits for the one ahead of it.
+    // A page at a time, oldest first. A full page whose executions could not all start (a busy trigger's
+    // backlog) is followed by the next while slots are free, leaving out in SQL what cannot start now: a
+    // thousand executions of a trigger at its maxConcurrent never hide another trigger's.
+    for (let afterId: string | null = null; ; ) {
+      const page: QueuedExecution[] = afterId === null ? this.deps.executions.queued(pageSize) : this.deps.executions.queuedAfter({ afterId, limit: pageSize, ...this.blocked(perTrigger, taken, waiting, triggerOf) });
+      if (page.length === 0) return;
+      const more = page.length === pageSize;
+      this.findNewest(page, more, { newest, settled, triggerOf });
+
+      for (const execution of page) {
+        // Slots full and no strategy to apply: the rest of the queue waits as it is.
+        if (!strategiesPending && this.running.size >= this.options.maxConcurrent) break;
+        const trigger = triggerOf(execution.triggerId);
+        if (!trigger) {
+          this.deps.executions.skip(execution.id, 'its trigger was deleted before it could start', now);
           continue;
         }
-        taken.add(slot);
-      }
-      if (this.running.size >= this.options.maxConcurrent) continue;
-      if ((perTrigger.get(trigger.id) ?? 0) >= trigger.definition.maxConcurrent) continue;
-      const blocked = this.deps.budgets.blockingStart(trigger.id);
-      if (blocked) {
-        this.deps.executions.skip(execution.id, `not started: ${blocked}`, now);
-        continue;
-      }
-      const selection = this.deps.pool.select(backendsOf(trigger.definition));
-      if (selection.kind === 'over_budget') {
-        this.deps.executions.skip(execution.id, `not started: ${selection.reason}`, now);
-        continue;
-      }
-      if (selection.kind === 'wait') {
-        if (trigger.definition.onRateLimit === 'fail') this.deps.executions.skip(execution.id, `not started: ${selection.reason} (the trigger fails rather than waits)`, now);
-        else {
-          this.deps.executions.setWaiting(execution.id, `waiting: ${selection.reason}`);
-          this.wakeAt(selection.until);
+        const { strategy } = trigger.definition.concurrency;
+        const slot = slotOf(execution.triggerId, execution.concurrencyKey);
+        if (slot !== null) {
+          if (strategy === 'cancel-in-progress') {
+            const latest = newest.get(slot);
+            if (latest !== execution.id) {
+              this.deps.executions.skip(execution.id, `superseded by ${latest} (same concurrency key "${execution.concurrencyKey}")`, now);
+              // The newest may lie past this pass's pages: what runs for the key stops now all the same.
+              if (latest !== undefined && taken.has(slot)) this.supersede(slot, latest);
+              continue;
+            }
+            if (taken.has(slot)) {
+              this.supersede(slot, execution.id);
+              continue;
+            }
+          } else if (taken.has(slot)) {
+            if (strategy === 'drop-newest') {
+              this.deps.executions.skip(execution.id, `dropped: an execution with the same concurrency key "${execution.concurrencyKey}" was already running or queued`, now);
+            }
+            // queue: waits for the one ahead of it.
+            continue;
+          }
+          taken.add(slot);
         }
-        continue;
+        if (this.running.size >= this.options.maxConcurrent) continue;
+        if ((perTrigger.get(trigger.id) ?? 0) >= trigger.definition.maxConcurrent) continue;
+        const blocked = this.deps.budgets.blockingStart(trigger.id);
+        if (blocked) {
+          this.deps.executions.skip(execution.id, `not started: ${blocked}`, now);
+          continue;
+        }
+        const selection = this.deps.pool.select(backendsOf(trigger.definition));
+        if (selection.kind === 'over_budget') {
+          this.deps.executions.skip(execution.id, `not started: ${selection.reason}`, now);
+          continue;
+        }
+        if (selection.kind === 'wait') {
+          if (trigger.definition.onRateLimit === 'fail') this.deps.executions.skip(execution.id, `not started: ${selection.reason} (the trigger fails rather than waits)`, now);
+          else {
+            this.deps.executions.setWaiting(execution.id, `waiting: ${selection.reason}`);
+            this.wakeAt(selection.until);
+            waiting.add(trigger.id);
+          }
+          continue;
+        }
+        if (this.launch(execution, trigger, slot, now, selection.choice)) perTrigger.set(trigger.id, (perTrigger.get(trigger.id) ?? 0) + 1);
       }
-      if (this.launch(execution, trigger, slot, now, selection.choice)) perTrigger.set(trigger.id, (perTrigger.get(trigger.id) ?? 0) + 1);
+      // The queue ends here, or the slots are full (a keyed arrival's strategy was applied to the first page and to the keys running).
+      if (!more || this.running.size >= this.options.maxConcurrent) return;
+      afterId = page.at(-1)!.id;
     }
+  }
+
+  /**
+   * The newest queued execution of each cancel-in-progress key this page names, and of each such key
+   * running now (a newer execution of it may be queued past every page this pass reads: the running
+   * one is superseded at once, as the newer one arrived). Beyond a full page one query looks for newer
+   * ones, walking only those triggers' executions.
+   */
+  private findNewest(page: readonly QueuedExecution[], more: boolean, pass: { newest: Map<string, string>; settled: Set<string>; triggerOf: (id: string) => StoredTrigger | undefined }): void {
+    const { newest, settled, triggerOf } = pass;
+    const cancelsInProgress = (triggerId: string) => triggerOf(triggerId)?.definition.concurrency.strategy === 'cancel-in-progress';
+    const unsettled = new Map<string, { triggerId: string; concurrencyKey: string }>();
+    for (const execution of page) {
+      const slot = slotOf(execution.triggerId, execution.concurrencyKey);
+      if (slot === null || settled.has(slot) || !cancelsInProgress(execution.triggerId)) continue;
+      newest.set(slot, execution.id);
+      unsettled.set(slot, { triggerId: execution.triggerId, concurrencyKey: execution.concurrencyKey! });
+    }
+    // A page that ends the queue holds every newer execution there is.
+    if (!more) return;
+    const runningKeys = new Map<string, { triggerId: string; concurrencyKey: string }>();
+    for (const running of this.running.values()) {
+      if (running.slot === null || settled.has(running.slot) || unsettled.has(running.slot) || !cancelsInProgress(running.triggerId)) continue;
+      runningKeys.set(running.slot, { triggerId: running.triggerId, concurrencyKey: keyOfSlot(running.slot) });
+    }
+    for (const slot of [...unsettled.keys(), ...runningKeys.keys()]) settled.add(slot);
+    const found = this.deps.executions.newestQueued(page.at(-1)!.id, [...unsettled.values(), ...runningKeys.values()]);
+    for (const { triggerId, concurrencyKey, id } of found) {
+      const slot = slotOf(triggerId, concurrencyKey)!;
+      newest.set(slot, id);
+      if (runningKeys.has(slot)) this.supersede(slot, id);
+    }
+  }
+
+  /** What the next page leaves out: triggers none of whose executions can start or be acted on in this pass, and keys that wait (strategy `queue`). */
+  private blocked(perTrigger: ReadonlyMap<string, number>, taken: ReadonlySet<string>, waiting: ReadonlySet<string>, triggerOf: (id: string) => StoredTrigger | undefined): Pick<QueuePage, 'skipTriggers' | 'skipKeys'> {
+    const skipTriggers: string[] = [];
+    for (const id of new Set([...perTrigger.keys(), ...waiting])) {
+      const trigger = triggerOf(id);
+      if (!trigger) continue;
+      // drop-newest and cancel-in-progress act on executions that cannot start (they skip them, or stop a running one).
+      const acts = trigger.definition.concurrency.key !== '' && trigger.definition.concurrency.strategy !== 'queue';
+      if (!acts && (waiting.has(id) || (perTrigger.get(id) ?? 0) >= trigger.definition.maxConcurrent)) skipTriggers.push(id);
+    }
+    const skipKeys: { triggerId: string; concurrencyKey: string }[] = [];
+    for (const slot of taken) {
+      const triggerId = slot.slice(0, slot.indexOf('\u0000'));
+      if (triggerOf(triggerId)?.definition.concurrency.strategy === 'queue') skipKeys.push({ triggerId, concurrencyKey: keyOfSlot(slot) });
+    }
+    return { skipTriggers, skipKeys };
   }
 
   /** Whether the trigger runs as many executions as its maxConcurrent allows (a deleted trigger is not full: the pass skips its executions). */
