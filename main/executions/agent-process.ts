@@ -20,6 +20,14 @@ export interface AgentExit {
   /** Whether the run counts as a success (see outcomeOf), and why not. */
   ok: boolean;
   reason: string | null;
+  /** Whether a stop reached the CLI while it ran. A stop that comes after it exited only ends its leftovers: the outcome stands. */
+  stopped: boolean;
+  /**
+   * Whether its stdout and stderr were closed unread: a process that left the
+   * group (setsid) still held them PIPE_DRAIN_MS after the group was gone, so
+   * whatever it writes later is not read.
+   */
+  outputCut: boolean;
   /**
    * The run's last normalized events (at most RECENT_EVENTS), in order — all
    * of an ordinary run's. A flooding run's are not all kept: they would grow
@@ -31,13 +39,24 @@ export interface AgentExit {
 export interface AgentProcess {
   /** The process group id (stored, so a restarted worker can end a group left behind). */
   readonly pgid: number;
-  /** Resolves when the CLI has exited and all its output has been read. Rejects when it could not start. */
+  /**
+   * Resolves when the CLI has exited, no process of its group is left, and
+   * its output has been read (or cut: see `outputCut`). Rejects when it could
+   * not start.
+   */
   readonly done: Promise<AgentExit>;
-  /** SIGINT, SIGTERM, SIGKILL to the whole group, each after the grace period. */
+  /** SIGINT, SIGTERM, SIGKILL to the whole group, each after the grace period (joining a stop under way). */
   stop(policy: StopPolicy): Promise<void>;
 }
 
 const LEFTOVER_GRACE_MS = 1_000;
+/**
+ * How long the pipes may still be read once no process of the group is left.
+ * What the group wrote is in the pipe by then and is read in milliseconds;
+ * only a process that left the group (setsid) yet kept the CLI's stdout or
+ * stderr keeps them open longer, and must not hold the execution up.
+ */
+export const PIPE_DRAIN_MS = 2_000;
 const RECENT_EVENTS = 100;
 
 /** Variables the worker has that an agent must never see. */
@@ -53,6 +72,10 @@ export function childEnvironment(base: Invocation['env'], extra: Record<string, 
     else env[name] = value;
   }
   return env;
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
 }
 
 /**
@@ -75,19 +98,38 @@ export function readLines(stream: Readable, onLine: (line: string) => void, maxL
         start = end + 1;
       }
       text = text.slice(start);
-      while (text.length > maxLineBytes) {
-        onLine(text.slice(0, maxLineBytes));
-        text = text.slice(maxLineBytes);
+      // A `\r` left alone after a piece waits for what follows: a `\n` then ends the line, not an empty one after it.
+      while (text.length > maxLineBytes && !(text.length === maxLineBytes + 1 && text.endsWith('\r'))) {
+        // A piece never ends between the two halves of a surrogate pair (an emoji): both would be invalid on their own.
+        const cut = maxLineBytes > 1 && isHighSurrogate(text.charCodeAt(maxLineBytes - 1)) ? maxLineBytes - 1 : maxLineBytes;
+        onLine(text.slice(0, cut));
+        text = text.slice(cut);
       }
       partial = text;
     });
-    stream.once('end', () => {
+    const finish = () => {
       if (partial !== '') onLine(partial);
       partial = '';
       resolve();
-    });
+    };
+    stream.once('end', finish);
+    // A stream destroyed before its end (its writer never closed it) only closes.
+    stream.once('close', finish);
     stream.once('error', reject);
   });
+}
+
+/** Whether `reading` ends within `ms`. */
+async function drained(reading: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([reading.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Starts one agent CLI in its own process group and reads its output line by line. */
@@ -118,22 +160,29 @@ export function startAgentProcess(options: AgentProcessOptions): AgentProcess {
           readLines(stderr, (line) => options.onLine('stderr', line, [])),
         ])
       : Promise.resolve();
+  let exited = false;
   let stopped = false;
   const done = (async (): Promise<AgentExit> => {
     const exit = await group.exited;
-    // What the CLI started dies with it (a tool's background process would otherwise be orphaned, and keep the pipes open).
+    exited = true;
+    // What the CLI started dies with it (a tool's background process would otherwise be orphaned, and keep the pipes open). A stop under way is joined, at its own grace.
     await group.stop({ graceMs: LEFTOVER_GRACE_MS });
-    await reading;
+    const outputCut = !(await drained(reading, PIPE_DRAIN_MS));
+    if (outputCut) {
+      stdout?.destroy();
+      stderr?.destroy();
+      await reading;
+    }
     // Some CLIs (Gemini CLI) catch SIGINT/SIGTERM and exit 0 without a result: a stopped run never counts as a success.
     const decidingEvents = [deciding.error, deciding.result].filter((event) => event !== undefined);
     const outcome = stopped ? { ok: false, reason: 'stopped before it finished' } : outcomeOf(decidingEvents, exit);
-    return { ...exit, ...outcome, events: recent.slice(-RECENT_EVENTS) };
+    return { ...exit, ...outcome, stopped, outputCut, events: recent.slice(-RECENT_EVENTS) };
   })();
   return {
     pgid: group.pgid,
     done,
     stop: (policy) => {
-      stopped = true;
+      if (!exited) stopped = true;
       return group.stop(policy);
     },
   };

@@ -14,7 +14,7 @@ import { credentialOf, type AccountRepository, type StoredAccount } from '../sto
 import type { EndState, ExecutionRepository, Usage } from '../storage/execution-repository.js';
 import type { Logger } from '../telemetry/logger.js';
 import { currentBoot } from './boot-identity.js';
-import { startAgentProcess, type AgentProcess, type OutputStream } from './agent-process.js';
+import { PIPE_DRAIN_MS, startAgentProcess, type AgentProcess, type OutputStream } from './agent-process.js';
 import type { LiveOutput } from './live-output.js';
 import type { LogStore, LogStream } from './log-store.js';
 import { followUsageFile, type RunAdapter, type UsageFileRun } from './usage-file.js';
@@ -97,7 +97,11 @@ export class ExecutionRun {
     });
   }
 
-  /** Ends the run with `state` (unless it ends by itself first); resolves when it has ended and no process of its group is left. */
+  /**
+   * Ends the run with `state` (unless it ends by itself first: a CLI that has
+   * already exited keeps its outcome, and only its leftovers are stopped);
+   * resolves when it has ended and no process of its group is left.
+   */
   async stop(state: StopState, reason: string): Promise<void> {
     this.stopRequest ??= { state, reason };
     await this.process?.stop({ graceMs: this.deps.stopGraceMs });
@@ -220,7 +224,8 @@ export class ExecutionRun {
     usageFile?.close();
     this.process = undefined;
     this.keepProvisional();
-    const stop = this.requestedStop();
+    // A stop that came after the CLI had exited (while its leftovers were ended) does not change how it ended.
+    const stop = exit?.stopped === false ? undefined : this.requestedStop();
     const rateLimited = !stop && exit !== undefined && !exit.ok && rateLimit !== undefined;
     const endedAt = new Date();
     this.attempts.push({
@@ -235,6 +240,7 @@ export class ExecutionRun {
     });
     deps.executions.setAttempts(execution.id, this.attempts);
     if (authFailed) deps.accounts.recordEvent(credential, 'auth_error', endedAt.toISOString(), { executionId: execution.id });
+    if (exit?.outputCut) this.line('system', `output cut: a process that left the group still held the CLI's stdout or stderr ${PIPE_DRAIN_MS / 1000} s after the group had ended; what it writes is not recorded`);
 
     if (stop) return this.end(stop.state, stop.reason, exit?.code ?? null);
     if (exit === undefined) return this.end('failed', failure ?? 'the CLI did not start', null);

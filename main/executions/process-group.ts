@@ -13,7 +13,12 @@ export interface SpawnedGroup {
   readonly pgid: number;
   /** Resolves when the leader exits: its code, or the signal that ended it. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** SIGINT, then SIGTERM, then SIGKILL to the whole group, each after the grace period; resolves when no process of the group is left. */
+  /**
+   * SIGINT, then SIGTERM, then SIGKILL to the whole group, each after the
+   * grace period; resolves when no process of the group is left. There is one
+   * escalation per group: a call while one is under way (or after it ended)
+   * joins it, at its grace, rather than signalling the group again.
+   */
   stop(policy: StopPolicy): Promise<void>;
 }
 
@@ -120,5 +125,7 @@ export function spawnGroup(argv: readonly string[], options: { cwd?: string; env
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
-  return { child, pgid, exited, stop: (policy) => killGroup(pgid, policy) };
+  // A second escalation beside the first would send its SIGINT again and its SIGTERM early, cutting the grace short.
+  let stopping: Promise<void> | undefined;
+  return { child, pgid, exited, stop: (policy) => (stopping ??= killGroup(pgid, policy)) };
 }

@@ -1,6 +1,7 @@
 import type { StopPolicy } from '../../common/stop-policy.js';
 import { resolveConfig, type Config } from '../config/config.js';
 import type { SettingsRepository } from '../storage/settings-repository.js';
+import { PIPE_DRAIN_MS } from './agent-process.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -30,13 +31,14 @@ export function currentStopSettings(env: Env, settings: SettingsRepository, fall
 
 /**
  * The longest a worker may take to end its running executions under a
- * policy: the finish wait, then SIGINT and SIGTERM each with their grace, and
- * the wait after SIGKILL. The supervisor adds its own stop timeout (for
- * closing the server and the database) before it kills the worker, so a long
- * finish wait is never cut short by a fixed timeout.
+ * policy: the finish wait, then SIGINT and SIGTERM each with their grace, the
+ * wait after SIGKILL, and the last read of the pipes (PIPE_DRAIN_MS). The
+ * supervisor adds its own stop timeout (for closing the server and the
+ * database) before it kills the worker, so a long finish wait is never cut
+ * short by a fixed timeout.
  */
 export function stopBoundMs(policy: StopPolicy, finishTimeoutMs: number, stopGraceMs: number): number {
-  return (policy === 'finish' ? finishTimeoutMs : 0) + 2 * stopGraceMs + KILL_WAIT_MS;
+  return (policy === 'finish' ? finishTimeoutMs : 0) + 2 * stopGraceMs + KILL_WAIT_MS + PIPE_DRAIN_MS;
 }
 
 /** The reasons a stop gives the executions it cancels: each says Agented was stopping, and why it did not wait. */

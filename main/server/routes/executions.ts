@@ -88,7 +88,7 @@ export function executionActionRoutes(deps: { executions: ExecutionRepository; t
       summary: 'Cancels an execution. A queued one never starts; a running one is stopped (SIGINT, SIGTERM, SIGKILL to its process group) and answered once it has ended; a finished one answers 409.',
       params: ExecutionIdParams,
       responses: {
-        200: { description: 'The execution, now cancelled', schema: Execution },
+        200: { description: 'The execution as it ended: cancelled, or how the CLI ended when it had exited before the cancel came', schema: Execution },
         401: { description: 'No valid key', schema: ErrorBody },
         404: { description: 'No such execution', schema: ErrorBody },
         409: { description: 'Already finished', schema: ErrorBody },
