@@ -26,6 +26,10 @@ export class ElectronLogFileSink implements LogSink, Disposable {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.file = path.join(dir, `${name}.log`);
     this.log = electronLog.create({ logId: `agented-${name}-${process.pid}-${Math.random().toString(36).slice(2)}` });
+    // Without a name electron-log looks for one in the package.json of the working directory (not
+    // the app's: under ESM it has no main module to start from), and where there is none — `agented
+    // serve` started from the home folder, or by systemd — it threw inside every write and dropped it.
+    this.log.transports.file.setAppName('agented');
     this.log.transports.console.level = false;
     this.log.transports.file.level = 'debug';
     this.log.transports.file.format = '{text}';

@@ -34,10 +34,11 @@ export interface ServeProcess {
  * command defaults to `serve --port 0`; `wrap` lets a test run it inside
  * another program (dbus-run-session for the keychain tests).
  */
-export function runCli(options: { args?: string[]; env: Record<string, string>; wrap?: (argv: string[]) => string[] }): ServeProcess {
+export function runCli(options: { args?: string[]; env: Record<string, string>; wrap?: (argv: string[]) => string[]; cwd?: string }): ServeProcess {
   const argv = ['node', cliPath, ...(options.args ?? ['serve', '--port', '0'])];
   const [command, ...args] = options.wrap ? options.wrap(argv) : argv;
   const child = spawn(command!, args, {
+    cwd: options.cwd,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, so a test can end the whole tree (wrappers included).

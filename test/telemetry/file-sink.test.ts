@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ElectronLogFileSink } from '../../main/telemetry/file-sink.js';
 import { Logger } from '../../main/telemetry/logger.js';
-import { makeTempDir } from '../helpers/temp.js';
+import { request } from '../helpers/http.js';
+import { runCli } from '../helpers/serve.js';
+import { listFiles, makeTempDir } from '../helpers/temp.js';
 
 describe('log files', () => {
   it('are JSON lines, private to the user, and rotate past the size limit', async () => {
@@ -57,6 +59,27 @@ describe('log files', () => {
       const lines = fs.readFileSync(sink.file, 'utf8').trim().split('\n');
       expect(lines).toHaveLength(5000);
       expect(lines.map((line) => (JSON.parse(line) as { index: number }).index)).toEqual([...Array(5000).keys()]);
+    } finally {
+      temp.remove();
+    }
+  });
+
+  it('are written by `agented serve` started from any directory (one with no package.json above it)', async () => {
+    const temp = makeTempDir();
+    const logDir = `${temp.dir}/logs`;
+    const key = 'file-sink-test-key-0123456789abcdef';
+    // The temp folder has no package.json, nor do its parents: electron-log found no app name there and wrote nothing.
+    const cli = runCli({ cwd: temp.dir, env: { HOME: temp.dir, AGENTED_API_KEY: key, AGENTED_DATA_DIR: `${temp.dir}/data`, AGENTED_LOG_DIR: logDir } });
+    try {
+      const { url } = await cli.ready;
+      expect((await request(url, { path: '/health/ready', headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
+    } finally {
+      expect(await cli.stop('SIGTERM')).toBe(0);
+    }
+    try {
+      expect(listFiles(logDir).map((file) => file.slice(logDir.length + 1)).sort()).toEqual(['supervisor.log', 'worker.log']);
+      const requests = fs.readFileSync(`${logDir}/worker.log`, 'utf8').split('\n').filter((line) => line.includes('"msg":"request"'));
+      expect(requests.map((line) => JSON.parse(line) as { path: string })).toContainEqual(expect.objectContaining({ path: '/health/ready', status: 200 }));
     } finally {
       temp.remove();
     }
