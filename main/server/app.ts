@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { HealthReady } from '../../common/api.js';
 import type { Logger } from '../telemetry/logger.js';
+import { ApiError } from './errors.js';
 import { authenticate } from './middleware/authenticate.js';
 import { cors } from './middleware/cors.js';
 import { errorHandler, notFound } from './middleware/error-handler.js';
@@ -98,6 +99,7 @@ export function buildApp(deps: AppDependencies): App {
   app.use(hosts);
   app.use(securityHeaders);
   app.use(cors(deps.corsOrigins));
+  app.use(optionsAsUnknown(authenticate('key', { apiKey: deps.apiKey, sessions: deps.sessions })));
   app.use(buildRouter(routes, { apiKey: deps.apiKey, sessions: deps.sessions, maxBodyBytes: deps.maxBodyBytes }));
   // An unknown path says nothing about which paths exist until the caller is authenticated.
   app.use(authenticate('key', { apiKey: deps.apiKey, sessions: deps.sessions }), notFound);
@@ -112,5 +114,20 @@ export function buildApp(deps: AppDependencies): App {
     requestListener: (req, res) => {
       if (!fastPath?.(req, res)) app(req, res);
     },
+  };
+}
+
+/**
+ * Express answers an OPTIONS itself, before any route's authentication, with the methods its path
+ * has (an Allow list): a map of the API for anyone who asks. Preflights end in cors(); any other
+ * OPTIONS is answered as an unknown path is — 401 without the key, 404 with it.
+ */
+function optionsAsUnknown(authenticateKey: RequestHandler): RequestHandler {
+  return (req, res, next) => {
+    if (req.method !== 'OPTIONS') {
+      next();
+      return;
+    }
+    authenticateKey(req, res, (error?: unknown) => next(error ?? new ApiError('ERR_NOT_FOUND')));
   };
 }

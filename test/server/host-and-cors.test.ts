@@ -79,6 +79,20 @@ describe('CORS fails closed', () => {
   });
 });
 
+describe('OPTIONS that is not a preflight', () => {
+  it('says nothing about which paths and methods exist: 401 without the key, a JSON 404 with it, never an Allow list', async () => {
+    for (const route of server.worker.app.routes) {
+      for (const headers of <Record<string, string>[]>[{}, { authorization: `Bearer ${server.key}` }]) {
+        const response = await request(server.url, { method: 'OPTIONS', path: samplePath(route), headers });
+        const label = `OPTIONS ${route.path} ${headers.authorization ? 'with' : 'without'} the key`;
+        expect(response.status, label).toBe(headers.authorization ? 404 : 401);
+        expect(response.headers.allow, label).toBeUndefined();
+        expect(response.json<{ error: { code: string } }>().error.code, label).toBe(headers.authorization ? 'ERR_NOT_FOUND' : 'ERR_UNAUTHORIZED');
+      }
+    }
+  });
+});
+
 describe('security headers', () => {
   it('helmet headers and a strict CSP are on every response', async () => {
     const response = await request(server.url, { path: '/health/live' });
