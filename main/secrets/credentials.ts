@@ -37,6 +37,17 @@ export async function rotateApiKey(store: SecretStore): Promise<string> {
   return apiKey;
 }
 
+/**
+ * The key that signs session cookies: the session secret bound to the API
+ * key. A new API key (rotated in the worker, or by `agented key rotate` and a
+ * restart) therefore ends every browser session without a second keychain
+ * entry to keep in step; the session secret keeps a cookie unforgeable by
+ * someone who only ever held the key.
+ */
+export function cookieSigningKey(sessionSecret: Buffer, apiKey: string): Buffer {
+  return crypto.createHmac('sha256', sessionSecret).update(`session-cookie-v2\0${apiKey}`).digest();
+}
+
 function deriveSessionSecret(apiKey: string): Buffer {
   return Buffer.from(crypto.hkdfSync('sha256', apiKey, 'agented', 'session-cookie-v1', 32));
 }

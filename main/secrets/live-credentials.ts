@@ -1,4 +1,4 @@
-import { API_KEY_NAME, rotateApiKey, type Credentials } from './credentials.js';
+import { API_KEY_NAME, cookieSigningKey, rotateApiKey, type Credentials } from './credentials.js';
 import type { SecretStore } from './keychain.js';
 
 export interface LiveCredentialsDependencies {
@@ -13,13 +13,15 @@ export interface LiveCredentialsDependencies {
  * The credentials of a running worker. The API key is the one thing that can
  * change while it runs (POST /api/key/rotate): everything that checks a key
  * asks `apiKey` at the time of the request, so a rotation applies to the next
- * request. The session secret never changes here, so signed-in browsers and
- * the desktop window stay signed in.
+ * request. Session cookies are signed with `cookieKey`, which follows the
+ * key: a rotation ends every browser session at once (the route gives the
+ * caller's browser a fresh cookie). The session secret itself never changes.
  */
 export class LiveCredentials {
   readonly sessionSecret: Buffer;
   readonly source: Credentials['source'];
   #apiKey: string;
+  #cookieKey: Buffer;
   /** Rotations one after the other: two at once would each write and read back the other's key. */
   #rotating: Promise<unknown> = Promise.resolve();
 
@@ -28,12 +30,18 @@ export class LiveCredentials {
     private readonly deps: LiveCredentialsDependencies,
   ) {
     this.#apiKey = loaded.apiKey;
+    this.#cookieKey = cookieSigningKey(loaded.sessionSecret, loaded.apiKey);
     this.sessionSecret = loaded.sessionSecret;
     this.source = loaded.source;
   }
 
   get apiKey(): string {
     return this.#apiKey;
+  }
+
+  /** Signs and checks session cookies (see cookieSigningKey); changes with the key. */
+  get cookieKey(): Buffer {
+    return this.#cookieKey;
   }
 
   /**
@@ -61,6 +69,7 @@ export class LiveCredentials {
     }
     this.deps.registerSecret(apiKey);
     this.#apiKey = apiKey;
+    this.#cookieKey = cookieSigningKey(this.sessionSecret, apiKey);
     return (this.deps.now ?? (() => new Date()))();
   }
 }

@@ -53,6 +53,7 @@ import { executionActionRoutes, executionRoutes } from '../server/routes/executi
 import { createHookHandler } from '../server/hooks-handler.js';
 import { triggerRoutes } from '../server/routes/triggers.js';
 import { Pruner } from '../storage/pruner.js';
+import { SessionRevocationRepository } from '../storage/session-revocation-repository.js';
 import { ScheduleStateRepository } from '../storage/schedule-state-repository.js';
 import { Scheduler } from '../triggers/scheduler.js';
 import { tunnelRoutes } from '../server/routes/tunnel.js';
@@ -236,7 +237,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const streams = new SseRegistry();
 
     const loginTokens = new LoginTokens(config.loginTokenTtlSeconds * 1000);
-    const sessions = new SessionCookies(() => credentials.sessionSecret, config.sessionTtlSeconds);
+    // Signed with a key that follows the API key (a rotation ends every session); logouts are kept in SQLite.
+    const sessions = new SessionCookies(() => credentials.cookieKey, config.sessionTtlSeconds, new SessionRevocationRepository(db));
     const version = readVersion();
 
     const readiness = async (): Promise<HealthReady> => {
@@ -321,7 +323,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         ...executionActionRoutes({ executions, triggers, queue }),
         ...executionStreamRoutes({ executions, logs, live, health, registry: streams, sse: { heartbeatMs: config.sseHeartbeatMs, maxBufferedBytes: 512 * 1024 } }),
         ...auditRoutes({ audit }),
-        ...keyRoutes({ credentials, audit }),
+        ...keyRoutes({ credentials, audit, sessions }),
         ...tunnelRoutes({ tunnel }),
         ...notificationRoutes({ channels: notificationChannels, outbox, notifier }),
         ...accountRoutes({ accounts: accountService, budgets, usage: new UsageReporter({ db, accounts, triggers }) }),

@@ -49,7 +49,7 @@ describe('Settings: rotate the API key', () => {
     const dialog = page.wrapper.get(RotateDialog).text();
     expect(dialog).toContain('stops working at once');
     expect(dialog).toContain('401');
-    expect(dialog).toContain('this browser and the desktop window stay signed in');
+    expect(dialog).toContain('this browser stays signed in; every other browser is signed out');
     expect(dialog).toContain('webhooks are not affected');
 
     await page.wrapper.get(`${RotateDialog} [data-testid="confirm"]`).trigger('click');

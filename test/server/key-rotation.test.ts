@@ -11,7 +11,8 @@ import { untilTrue } from '../helpers/time.js';
 /**
  * POST /api/key/rotate against `agented serve` with its key in a real Secret
  * Service (gnome-keyring): the new key applies at once, the old one is
- * refused, sessions stay signed in, and the new key reaches no log.
+ * refused, every session cookie signed before is refused but the browser
+ * that asked gets a fresh one, and the new key reaches no log.
  */
 const cleanups: (() => void | Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -48,11 +49,12 @@ const rotate = (url: string, headers: Record<string, string>, body = '{}'): Prom
   request(url, { method: 'POST', path: '/api/key/rotate', headers: { 'content-type': 'application/json', ...headers }, body });
 
 describe('POST /api/key/rotate with the key in a real Secret Service (gnome-keyring)', () => {
-  it('applies at once: the old key gets 401, the new one (agented key show) works, the session stays, the audit has it, no log has the new key', async () => {
+  it('applies at once: the old key and the old cookies get 401, the new key (agented key show) works, the browser that asked stays signed in, the audit has it, no log has the new key', async () => {
     const keychain = home();
     const oldKey = await keyShowIn(keychain);
     const { server, url } = await serve(keychain);
     const cookie = await sessionCookie(url, oldKey);
+    const otherBrowser = await sessionCookie(url, oldKey);
 
     // The page's own request: the session cookie and the page's Origin.
     const rotated = await rotate(url, { cookie, origin: url, 'x-request-id': 'rotate-from-settings' });
@@ -69,9 +71,13 @@ describe('POST /api/key/rotate with the key in a real Secret Service (gnome-keyr
     expect((await ready(url, newKey)).status).toBe(200);
     expect((await request(url, { path: '/api/triggers', headers: { 'x-api-key': newKey } })).status).toBe(200);
 
-    // The session secret did not change: the browser that asked is still signed in.
-    const session = await request(url, { path: '/api/session', headers: { cookie } });
-    expect(session.status).toBe(200);
+    // Cookies are signed with a key that follows the API key: every session ended, but the
+    // browser that asked got a fresh cookie with its answer and is still signed in.
+    expect((await request(url, { path: '/api/session', headers: { cookie: otherBrowser } })).status).toBe(401);
+    expect((await request(url, { path: '/api/session', headers: { cookie } })).status).toBe(401);
+    const fresh = (rotated.headers['set-cookie'] ?? [])[0]?.split(';')[0];
+    expect(fresh).toMatch(/^agented_session_\d+=v2\./);
+    expect((await request(url, { path: '/api/session', headers: { cookie: fresh! } })).status).toBe(200);
 
     const audit = await request(url, { path: '/api/audit', headers: bearer(newKey) });
     const entry = audit.json<{ items: AuditEntry[] }>().items.find((item) => item.action === 'key.rotated');

@@ -53,10 +53,10 @@ describe('one-time login link', () => {
   it('session cookies expire and are bound to the secret that signed them', () => {
     let now = 1_000_000_000_000;
     const secretA = Buffer.alloc(32, 1);
-    const cookies = new SessionCookies(() => secretA, 3600, () => now);
+    const cookies = new SessionCookies(() => secretA, 3600, undefined, () => now);
     const { value } = cookies.create();
     expect(cookies.verify(value)).not.toBeNull();
-    expect(new SessionCookies(() => Buffer.alloc(32, 2), 3600, () => now).verify(value)).toBeNull();
+    expect(new SessionCookies(() => Buffer.alloc(32, 2), 3600, undefined, () => now).verify(value)).toBeNull();
     now += 3600_001;
     expect(cookies.verify(value)).toBeNull();
   });

@@ -131,7 +131,7 @@ describe('database and migrations', () => {
 
     const db = openDatabase({ file });
     cleanups.push(() => db.close());
-    expect(schemaVersion(db)).toBe(14);
+    expect(schemaVersion(db)).toBe(migrations.length);
     expect(db.prepare('SELECT trigger_id, trigger_seq, id, body FROM deliveries ORDER BY trigger_id, trigger_seq').all()).toEqual([
       { trigger_id: 'trg_a', trigger_seq: 1, id: 'dlv_2', body: Buffer.from('b2') },
       { trigger_id: 'trg_a', trigger_seq: 2, id: 'dlv_4', body: Buffer.from('b4') },

@@ -56,13 +56,13 @@ export function authenticate(auth: RouteAuth, deps: AuthDependencies, publicRequ
       return;
     }
     const cookie = sessionCookie(req);
-    const expiresAt = cookie === undefined ? null : deps.sessions.verify(cookie);
-    if (expiresAt !== null) {
+    const session = cookie === undefined ? null : deps.sessions.verify(cookie);
+    if (session !== null) {
       if (STATE_CHANGING.has(req.method) && !isSameOrigin(req)) {
         next(new ApiError('ERR_ORIGIN_NOT_ALLOWED', 'Cookie-authenticated changes must come from the Agented page itself.'));
         return;
       }
-      req.auth = { method: 'cookie', expiresAt };
+      req.auth = { method: 'cookie', session };
       next();
       return;
     }
@@ -74,7 +74,7 @@ export function authenticate(auth: RouteAuth, deps: AuthDependencies, publicRequ
     next(
       new ApiError(
         'ERR_UNAUTHORIZED',
-        cookie === undefined ? undefined : 'The session has expired or is not valid. Open a new login link (agented serve prints one).',
+        cookie === undefined ? undefined : 'The session has expired, was ended or is not valid. Open a new login link (agented serve prints one).',
       ),
     );
   };

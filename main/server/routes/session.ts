@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import { LoginQuery, Session } from '../../../common/api.js';
 import { ErrorBody } from '../../../common/errors.js';
 import { ApiError } from '../errors.js';
+import { sessionCookie } from '../middleware/authenticate.js';
 import { defineRoute, type Route } from '../route.js';
 import { SessionCookies, type LoginTokens } from '../session.js';
 
@@ -10,16 +11,21 @@ export interface SessionDependencies {
   loginTokens: LoginTokens;
 }
 
-function setSessionCookie(req: Request, res: Response, sessions: SessionCookies): Session {
-  const { value, expiresAt } = sessions.create();
+/**
+ * Sets the session cookie: a renewal of the caller's session when a cookie
+ * authenticated the request (same session, so the 30-day bound and a logout
+ * still apply to it), otherwise a new session.
+ */
+export function setSessionCookie(req: Request, res: Response, sessions: SessionCookies): Session {
+  const { value, session } = sessions.create(req.auth?.session);
   res.cookie(SessionCookies.nameFor(req.socket.localPort ?? 0), value, {
     httpOnly: true,
     sameSite: 'strict',
     path: '/',
-    maxAge: sessions.ttlSeconds * 1000,
+    expires: session.expiresAt,
     secure: req.secure,
   });
-  return { authenticated: true, expiresAt: expiresAt.toISOString() };
+  return { authenticated: true, expiresAt: session.expiresAt.toISOString() };
 }
 
 export function sessionRoutes(deps: SessionDependencies): Route[] {
@@ -53,7 +59,7 @@ export function sessionRoutes(deps: SessionDependencies): Route[] {
       responses: { 200: { description: 'Authenticated', schema: Session }, 401: { description: 'Not authenticated', schema: ErrorBody } },
       handler: ({ req }): Session => ({
         authenticated: true,
-        expiresAt: (req.auth?.expiresAt ?? new Date(Date.now() + deps.sessions.ttlSeconds * 1000)).toISOString(),
+        expiresAt: (req.auth?.session?.expiresAt ?? new Date(Date.now() + deps.sessions.ttlSeconds * 1000)).toISOString(),
       }),
     }),
     defineRoute({
@@ -61,7 +67,8 @@ export function sessionRoutes(deps: SessionDependencies): Route[] {
       path: '/api/session',
       auth: 'key',
       tag: 'session',
-      summary: 'Starts (or renews) a browser session: send the API key as a Bearer header, get the cookie.',
+      summary:
+        'Starts a browser session (send the API key as a Bearer header, get the cookie) or renews the caller\'s: a renewal never expires later than 30 days after the login that started the session.',
       successStatus: 201,
       responses: { 201: { description: 'Cookie set', schema: Session }, 401: { description: 'No valid key', schema: ErrorBody } },
       handler: ({ req, res }): Session => setSessionCookie(req, res, deps.sessions),
@@ -71,9 +78,13 @@ export function sessionRoutes(deps: SessionDependencies): Route[] {
       path: '/api/session',
       auth: 'key',
       tag: 'session',
-      summary: 'Logs out: clears the session cookie.',
-      responses: { 204: { description: 'Cookie cleared' }, 401: { description: 'No valid key', schema: ErrorBody } },
+      summary: 'Logs out: ends the session of the cookie sent on the server (no copy of it works any more) and clears the cookie.',
+      responses: { 204: { description: 'Session ended, cookie cleared' }, 401: { description: 'No valid key', schema: ErrorBody } },
       handler: ({ req, res }) => {
+        // The cookie sent is the one to end, even when a key authenticated the request.
+        const cookie = sessionCookie(req);
+        const session = req.auth?.session ?? (cookie === undefined ? null : deps.sessions.verify(cookie));
+        if (session) deps.sessions.revoke(session);
         res.clearCookie(SessionCookies.nameFor(req.socket.localPort ?? 0), { path: '/', httpOnly: true, sameSite: 'strict' });
         res.status(204).end();
       },

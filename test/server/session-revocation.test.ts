@@ -1,0 +1,185 @@
+import crypto from 'node:crypto';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { keyRotate } from '../../main/cli/key.js';
+import type { SecretStore } from '../../main/secrets/keychain.js';
+import { startWorker, type RunningWorker } from '../../main/worker/start-worker.js';
+import { request, type RawResponse } from '../helpers/http.js';
+import { makeTempDir } from '../helpers/temp.js';
+
+/**
+ * Browser sessions end when they should, not only when the browser forgets
+ * the cookie (docs/decisions.md, "Sessions"): a key rotation ends them all
+ * (but the caller's), a logout ends that session on the server for good, and
+ * renewals stop 30 days after the login. Real workers on port 0 with their
+ * key in a keychain (an in-memory SecretStore, so the key can rotate).
+ */
+const PREPARATION_THREAD = new URL('../../dist/main/triggers/preparation-thread.js', import.meta.url);
+const DAY_MS = 24 * 3600 * 1000;
+
+interface Home {
+  env: Record<string, string>;
+  store: SecretStore;
+  secrets: Map<string, string>;
+}
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  vi.useRealTimers();
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function home(): Home {
+  const temp = makeTempDir();
+  cleanups.push(temp.remove);
+  const secrets = new Map<string, string>();
+  const store: SecretStore = {
+    get: (name) => Promise.resolve(secrets.get(name) ?? null),
+    set: (name, value) => Promise.resolve(void secrets.set(name, value)),
+    delete: (name) => Promise.resolve(secrets.delete(name)),
+  };
+  // No AGENTED_API_KEY: the key comes from the store and can be rotated.
+  return { env: { HOME: temp.dir, AGENTED_DATA_DIR: `${temp.dir}/data`, AGENTED_LOG_DIR: `${temp.dir}/logs`, AGENTED_PORT: '0' }, store, secrets };
+}
+
+/** A worker on this home's data and keychain; closing it twice is harmless, so a test may restart it. */
+async function start(at: Home): Promise<RunningWorker> {
+  const worker = await startWorker({ env: at.env, secretStore: at.store, shutdownGraceMs: 1_000, preparationThreadScript: PREPARATION_THREAD });
+  cleanups.push(() => worker.close());
+  return worker;
+}
+
+const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+/** The cookie as this worker names it (the name carries the port, which a restart on port 0 changes). */
+const cookieFor = (worker: RunningWorker, value: string) => `agented_session_${worker.port}=${value}`;
+
+function cookieValue(response: RawResponse): string {
+  const setCookie = response.headers['set-cookie']?.[0];
+  if (!setCookie) throw new Error(`no Set-Cookie (status ${response.status}: ${response.body})`);
+  return setCookie.split(';')[0]!.split('=')[1]!;
+}
+
+/** A browser signing in with the key, as the login page does: the key once, the cookie back. */
+async function signIn(worker: RunningWorker, key: string): Promise<string> {
+  const response = await request(worker.url, { method: 'POST', path: '/api/session', headers: bearer(key) });
+  expect(response.status).toBe(201);
+  return cookieValue(response);
+}
+
+/** Renews a session with its cookie (POST /api/session from the page). */
+const renew = (worker: RunningWorker, value: string) =>
+  request(worker.url, { method: 'POST', path: '/api/session', headers: { cookie: cookieFor(worker, value), origin: worker.url } });
+
+const readWith = async (worker: RunningWorker, value: string) => (await request(worker.url, { path: '/api/settings', headers: { cookie: cookieFor(worker, value) } })).status;
+
+describe('a key rotation ends every browser session', () => {
+  it('POST /api/key/rotate: other browsers get 401, the browser that asked gets a fresh cookie and stays signed in', async () => {
+    const at = home();
+    const worker = await start(at);
+    const oldKey = at.secrets.get('api-key')!;
+    const asking = await signIn(worker, oldKey);
+    const other = await signIn(worker, oldKey);
+
+    const rotated = await request(worker.url, {
+      method: 'POST',
+      path: '/api/key/rotate',
+      headers: { cookie: cookieFor(worker, asking), origin: worker.url, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(rotated.status, rotated.body).toBe(200);
+    const fresh = cookieValue(rotated);
+
+    expect(await readWith(worker, other)).toBe(401);
+    expect(await readWith(worker, asking)).toBe(401);
+    expect(await readWith(worker, fresh)).toBe(200);
+    // The fresh cookie continues the same session: a logout with it ends it.
+    expect((await request(worker.url, { method: 'DELETE', path: '/api/session', headers: { cookie: cookieFor(worker, fresh), origin: worker.url } })).status).toBe(204);
+    expect(await readWith(worker, fresh)).toBe(401);
+  });
+
+  it('agented key rotate: through the running server at once, or at the next start when no server answered', async () => {
+    const at = home();
+    let worker = await start(at);
+    const cookie = await signIn(worker, at.secrets.get('api-key')!);
+    const silence = [vi.spyOn(process.stdout, 'write').mockReturnValue(true), vi.spyOn(process.stderr, 'write').mockReturnValue(true)];
+    cleanups.push(() => silence.forEach((spy) => spy.mockRestore()));
+    vi.stubEnv('AGENTED_API_KEY', undefined);
+    for (const [name, value] of Object.entries({ ...at.env, AGENTED_HOST: '127.0.0.1', AGENTED_PORT: String(worker.port) })) vi.stubEnv(name, value);
+    cleanups.push(() => vi.unstubAllEnvs());
+
+    // A server on the configured port: the CLI asks it, and it ends the sessions at once.
+    expect(await keyRotate(at.store)).toBe(0);
+    expect(await readWith(worker, cookie)).toBe(401);
+
+    // No server answering: the CLI replaces the key in the keychain, and the next start ends the sessions.
+    const before = await signIn(worker, at.secrets.get('api-key')!);
+    await worker.close();
+    expect(await keyRotate(at.store)).toBe(0);
+    worker = await start(at);
+    expect(await readWith(worker, before)).toBe(401);
+    expect(await readWith(worker, await signIn(worker, at.secrets.get('api-key')!))).toBe(200);
+  });
+});
+
+describe('logging out', () => {
+  it('revokes the session on the server: its cookie (and every renewal of it) gets 401, also after a restart, and other sessions stay', async () => {
+    const at = home();
+    let worker = await start(at);
+    const key = at.secrets.get('api-key')!;
+    const cookie = await signIn(worker, key);
+    const renewed = cookieValue(await renew(worker, cookie));
+    const other = await signIn(worker, key);
+
+    const loggedOut = await request(worker.url, { method: 'DELETE', path: '/api/session', headers: { cookie: cookieFor(worker, renewed), origin: worker.url } });
+    expect(loggedOut.status).toBe(204);
+    expect(await readWith(worker, renewed)).toBe(401);
+    expect(await readWith(worker, cookie)).toBe(401);
+    expect((await renew(worker, cookie)).status).toBe(401);
+    expect(await readWith(worker, other)).toBe(200);
+
+    await worker.close();
+    worker = await start(at);
+    expect(await readWith(worker, renewed)).toBe(401);
+    expect(await readWith(worker, cookie)).toBe(401);
+    expect(await readWith(worker, other)).toBe(200);
+  });
+});
+
+describe('renewing a session', () => {
+  it('stops 30 days after the login: each renewal expires no later than that, and then a new login is needed', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const loginAt = Date.parse('2026-03-01T09:00:00Z');
+    vi.setSystemTime(loginAt);
+    const at = home();
+    const worker = await start(at);
+    let cookie = await signIn(worker, at.secrets.get('api-key')!);
+
+    // The default lifetime is 7 days: renewed every 6 days, the session lives on until day 30.
+    for (let day = 6; day <= 24; day += 6) {
+      vi.setSystemTime(loginAt + day * DAY_MS);
+      const renewed = await renew(worker, cookie);
+      expect(renewed.status, `day ${day}`).toBe(201);
+      cookie = cookieValue(renewed);
+    }
+    vi.setSystemTime(loginAt + 29 * DAY_MS);
+    const last = await renew(worker, cookie);
+    expect(last.status).toBe(201);
+    expect(Date.parse(last.json<{ expiresAt: string }>().expiresAt)).toBe(loginAt + 30 * DAY_MS);
+    cookie = cookieValue(last);
+
+    vi.setSystemTime(loginAt + 30 * DAY_MS + 1_000);
+    expect(await readWith(worker, cookie)).toBe(401);
+    expect((await renew(worker, cookie)).status).toBe(401);
+  });
+});
+
+describe('cookies from before sessions could be revoked', () => {
+  it('a v1 cookie (no login time, signed without the key) is refused: the browser signs in again', async () => {
+    const at = home();
+    const worker = await start(at);
+    await signIn(worker, at.secrets.get('api-key')!);
+    const payload = `v1.${Math.floor(Date.now() / 1000) + 3600}.${crypto.randomBytes(12).toString('base64url')}`;
+    const secret = Buffer.from(at.secrets.get('session-secret')!, 'base64url');
+    const v1 = `${payload}.${crypto.createHmac('sha256', secret).update(payload).digest('base64url')}`;
+    expect(await readWith(worker, v1)).toBe(401);
+  });
+});
