@@ -17,7 +17,7 @@ export type Selection = { kind: 'run'; choice: Choice } | { kind: 'wait'; until:
 
 export interface PoolOptions {
   accounts: AccountRepository;
-  /** First cool-down after a rate limit that gave no reset time; doubled for each further one in a row. */
+  /** First cool-down after a rate limit that gave no reset time; doubled for each further one in a row, up to backoffMaxMs (or itself, when longer). */
   backoffBaseMs: number;
   backoffMaxMs?: number;
   /** An account over its hard budget is not usable until its period ends; `reason` completes "<account> is …". */
@@ -89,7 +89,9 @@ export class CredentialPool {
     const now = this.now();
     const strikes = (this.options.accounts.cooldown(credential)?.strikes ?? 0) + 1;
     const reset = retryAt === null ? Number.NaN : Date.parse(retryAt);
-    const backoff = Math.min(this.options.backoffBaseMs * 2 ** (strikes - 1), this.options.backoffMaxMs ?? 30 * 60_000);
+    // Doubling stops at 30 minutes, or at the first backoff itself when it was set longer than that.
+    const ceiling = Math.max(this.options.backoffBaseMs, this.options.backoffMaxMs ?? 30 * 60_000);
+    const backoff = Math.min(this.options.backoffBaseMs * 2 ** (strikes - 1), ceiling);
     const until = Number.isFinite(reset) && reset > now ? reset : now + backoff;
     this.options.accounts.setCooldown({ credential, until, strikes, reason: message.slice(0, 500) });
     const allCoolingNow = this.allCooling(choice.backend) && !this.allCoolingSaid.has(choice.backend);
