@@ -74,3 +74,13 @@ export function knownEvent<T>(line: string, schema: z.ZodType<T>): T | undefined
   const event = schema.safeParse(json);
   return event.success ? event.data : undefined;
 }
+
+/**
+ * An instant (ms since the epoch) as ISO 8601 text, or null when it is no date
+ * JavaScript can hold: a reset time read from a CLI's output ("try again in
+ * 99999999999 days", `retry-after-ms: 1e20`) must not throw in its parser.
+ */
+export function isoTime(ms: number): string | null {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}

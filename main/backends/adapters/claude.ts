@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AgentEvent } from '../../../common/executions.js';
 import type { PermissionMode } from '../../../common/triggers.js';
-import type { BackendAdapter, CommandLine, Invocation, OutputParser } from '../adapter.js';
+import { isoTime, type BackendAdapter, type CommandLine, type Invocation, type OutputParser } from '../adapter.js';
 
 /**
  * Claude Code's tools that ask before they run. Nobody is there to answer, so
@@ -351,7 +351,7 @@ class ClaudeParser implements OutputParser {
   private error(text: string, kind: ErrorKind, resetsAt: number | undefined): AgentEvent {
     this.reportedError = true;
     const reset = resetsAt ?? this.resetsAt;
-    return { type: 'error', message: text, kind, retryAt: kind === 'rate_limit' && reset !== null ? new Date(reset * 1000).toISOString() : null };
+    return { type: 'error', message: text, kind, retryAt: kind === 'rate_limit' && reset !== null ? isoTime(reset * 1000) : null };
   }
 
   private result(message: Extract<ClaudeMessage, { type: 'result' }>): AgentEvent[] {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AgentEvent } from '../../../common/executions.js';
 import type { PermissionMode } from '../../../common/triggers.js';
 import type { RunAdapter } from '../../executions/usage-file.js';
-import { knownEvent, type CommandLine, type Invocation, type OutputParser } from '../adapter.js';
+import { isoTime, knownEvent, type CommandLine, type Invocation, type OutputParser } from '../adapter.js';
 import { codexUsageFile } from './codex-usage.js';
 
 /**
@@ -136,17 +136,17 @@ export function retryTimeOf(message: string, now: Date): string | null {
     const [, month = '', day = '', year = '', hour = '', minute = '', meridiem = ''] = date;
     const monthIndex = MONTHS.indexOf(month.toLowerCase());
     if (monthIndex === -1) return null;
-    return new Date(Number(year), monthIndex, Number(day), ...hours24(hour, minute, meridiem)).toISOString();
+    return isoTime(new Date(Number(year), monthIndex, Number(day), ...hours24(hour, minute, meridiem)).getTime());
   }
   const time = /try again at (\d{1,2}):(\d{2}) ?([AP]M)/i.exec(message);
   if (time) {
     const [, hour = '', minute = '', meridiem = ''] = time;
-    return new Date(now.getFullYear(), now.getMonth(), now.getDate(), ...hours24(hour, minute, meridiem)).toISOString();
+    return isoTime(new Date(now.getFullYear(), now.getMonth(), now.getDate(), ...hours24(hour, minute, meridiem)).getTime());
   }
   const relative = /try again in ((?:\d+(?:\.\d+)?\s*[a-z]+[\s,]*)+)/i.exec(message);
   if (relative) {
     const total = durationMs(relative[1] ?? '');
-    return total > 0 ? new Date(now.getTime() + total).toISOString() : null;
+    return total > 0 ? isoTime(now.getTime() + total) : null;
   }
   return /try again in less than a minute/i.test(message) ? new Date(now.getTime() + 60_000).toISOString() : null;
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AgentEvent } from '../../../common/executions.js';
 import type { PermissionMode } from '../../../common/triggers.js';
 import type { RunAdapter } from '../../executions/usage-file.js';
-import { knownEvent, type CommandLine, type Invocation, type OutputParser } from '../adapter.js';
+import { isoTime, knownEvent, type CommandLine, type Invocation, type OutputParser } from '../adapter.js';
 import { geminiUsageFile } from './gemini-usage.js';
 
 /**
@@ -130,7 +130,7 @@ function retryTimeOf(message: string, now: Date): string | null {
   if (delay) {
     const amount = Number(delay[1] ?? delay[3]);
     const unit = (delay[2] ?? delay[4]) as keyof typeof UNIT_MS;
-    return new Date(now.getTime() + Math.ceil(amount * UNIT_MS[unit])).toISOString();
+    return isoTime(now.getTime() + Math.ceil(amount * UNIT_MS[unit]));
   }
   return /daily quota/i.test(message) ? nextPacificMidnight(now).toISOString() : null;
 }

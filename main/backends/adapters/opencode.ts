@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AgentEvent } from '../../../common/executions.js';
 import type { PermissionMode } from '../../../common/triggers.js';
-import { knownEvent, type BackendAdapter, type CommandLine, type Invocation, type OutputParser } from '../adapter.js';
+import { isoTime, knownEvent, type BackendAdapter, type CommandLine, type Invocation, type OutputParser } from '../adapter.js';
 
 type PermissionRules = Partial<Record<'edit' | 'bash' | 'external_directory', 'allow' | 'deny'>>;
 
@@ -149,19 +149,19 @@ const RESET_HEADER = /^anthropic-ratelimit-[a-z-]+-reset$/;
  */
 export function retryTimeOf(headers: Record<string, string>, reportedAt: number): string | null {
   const milliseconds = Number.parseFloat(headers['retry-after-ms'] ?? '');
-  if (Number.isFinite(milliseconds)) return new Date(reportedAt + milliseconds).toISOString();
+  if (Number.isFinite(milliseconds)) return isoTime(reportedAt + milliseconds);
   const retryAfter = headers['retry-after'];
   if (retryAfter !== undefined) {
     const seconds = Number.parseFloat(retryAfter);
-    if (Number.isFinite(seconds)) return new Date(reportedAt + seconds * 1000).toISOString();
+    if (Number.isFinite(seconds)) return isoTime(reportedAt + seconds * 1000);
     const date = Date.parse(retryAfter);
-    if (Number.isFinite(date)) return new Date(date).toISOString();
+    if (Number.isFinite(date)) return isoTime(date);
   }
   const resets = Object.entries(headers)
     .filter(([name]) => RESET_HEADER.test(name.toLowerCase()))
     .map(([, value]) => Date.parse(value))
     .filter(Number.isFinite);
-  return resets.length > 0 ? new Date(Math.max(...resets)).toISOString() : null;
+  return resets.length > 0 ? isoTime(Math.max(...resets)) : null;
 }
 
 function errorEvents(event: Extract<OpencodeEvent, { type: 'error' }>): AgentEvent[] {

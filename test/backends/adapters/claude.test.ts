@@ -206,6 +206,12 @@ describe('claude parser', () => {
     expect(parseAll([LINES.usageLimitEvent, withoutParams])).toMatchObject([{ kind: 'rate_limit', retryAt: RESETS_AT }]);
   });
 
+  it('a reset time no date can hold is read as no reset time, not thrown', () => {
+    const event = LINES.usageLimitEvent.replace('1795699271', '99999999999999');
+    const withoutParams = JSON.stringify({ ...(JSON.parse(LINES.usageLimit) as object), api_error_params: undefined });
+    expect(parseAll([event, withoutParams])).toMatchObject([{ kind: 'rate_limit', retryAt: null }]);
+  });
+
   it('reads a stopped run as failed: the partial answer, then the interruption as an error (the result may not follow)', () => {
     expect(parseAll([LINES.aborted, LINES.interrupted, LINES.interruptedResult])).toEqual([
       { type: 'message', role: 'assistant', text: 'partial' },

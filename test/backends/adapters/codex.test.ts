@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentEvent } from '../../../common/executions.js';
 import type { Invocation } from '../../../main/backends/adapter.js';
-import { codexAdapter, createCodexParser } from '../../../main/backends/adapters/codex.js';
+import { codexAdapter, createCodexParser, retryTimeOf } from '../../../main/backends/adapters/codex.js';
 import { startAgentProcess, type AgentProcess, type OutputStream } from '../../../main/executions/agent-process.js';
 import { groupAlive } from '../../../main/executions/process-group.js';
 import { agentClisBin } from '../../helpers/agent-clis.js';
@@ -216,6 +216,15 @@ function lastUserText(body: unknown): string | undefined {
 }
 
 const WRITE_NOTE = { functionCall: { name: 'exec_command', arguments: { cmd: "printf 'written by codex' > note.txt" } } };
+
+describe('codex reset times', () => {
+  it('reads a relative wait, and one no date can hold as no reset time rather than throwing', () => {
+    const now = new Date('2026-11-26T12:00:00.000Z');
+    expect(retryTimeOf('We are at capacity. Try again in 5m.', now)).toBe('2026-11-26T12:05:00.000Z');
+    expect(retryTimeOf("You've hit your usage limit. Try again in 99999999999 days.", now)).toBeNull();
+    expect(retryTimeOf("You've hit your usage limit. Try again at Nov 28th, 275761 7:40 PM.", now)).toBeNull();
+  });
+});
 
 describe('codex exec, the real CLI, against a stand-in Responses API', () => {
   it('answers a prompt: message, usage, ok result; the prompt arrives as one argument, the model as given', { timeout: 20_000 }, async () => {

@@ -161,6 +161,11 @@ describe('gemini parser', () => {
     ]);
   });
 
+  it('a delay no date can hold is read as no reset time, not thrown', () => {
+    const line = JSON.stringify({ type: 'result', status: 'error', error: { type: 'unknown', message: '[API Error: quota. Please retry in 99999999999999999999s. (Status: RESOURCE_EXHAUSTED)]' } });
+    expect(parseAll([line])).toMatchObject([{ type: 'error', kind: 'rate_limit', retryAt: null }, { type: 'result', ok: false }]);
+  });
+
   it('reads a warning as a system message, an error line as an error, and a result without its own error as failed', () => {
     expect(parseAll([LINES.blocked, LINES.maxTurns, LINES.invalidStream, LINES.invalidStreamResult])).toEqual([
       { type: 'message', role: 'system', text: 'Agent execution blocked: a BeforeModel hook said no' },

@@ -161,6 +161,9 @@ describe('opencode parser', () => {
     ).toBe('2026-11-26T12:01:00.000Z');
     expect(retryTimeOf({ 'retry-after': 'soon' }, at)).toBeNull();
     expect(retryTimeOf({}, at)).toBeNull();
+    // Values no date can hold are no reset time (they threw).
+    expect(retryTimeOf({ 'retry-after-ms': '1e20' }, at)).toBeNull();
+    expect(retryTimeOf({ 'retry-after': '1e20' }, at)).toBeNull();
   });
 
   it('classifies an auth failure opencode words itself, a rate limit or overload without a status, an error with odd details', () => {
