@@ -41,7 +41,9 @@ export class BudgetLedger {
       update: db.prepare<[string, number | null, number | null, number, string]>('UPDATE budgets SET period = ?, limit_usd = ?, limit_tokens = ?, hard = ? WHERE id = ?'),
       remove: db.prepare<[string]>('DELETE FROM budgets WHERE id = ?'),
       alert: db.prepare<[string, string, number, string]>('INSERT OR IGNORE INTO budget_alerts (budget_id, period_start, threshold, at) VALUES (?, ?, ?, ?)'),
+      firstStart: db.prepare<[string], { first_started_at: string | null }>('SELECT first_started_at FROM executions WHERE id = ?'),
     };
+    // An execution's spend counts in the period of its first start, also while it waits requeued (migration 16).
     const spend = (column: string | null) =>
       db.prepare<unknown[], { cost: number | null; estimated: number | null; tokens: number | null; executions: number }>(
         `SELECT sum(cost_usd) AS cost,
@@ -49,7 +51,7 @@ export class BudgetLedger {
                 sum(coalesce(input_tokens, 0) + coalesce(output_tokens, 0)) AS tokens,
                 count(*) AS executions
            FROM executions
-          WHERE started_at >= ? AND started_at < ?${column ? ` AND ${column} = ?` : ''}`,
+          WHERE first_started_at >= ? AND first_started_at < ?${column ? ` AND ${column} = ?` : ''}`,
       );
     this.spendStatements = { global: spend(null), trigger: spend(SCOPE_COLUMN.trigger), account: spend(SCOPE_COLUMN.account) };
   }
@@ -114,13 +116,28 @@ export class BudgetLedger {
     return null;
   }
 
-  /** A hard budget a running execution (its usage already recorded) has crossed: it must be stopped. */
-  exhaustedWhileRunning(triggerId: string, accountId: string | null): string | null {
-    return this.firstExhausted(
-      (budget) =>
-        budget.hard &&
-        (budget.scope === 'global' || (budget.scope === 'trigger' && budget.scopeId === triggerId) || (budget.scope === 'account' && accountId !== null && budget.scopeId === accountId)),
-    );
+  /**
+   * A hard budget a running execution (its usage already recorded) has crossed: it must be stopped. Its spend
+   * counts in the period of its first start, so a run that goes on into the next period is checked against that
+   * period's budget too; the current period's counts as well (a budget used up stops what it covers).
+   */
+  exhaustedWhileRunning(executionId: string, triggerId: string, accountId: string | null): string | null {
+    const covers = (row: Row) =>
+      row.hard === 1 && (row.scope === 'global' || (row.scope === 'trigger' && row.scope_id === triggerId) || (row.scope === 'account' && accountId !== null && row.scope_id === accountId));
+    const rows = this.statements.all.all().filter(covers);
+    const current = rows.map((row) => this.toApi(row)).find((budget) => budget.used >= 1);
+    if (current) return exhaustedText(current);
+    const firstStart = this.statements.firstStart.get(executionId)?.first_started_at;
+    if (!firstStart) return null;
+    const startedAt = new Date(firstStart);
+    const now = this.now();
+    for (const row of rows) {
+      // Started in the current period: checked above.
+      if (periodAt(row.period, startedAt).end > now) continue;
+      const budget = this.toApi(row, startedAt);
+      if (budget.used >= 1) return `${describe(budget)} is used up (${spentText(budget)} in the ${budget.period} the execution started in, from ${budget.periodStart} until ${budget.periodEnd})`;
+    }
+    return null;
   }
 
   /** Notifies, once per budget, period and threshold, each 80% and 100% crossing of the budgets this execution counts against. */
@@ -143,11 +160,12 @@ export class BudgetLedger {
 
   private firstExhausted(applies: (budget: Budget) => boolean): string | null {
     const budget = this.list().find((candidate) => applies(candidate) && candidate.used >= 1);
-    return budget ? `${describe(budget)} is used up (${spentText(budget)} this ${budget.period}, until ${budget.periodEnd})` : null;
+    return budget ? exhaustedText(budget) : null;
   }
 
-  private toApi(row: Row): Budget {
-    const { start, end } = periodAt(row.period, this.now());
+  /** The budget over the period containing `at` (by default the current one). */
+  private toApi(row: Row, at = this.now()): Budget {
+    const { start, end } = periodAt(row.period, at);
     const spent = this.spend(row.scope, row.scope_id, start, end);
     const shares = [row.limit_usd === null ? 0 : spent.costUsd / row.limit_usd, row.limit_tokens === null ? 0 : spent.tokens / row.limit_tokens];
     return {
@@ -172,6 +190,10 @@ const ADJECTIVE: Record<BudgetPeriod, string> = { day: 'daily', week: 'weekly', 
 function describe(budget: Budget): string {
   const owner = budget.scope === 'global' ? 'The' : `The ${budget.scope} ${budget.scopeId}'s`;
   return `${owner} ${ADJECTIVE[budget.period]} ${budget.hard ? 'hard' : 'soft'} budget`;
+}
+
+function exhaustedText(budget: Budget): string {
+  return `${describe(budget)} is used up (${spentText(budget)} this ${budget.period}, until ${budget.periodEnd})`;
 }
 
 function spentText(budget: Budget): string {

@@ -35,6 +35,9 @@ interface Running {
   superseded: boolean;
 }
 
+/** The longest delay setTimeout keeps, about 24.8 days: Node fires a longer one after 1 ms (https://nodejs.org/api/timers.html#settimeoutcallback-delay-args). */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
 const slotOf = (triggerId: string, key: string | null) => (key === null ? null : `${triggerId}\u0000${key}`);
 const keyOfSlot = (slot: string) => slot.slice(slot.indexOf('\u0000') + 1);
 
@@ -399,13 +402,15 @@ export class ExecutionQueue implements Disposable {
     return running >= limit;
   }
 
+  /** Passes over the queue again at `at` (a cool-down ends). A reset can be weeks away, further than one timer waits: the timer then waits its longest and is set again. */
   private wakeAt(at: number): void {
     if (this.wake && this.wake.at <= at) return;
     if (this.wake) clearTimeout(this.wake.timer);
     const timer = setTimeout(() => {
       this.wake = undefined;
-      this.kick();
-    }, Math.max(0, at - Date.now()) + 10);
+      if (Date.now() < at) this.wakeAt(at);
+      else this.kick();
+    }, Math.min(Math.max(0, at - Date.now()) + 10, MAX_TIMER_DELAY_MS));
     timer.unref();
     this.wake = { at, timer };
   }

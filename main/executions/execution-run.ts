@@ -50,7 +50,14 @@ export function backendsOf(trigger: TriggerDefinition): Backend[] {
   return [trigger.backend, ...trigger.fallbackBackends];
 }
 
-const EMPTY_USAGE: Usage = { inputTokens: null, outputTokens: null, costUsd: null, costEstimated: false };
+/** What one attempt used: the tokens and the cost its CLI reported, on one backend and model (the price an estimate takes). */
+interface AttemptUsage {
+  backend: Backend;
+  model: string | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  reportedCostUsd: number | null;
+}
 
 type AttemptEnd = { kind: 'ended' } | { kind: 'rate_limited'; retryAt: string | null; message: string };
 
@@ -69,8 +76,10 @@ export class ExecutionRun {
   readonly finished: Promise<void>;
   private process: AgentProcess | undefined;
   private stopRequest: { state: StopState; reason: string } | undefined;
-  private usage: Usage = EMPTY_USAGE;
-  private costReported = false;
+  /** What the attempts before the current one used (with those of a run before a requeue), their costs as recorded. */
+  private earlierUsage: Usage;
+  /** What the current attempt's CLI has reported so far. */
+  private attemptUsage: AttemptUsage | null = null;
   /** The current attempt's provisional tokens (a running total the CLI's own totals will replace), and whether they are yet to be applied. */
   private provisional: { inputTokens: number | null; outputTokens: number | null } | null = null;
   private provisionalTimer: NodeJS.Timeout | undefined;
@@ -88,8 +97,7 @@ export class ExecutionRun {
   ) {
     this.choice = choice;
     this.attempts = [...execution.attempts];
-    this.usage = { ...execution.usage };
-    this.costReported = execution.usage.costUsd !== null && !execution.usage.costEstimated;
+    this.earlierUsage = { ...execution.usage };
     this.log = deps.logger.child({ execution_id: execution.id, trigger_id: execution.triggerId });
     this.finished = this.run().catch((error: unknown) => {
       this.log.error('execution run failed unexpectedly', { err: error });
@@ -185,6 +193,7 @@ export class ExecutionRun {
     const env = { ...deps.env, PATH: located.searchPath, ...accountEnv };
     const usageFile = this.followUsageFile(adapter, env);
     this.totalsReported = false;
+    this.attemptUsage = { backend: choice.backend, model, inputTokens: null, outputTokens: null, reportedCostUsd: null };
     let agent: AgentProcess;
     try {
       agent = startAgentProcess({
@@ -224,6 +233,9 @@ export class ExecutionRun {
     usageFile?.close();
     this.process = undefined;
     this.keepProvisional();
+    // The attempt's cost is settled (reported, or estimated at its own backend and model): the next attempt adds to it.
+    this.earlierUsage = this.currentUsage();
+    this.attemptUsage = null;
     // A stop that came after the CLI had exited (while its leftovers were ended) does not change how it ended.
     const stop = exit?.stopped === false ? undefined : this.requestedStop();
     const rateLimited = !stop && exit !== undefined && !exit.ok && rateLimit !== undefined;
@@ -295,11 +307,23 @@ export class ExecutionRun {
     }
   }
 
-  /** The usage so far, with the current attempt's provisional tokens on top. */
+  /**
+   * The usage so far: the earlier attempts', plus the current attempt's with its provisional tokens on top,
+   * at the cost its CLI reported or, without one, the price table's estimate (so a dollar budget sees it mid-run).
+   */
   private currentUsage(): Usage {
-    if (!this.provisional) return this.usage;
-    const add = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : a + b);
-    return { ...this.usage, inputTokens: add(this.usage.inputTokens, this.provisional.inputTokens), outputTokens: add(this.usage.outputTokens, this.provisional.outputTokens) };
+    const attempt = this.attemptUsage;
+    if (!attempt) return this.earlierUsage;
+    const tokens = { inputTokens: add(attempt.inputTokens, this.provisional?.inputTokens ?? null), outputTokens: add(attempt.outputTokens, this.provisional?.outputTokens ?? null) };
+    // A reported cost replaces the estimate: estimates are only for CLIs that report none.
+    const estimate = attempt.reportedCostUsd === null ? estimateCost(this.deps.prices(), attempt.backend, attempt.model, tokens) : null;
+    const earlier = this.earlierUsage;
+    return {
+      inputTokens: add(earlier.inputTokens, tokens.inputTokens),
+      outputTokens: add(earlier.outputTokens, tokens.outputTokens),
+      costUsd: add(earlier.costUsd, attempt.reportedCostUsd ?? estimate),
+      costEstimated: earlier.costEstimated || estimate !== null,
+    };
   }
 
   /** An attempt ended without the CLI's totals (stopped, rate-limited): its running total is what it used. */
@@ -318,27 +342,18 @@ export class ExecutionRun {
     const usage = this.currentUsage();
     deps.executions.setUsage(execution.id, usage);
     deps.live.publish(execution.id, { kind: 'usage', usage });
-    const exhausted = deps.budgets.exhaustedWhileRunning(execution.triggerId, this.choice.account?.id ?? null);
+    const exhausted = deps.budgets.exhaustedWhileRunning(execution.id, execution.triggerId, this.choice.account?.id ?? null);
     if (exhausted) void this.stop('failed', `stopped: ${exhausted}`);
     deps.budgets.checkThresholds(execution.triggerId, this.choice.account?.id ?? null);
   }
 
+  /** Adds usage the current attempt's CLI reported (or its running total, when it ended without its totals). */
   private addUsage(event: Extract<AgentEvent, { type: 'usage' }>): void {
-    const add = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : a + b);
-    const inputTokens = add(this.usage.inputTokens, event.inputTokens);
-    const outputTokens = add(this.usage.outputTokens, event.outputTokens);
-    if (event.costUsd !== null) {
-      // A reported cost replaces any estimate: estimates are only for CLIs that never report one.
-      this.usage = { inputTokens, outputTokens, costUsd: (this.costReported ? (this.usage.costUsd ?? 0) : 0) + event.costUsd, costEstimated: false };
-      this.costReported = true;
-      return;
-    }
-    if (this.costReported) {
-      this.usage = { ...this.usage, inputTokens, outputTokens };
-      return;
-    }
-    const estimate = estimateCost(this.deps.prices(), this.choice.backend, this.execution.model, { inputTokens, outputTokens });
-    this.usage = { inputTokens, outputTokens, costUsd: estimate, costEstimated: estimate !== null };
+    const attempt = this.attemptUsage;
+    if (!attempt) return;
+    attempt.inputTokens = add(attempt.inputTokens, event.inputTokens);
+    attempt.outputTokens = add(attempt.outputTokens, event.outputTokens);
+    attempt.reportedCostUsd = add(attempt.reportedCostUsd, event.costUsd);
   }
 
   private line(stream: LogStream, text: string, events: AgentEvent[] = []): void {
@@ -357,6 +372,11 @@ export class ExecutionRun {
     this.log.info('execution ended', { state, reason, exit_code: exitCode });
     return { kind: 'ended' };
   }
+}
+
+/** A sum where null is unknown: unknown only when both are. */
+function add(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : a + b;
 }
 
 function label(choice: Choice): string {

@@ -171,7 +171,7 @@ export class ExecutionRepository {
   private readonly countInStateStatement: Database.Statement<[ExecutionState], { count: number }>;
   private readonly cancelQueuedStatement: Database.Statement<[string, string, string]>;
   private readonly skipStatement: Database.Statement<[string, string, string]>;
-  private readonly startStatement: Database.Statement<[string, string]>;
+  private readonly startStatement: Database.Statement<[string, string, string]>;
   private readonly pgidStatement: Database.Statement<[number, string, string]>;
   private readonly finishStatement: Database.Statement<[string, string | null, number | null, string, string]>;
   private readonly usageStatement: Database.Statement<[number | null, number | null, number | null, number, string]>;
@@ -198,7 +198,9 @@ export class ExecutionRepository {
     this.countInStateStatement = db.prepare('SELECT count(*) AS count FROM executions WHERE state = ?');
     this.cancelQueuedStatement = db.prepare("UPDATE executions SET state = 'cancelled', reason = ?, ended_at = ? WHERE id = ? AND state = 'queued'");
     this.skipStatement = db.prepare("UPDATE executions SET state = 'skipped', reason = ?, ended_at = ? WHERE id = ? AND state = 'queued'");
-    this.startStatement = db.prepare("UPDATE executions SET state = 'running', started_at = ? WHERE id = ? AND state = 'queued'");
+    // started_at is the current run's start (a requeued execution waits without one); first_started_at, set once, is the
+    // period its spend counts in, also while it waits and if it is then cancelled or skipped (migration 16).
+    this.startStatement = db.prepare("UPDATE executions SET state = 'running', started_at = ?, first_started_at = coalesce(first_started_at, ?) WHERE id = ? AND state = 'queued'");
     this.pgidStatement = db.prepare("UPDATE executions SET pgid = ?, pgid_boot = ? WHERE id = ? AND state = 'running'");
     this.finishStatement = db.prepare("UPDATE executions SET state = ?, reason = ?, exit_code = ?, ended_at = ? WHERE id = ? AND state = 'running'");
     this.usageStatement = db.prepare('UPDATE executions SET input_tokens = ?, output_tokens = ?, cost_usd = ?, cost_estimated = ? WHERE id = ?');
@@ -353,7 +355,7 @@ export class ExecutionRepository {
 
   /** Claims a queued execution for running; false when it is no longer queued (cancelled meanwhile). */
   start(id: string, now: string): boolean {
-    return this.changeState(id, 'running', null, this.startStatement.run(now, id).changes);
+    return this.changeState(id, 'running', null, this.startStatement.run(now, now, id).changes);
   }
 
   /** The process group a running execution's CLI leads, and the boot of the machine it was handed out in (boot-identity.ts). */

@@ -53,6 +53,20 @@ function codexReadThenHang(recorded: RecordedRequest): OpenAiReply {
   return toolCallOutputs(recorded.body).length > 0 ? { hangAfterText: 'Still reading' } : { functionCall: { name: 'exec_command', arguments: { cmd: 'cat notes.txt' } } };
 }
 
+/** The real worker with the real codex against the OpenAI stand-in (its second call never finishes), and a folder with notes.txt. */
+async function codexEngine(): Promise<{ engine: Engine; openai: StandIn; work: string }> {
+  const openai = await startOpenAiStandIn(codexReadThenHang);
+  cleanups.push(() => openai.close());
+  const codexHome = makeTempDir('agented-budget-codex-home-');
+  const work = makeTempDir('agented-budget-codex-');
+  cleanups.push(codexHome.remove, work.remove);
+  writeCodexConfig(codexHome.dir, openai);
+  fs.writeFileSync(path.join(work.dir, 'notes.txt'), 'a note\n');
+  const engine = await startEngine({ CODEX_HOME: codexHome.dir, STAND_IN_OPENAI_KEY: 'sk-stand-in-0123456789' });
+  cleanups.push(() => engine.close());
+  return { engine, openai, work: work.dir };
+}
+
 /**
  * A daily hard budget of 1 token, then a run of a new trigger with `fields`
  * that only the budget can end: it is stopped mid-run, as its one attempt, with
@@ -143,20 +157,30 @@ describe('budgets while running', () => {
   }, 120_000);
 
   it('Codex is stopped by a hard token budget between its API calls, on the token counts of its session rollout', async () => {
-    const openai = await startOpenAiStandIn(codexReadThenHang);
-    cleanups.push(() => openai.close());
-    const codexHome = makeTempDir('agented-budget-codex-home-');
-    const work = makeTempDir('agented-budget-codex-');
-    cleanups.push(codexHome.remove, work.remove);
-    writeCodexConfig(codexHome.dir, openai);
-    fs.writeFileSync(path.join(work.dir, 'notes.txt'), 'a note\n');
-    const engine: Engine = await startEngine({ CODEX_HOME: codexHome.dir, STAND_IN_OPENAI_KEY: 'sk-stand-in-0123456789' });
-    cleanups.push(() => engine.close());
-
-    const { ended } = await stoppedByHardBudget(engine, { backend: 'codex', model: 'gpt-stand-in', promptTemplate: 'Read notes.txt', workingDirectory: work.dir, permissionMode: 'read-only' });
+    const { engine, openai, work } = await codexEngine();
+    const { ended } = await stoppedByHardBudget(engine, { backend: 'codex', model: 'gpt-stand-in', promptTemplate: 'Read notes.txt', workingDirectory: work, permissionMode: 'read-only' });
     expect(ended.usage.outputTokens).toBeGreaterThan(0);
     const calls = openai.requests.filter((request) => request.path === '/v1/responses');
     expect(calls).toHaveLength(2);
     expect(toolCallOutputs(calls[1]?.body)).toHaveLength(1);
+  }, 120_000);
+
+  it("Codex is stopped by a hard dollar budget between its API calls, on the price table's estimate of its running total", async () => {
+    const { engine, openai, work } = await codexEngine();
+    // Codex reports tokens, never a cost: only the estimate can count against a dollar budget.
+    expect((await engine.api('PATCH', '/api/settings', { prices: { codex: { inputPerMTok: 10, outputPerMTok: 40 } } })).status).toBe(200);
+    expect((await engine.api<Budget>('POST', '/api/budgets', { scope: 'global', period: 'day', limitUsd: 0.000001 })).status).toBe(201);
+    const trigger = await engine.createTrigger({ backend: 'codex', model: 'gpt-stand-in', promptTemplate: 'Read notes.txt', workingDirectory: work, permissionMode: 'read-only', timeoutSeconds: 60 });
+    const id = await engine.run(trigger);
+    const running = await engine.waitForState(id, ['running', 'failed', 'succeeded'], 60_000);
+    const ended = await engine.waitForState(id, ['failed', 'succeeded', 'cancelled', 'timed_out'], 30_000);
+
+    expect(ended.state).toBe('failed');
+    expect(ended.reason).toMatch(/^stopped: The daily hard budget is used up \(\$\d+\.\d\d of \$0\.00 \(partly estimated\) this day/);
+    expect(ended.usage.costEstimated).toBe(true);
+    expect(ended.usage.costUsd).toBeCloseTo(((ended.usage.inputTokens ?? 0) * 10 + (ended.usage.outputTokens ?? 0) * 40) / 1e6, 12);
+    expect(groupAlive(running.processGroup!)).toBe(false);
+    const calls = openai.requests.filter((request) => request.path === '/v1/responses');
+    expect(calls).toHaveLength(2);
   }, 120_000);
 });

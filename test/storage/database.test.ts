@@ -80,7 +80,8 @@ describe('database and migrations', () => {
     insert.run('exe_started', 'succeeded', '2026-12-06T10:00:00.000Z', '2026-12-06T10:00:01.000Z');
     old.close();
 
-    const db = openDatabase({ file });
+    // Migration 16 replaces the index by one on the first start.
+    const db = openDatabase({ file, migrations: migrations.slice(0, 12) });
     cleanups.push(() => db.close());
     expect((db.prepare("SELECT sql FROM sqlite_master WHERE name = 'executions_by_start'").get() as { sql: string }).sql).toMatch(/WHERE started_at IS NOT NULL$/);
     // A range of start times implies one, so the partial index serves the budget and usage queries.
@@ -145,6 +146,36 @@ describe('database and migrations', () => {
     const plan = (db.prepare(`EXPLAIN QUERY PLAN ${page}`).all('trg_a', 100, 10) as { detail: string }[]).map((row) => row.detail).join('\n');
     expect(plan).toMatch(/USING INDEX deliveries_by_trigger/);
     expect(plan).not.toMatch(/TEMP B-TREE/);
+  });
+
+  it('migration 16 keeps each execution\'s first start, also of one that waited requeued before, and the spend of a period reads executions_by_first_start', () => {
+    const file = tempFile();
+    const old = openDatabase({ file, migrations: migrations.slice(0, 15) });
+    const insert = old.prepare("INSERT INTO executions (id, trigger_id, source, state, backend, prompt, created_at, started_at, attempts) VALUES (?, 'trg_a', 'webhook', ?, 'claude', 'p', '2026-12-06T09:59:59.000Z', ?, ?)");
+    const attempt = (startedAt: string) => JSON.stringify([{ backend: 'claude', account: null, outcome: 'rate_limited', reason: null, startedAt, endedAt: startedAt, durationMs: 0 }]);
+    insert.run('exe_queued', 'queued', null, '[]');
+    insert.run('exe_ran', 'succeeded', '2026-12-06T10:00:00.000Z', attempt('2026-12-06T10:00:00.020Z'));
+    // Requeued before this migration (its start cleared): waiting, cancelled while it waited, and started again the next day.
+    insert.run('exe_waiting', 'queued', null, attempt('2026-12-06T10:00:01.000Z'));
+    insert.run('exe_cancelled', 'cancelled', null, attempt('2026-12-06T10:00:02.000Z'));
+    insert.run('exe_restarted', 'succeeded', '2026-12-07T08:00:00.000Z', attempt('2026-12-06T10:00:03.000Z'));
+    old.close();
+
+    const db = openDatabase({ file });
+    cleanups.push(() => db.close());
+    expect(db.prepare('SELECT id, started_at, first_started_at FROM executions ORDER BY seq').all()).toEqual([
+      { id: 'exe_queued', started_at: null, first_started_at: null },
+      { id: 'exe_ran', started_at: '2026-12-06T10:00:00.000Z', first_started_at: '2026-12-06T10:00:00.000Z' },
+      { id: 'exe_waiting', started_at: null, first_started_at: '2026-12-06T10:00:01.000Z' },
+      { id: 'exe_cancelled', started_at: null, first_started_at: '2026-12-06T10:00:02.000Z' },
+      { id: 'exe_restarted', started_at: '2026-12-07T08:00:00.000Z', first_started_at: '2026-12-06T10:00:03.000Z' },
+    ]);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'executions_by_start'").get()).toBeUndefined();
+    expect((db.prepare("SELECT sql FROM sqlite_master WHERE name = 'executions_by_first_start'").get() as { sql: string }).sql).toMatch(/WHERE first_started_at IS NOT NULL$/);
+    const spend = 'SELECT count(*) AS n FROM executions WHERE first_started_at >= ? AND first_started_at < ?';
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${spend}`).all('2026-12-06', '2026-12-07') as { detail: string }[]).map((row) => row.detail).join('\n');
+    expect(plan).toMatch(/USING COVERING INDEX executions_by_first_start|USING INDEX executions_by_first_start/);
+    expect(db.prepare(spend).get('2026-12-06', '2026-12-07')).toEqual({ n: 4 });
   });
 
   it('the migration list is numbered 1..n without gaps', () => {
