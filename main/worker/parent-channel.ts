@@ -34,10 +34,17 @@ export function connectToParent(): ParentChannel | undefined {
   }
   if (process.send) {
     return {
-      send: (message) => process.send?.(message),
+      // Once the supervisor is gone a send would throw (ERR_IPC_CHANNEL_CLOSED) — while the worker is
+      // cancelling its executions because it is gone: there is no one to tell, and the stop goes on.
+      send: (message) => {
+        if (process.connected) process.send?.(message, undefined, {}, ignoreSendError);
+      },
       onMessage: (listener) => process.on('message', accept(listener)),
       onDisconnect: (listener) => process.on('disconnect', listener),
     };
   }
   return undefined;
 }
+
+/** A send that raced the disconnect fails after the fact: as with a send once disconnected, there is no one to tell. */
+function ignoreSendError(): void {}

@@ -197,6 +197,45 @@ describe('agented serve: graceful shutdown', () => {
   });
 });
 
+describe('agented serve: a supervisor that dies', () => {
+  it('SIGKILL of the supervisor: the worker cancels its running execution (the CLI is ended, the row says cancelled) and exits', async () => {
+    const { env, dataDir, home } = tempHome();
+    // A CLI that ignores SIGINT and runs long, so only the stop's escalation ends it; it says where it runs.
+    const pidFile = path.join(home, 'agent.pid');
+    const agent = path.join(home, 'claude');
+    fs.writeFileSync(agent, `#!/bin/sh\ncase "$1" in --version) echo "2.0.0 (Claude Code)"; exit 0;; esac\ntrap '' INT\necho $$ > "${pidFile}"\nexec sleep 61\n`, { mode: 0o755 });
+    const server = serve({ ...env, AGENTED_CLAUDE_PATH: agent, AGENTED_STOP_GRACE_MS: '300' });
+    const ready = await server.ready;
+    const workerPidBefore = await workerPid(ready.url);
+    const created = await request(ready.url, { method: 'POST', path: '/api/triggers', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'long', kind: 'manual', promptTemplate: 'Work' }) });
+    const { id } = created.json<{ id: string }>();
+    const run = await request(ready.url, { method: 'POST', path: `/api/triggers/${id}/run`, headers: { ...auth, 'content-type': 'application/json' }, body: '{}' });
+    const { executionId } = run.json<{ executionId: string }>();
+    const deadline = Date.now() + 15_000;
+    while (!fs.existsSync(pidFile) || fs.readFileSync(pidFile, 'utf8').trim() === '') {
+      if (Date.now() > deadline) throw new Error('the agent did not start');
+      await sleep(50);
+    }
+    const agentPid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+    cleanups.push(() => {
+      if (isAlive(agentPid)) process.kill(agentPid, 'SIGKILL');
+    });
+
+    process.kill(server.child.pid!, 'SIGKILL');
+    const gone = Date.now() + 15_000;
+    while (isAlive(agentPid) || isAlive(workerPidBefore)) {
+      if (Date.now() > gone) throw new Error(`still alive after 15 s: agent ${isAlive(agentPid)}, worker ${isAlive(workerPidBefore)}`);
+      await sleep(100);
+    }
+    const db = new Database(path.join(dataDir, 'agented.db'), { readonly: true, fileMustExist: true });
+    try {
+      expect(db.prepare('SELECT state FROM executions WHERE id = ?').get(executionId)).toEqual({ state: 'cancelled' });
+    } finally {
+      db.close();
+    }
+  });
+});
+
 describe('CrashPolicy', () => {
   const options = { maxCrashes: 5, windowMs: 60_000, initialDelayMs: 200, maxDelayMs: 10_000 };
 
