@@ -15,7 +15,14 @@ function isTimeZone(zone: string): boolean {
 }
 
 /**
- * Checks what the schema cannot: the templates parse and reference only
+ * Control characters (tab and newline too: a name is one line), bidi controls, zero-width and other
+ * invisible format characters, but the zero-width joiner emoji are made with. Checked on input only:
+ * a stored name from before is still read.
+ */
+const NOT_IN_A_NAME = /(?!\u200D)[\p{Cc}\p{Cf}]/u;
+
+/**
+ * Checks what the schema cannot: a name that displays as it reads, the templates parse and reference only
  * declared parameters, the cron expression and time zone are real. Throws
  * ERR_VALIDATION naming each field.
  */
@@ -43,6 +50,8 @@ export function validateTriggerDefinition(definition: TriggerDefinition): void {
       }
     }
   }
+  // The name is shown in the UI and in notifications and goes into prompts as {{trigger.name}}, as it is.
+  if (NOT_IN_A_NAME.test(definition.name)) issues.push({ path: 'body.name', message: 'no control characters, and no bidi or invisible formatting characters' });
   if (new Set(definition.params.map((param) => param.name)).size !== definition.params.length) {
     issues.push({ path: 'body.params', message: 'parameter names must be unique' });
   }

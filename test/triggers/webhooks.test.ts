@@ -172,14 +172,19 @@ describe('trigger administration', () => {
       [{ name: 'manual', kind: 'manual', promptTemplate: 'Build {{params.branch}}' }, 'body.promptTemplate'],
       [{ name: 'relative', kind: 'manual', promptTemplate: 'Go', workingDirectory: 'repos/app' }, 'body.workingDirectory'],
       [{ name: 'no events', kind: 'github', promptTemplate: 'Review' }, 'body.github'],
+      [{ name: 'review\u202Etxt.exe', kind: 'manual', promptTemplate: 'Go' }, 'body.name'],
+      [{ name: 'nul\u0000byte', kind: 'manual', promptTemplate: 'Go' }, 'body.name'],
     ];
     for (const [definition, field] of cases) {
       const response = await api('POST', '/api/triggers', definition);
       expectError(response, 400, 'ERR_VALIDATION');
       expect(issuePaths(response), definition.name).toContain(field);
     }
+    // An emoji made with zero-width joiners is a name like any other.
+    expect((await createTrigger({ name: 'reviewer 👩\u200D💻', kind: 'manual', promptTemplate: 'Go' })).name).toBe('reviewer 👩\u200D💻');
     const created = await createTrigger({ name: 'schedule', kind: 'schedule', promptTemplate: 'Tidy up', schedule: { cron: '0 9 * * 1-5' } });
     expect(issuePaths(await api('PATCH', `/api/triggers/${created.id}`, { schedule: { cron: 'every day' } }))).toContain('body.schedule.cron');
+    expect(issuePaths(await api('PATCH', `/api/triggers/${created.id}`, { name: 'tab\tname' }))).toContain('body.name');
     expect(issuePaths(await api('PATCH', `/api/triggers/${created.id}`, { promptTemplate: '{{params.nope}}' }))).toContain('body.promptTemplate');
   });
 
