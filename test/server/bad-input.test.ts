@@ -31,6 +31,15 @@ describe('bad input gets a 4xx JSON error, never a 5xx', () => {
     expectJsonError(await patchSettings('"just a string"'), 400, 'ERR_BAD_JSON');
   });
 
+  it('a key named __proto__, at any depth → 400, and nothing is changed (a schema never sees such a key: it was dropped, and the price table emptied)', async () => {
+    const prices = { claude: { inputPerMTok: 3, outputPerMTok: 15 } };
+    expect((await patchSettings(JSON.stringify({ prices }))).status).toBe(200);
+    expectJsonError(await patchSettings('{"prices":{"__proto__":{"inputPerMTok":1,"outputPerMTok":2}}}'), 400, 'ERR_BAD_JSON');
+    expectJsonError(await patchSettings('{"__proto__":{"logLevel":"debug"}}'), 400, 'ERR_BAD_JSON');
+    const stored = await request(server.url, { path: '/api/settings', headers: auth() });
+    expect(stored.json<{ settings: { prices: { value: unknown } } }>().settings.prices.value).toEqual(prices);
+  });
+
   it('a wrong content type → 415', async () => {
     expectJsonError(await patchSettings('logLevel=debug', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'ERR_UNSUPPORTED_MEDIA_TYPE');
     expectJsonError(await patchSettings('{"logLevel":"debug"}', { 'content-type': 'text/plain' }), 415, 'ERR_UNSUPPORTED_MEDIA_TYPE');

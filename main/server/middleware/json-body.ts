@@ -4,8 +4,9 @@ import { ApiError } from '../errors.js';
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * JSON bodies only, within the size limit, and valid UTF-8 (body-parser would
- * otherwise turn bad bytes into U+FFFD and let them through).
+ * JSON bodies only, within the size limit, valid UTF-8 (body-parser would
+ * otherwise turn bad bytes into U+FFFD and let them through), and without a
+ * `__proto__` key.
  */
 export function jsonBody(limitBytes: number): RequestHandler[] {
   const requireJson: RequestHandler = (req, _res, next) => {
@@ -20,6 +21,12 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
     limit: limitBytes,
     strict: true,
     type: 'application/json',
+    // zod drops a `__proto__` key unseen (a record then looks empty, and replaced a stored price table
+    // with nothing): no body may carry one, at any depth.
+    reviver: (key: string, value: unknown) => {
+      if (key === '__proto__') throw new SyntaxError('a key named "__proto__" is not accepted');
+      return value;
+    },
     verify: (_req, _res, buffer) => {
       try {
         strictUtf8.decode(buffer);
