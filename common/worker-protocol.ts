@@ -14,7 +14,8 @@ export type DesktopSettings = z.infer<typeof DesktopSettings>;
 
 export const WorkerToSupervisor = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), port: z.number().int(), url: z.string(), pid: z.number().int() }),
-  z.object({ type: z.literal('login-url'), requestId: z.string(), url: z.string() }),
+  /** The answer to `issue-login-url`: the link, and how long its token is valid (the worker's setting, stored ones included). */
+  z.object({ type: z.literal('login-url'), requestId: z.string(), url: z.string(), validForSeconds: z.number().int().positive() }),
   /** A start-up failure that a restart cannot fix (bad config, locked keychain, newer database). */
   z.object({ type: z.literal('fatal'), code: z.string(), message: z.string() }),
   /** For the desktop shell to show (`agented serve` writes it to its log). */

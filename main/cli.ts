@@ -5,6 +5,7 @@ import { keyRotate, keyShow } from './cli/key.js';
 import { serve } from './cli/serve.js';
 import { ConfigError } from './config/config.js';
 import { KeychainUnavailableError } from './secrets/keychain.js';
+import { DatabaseTooNewError } from './storage/database.js';
 
 const USAGE = `Usage:
   agented serve [--host H] [--port P] [--data-dir D]   run the API headless (supervisor + worker)
@@ -56,6 +57,9 @@ run(process.argv.slice(2)).then(
     } else if (error instanceof KeychainUnavailableError) {
       process.stderr.write(`agented: ${error.message}\n`);
       process.exitCode = 3;
+    } else if (error instanceof DatabaseTooNewError) {
+      process.stderr.write(`agented: ${error.message}\n`);
+      process.exitCode = 4;
     } else if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`agented: ${(error as Error).message}\n${USAGE}\n`);
       process.exitCode = 2;

@@ -1,15 +1,30 @@
+import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import type { BackendChecklist } from '../../common/backends.js';
 import { BackendLocator } from '../backends/locator.js';
 import { BackendHealth } from '../backends/backend-health.js';
 import { backendPathOverrides, resolveConfig } from '../config/config.js';
-import { openDatabase } from '../storage/database.js';
+import { DatabaseTooNewError, schemaVersion } from '../storage/database.js';
+import { migrations } from '../storage/migrations/index.js';
 import { SettingsRepository } from '../storage/settings-repository.js';
 
+/**
+ * The stored settings (the CLI paths among them), read and nothing else: no
+ * data folder is made where there is no database, no migration runs on the
+ * database of a server that may be running, and one from a newer Agented is
+ * refused as `serve` refuses it.
+ */
 function storedSettings(dataDir: string): Record<string, string> {
-  const db = openDatabase({ file: path.join(dataDir, 'agented.db') });
+  const file = path.join(dataDir, 'agented.db');
+  if (!fs.existsSync(file)) return {};
+  const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    return new SettingsRepository(db).all();
+    const found = schemaVersion(db);
+    const supported = migrations.at(-1)?.version ?? 0;
+    if (found > supported) throw new DatabaseTooNewError(file, found, supported);
+    // The settings table comes with the first migration: a database without it stores none.
+    return found === 0 ? {} : new SettingsRepository(db).all();
   } finally {
     db.close();
   }

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { resolveConfig, type Config } from '../config/config.js';
+import { ConfigError, resolveConfig, type Config } from '../config/config.js';
+import { DataDirInUseError, EXIT_DATA_DIR_IN_USE } from '../storage/data-dir-lock.js';
 import { ForkHost } from '../supervisor/fork-host.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { ElectronLogFileSink } from '../telemetry/file-sink.js';
@@ -25,6 +26,17 @@ export function workerEnvironment(env: NodeJS.ProcessEnv, config: Config): Recor
   return result;
 }
 
+/** The supervisor's log file; a folder that cannot be made (a file in its place, read-only, forbidden) is the setting's fault, not a crash. */
+function supervisorLogFile(logDir: string): ElectronLogFileSink {
+  try {
+    return new ElectronLogFileSink(logDir, 'supervisor');
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    if (code === undefined) throw error;
+    throw new ConfigError('AGENTED_LOG_DIR', `cannot be used as the log folder: ${message}`, logDir);
+  }
+}
+
 /**
  * `agented serve`: a supervisor in this process, the API worker in a child.
  * Prints one JSON line `{"event":"ready",…}` when the worker serves, and the
@@ -36,7 +48,7 @@ export async function serve(flags: ServeFlags, host: WorkerHost = new ForkHost(w
     flags: { host: flags.host, port: flags.port, dataDir: flags.dataDir },
   });
   const logger = Logger.create({
-    sink: new FanOutSink([new ElectronLogFileSink(config.logDir, 'supervisor'), new StreamSink(process.stdout)]),
+    sink: new FanOutSink([supervisorLogFile(config.logDir), new StreamSink(process.stdout)]),
     level: config.logLevel,
     bindings: { process: 'supervisor', pid: process.pid },
   });
@@ -66,16 +78,17 @@ export async function serve(flags: ServeFlags, host: WorkerHost = new ForkHost(w
       if (state.status === 'stopped') resolve(0);
       if (state.status === 'crashed') {
         process.stderr.write(`agented: ${state.reason}\n`);
-        resolve(1);
+        resolve(state.code === DataDirInUseError.code ? EXIT_DATA_DIR_IN_USE : 1);
       }
     });
   });
 
   try {
     const running = await supervisor.start();
-    const loginUrl = await supervisor.requestLoginUrl();
-    process.stdout.write(`${JSON.stringify({ event: 'ready', url: running.url, port: running.port, loginUrl, pid: process.pid })}\n`);
-    process.stderr.write(`\nAgented is running at ${running.url}\nOpen this one-time login link (valid for ${config.loginTokenTtlSeconds} s):\n  ${loginUrl}\n\n`);
+    // The worker says how long the link is valid: a lifetime stored with PATCH /api/settings is only known there.
+    const login = await supervisor.requestLogin();
+    process.stdout.write(`${JSON.stringify({ event: 'ready', url: running.url, port: running.port, loginUrl: login.url, pid: process.pid })}\n`);
+    process.stderr.write(`\nAgented is running at ${running.url}\nOpen this one-time login link (valid for ${login.validForSeconds} s):\n  ${login.url}\n\n`);
   } catch {
     // The state listener above reports why and sets the exit code.
   }

@@ -16,7 +16,7 @@ export type SupervisorState =
   /** Once the worker reports on its stop: the policy it applies and how many executions it still waits for (or cancels). */
   | { status: 'stopping'; policy?: StopPolicy; executions?: number }
   /** Gave up: a fatal start-up error, or too many crashes in the window. */
-  | { status: 'crashed'; reason: string };
+  | { status: 'crashed'; reason: string; /** The worker's fatal start-up error code, when that was why. */ code?: string };
 
 export interface SupervisorOptions {
   host: WorkerHost;
@@ -155,9 +155,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** A one-time login URL from the running worker (the token lives in the worker). */
   async requestLoginUrl(timeoutMs = 5_000): Promise<string> {
+    return (await this.requestLogin(timeoutMs)).url;
+  }
+
+  /** A one-time login URL and how long it is valid: the worker's own token lifetime, which may be a stored setting. */
+  async requestLogin(timeoutMs = 5_000): Promise<{ url: string; validForSeconds: number }> {
     const answer = await this.ask((requestId) => ({ type: 'issue-login-url', requestId }), timeoutMs);
     if (answer.type !== 'login-url') throw new Error(`the worker answered ${answer.type} to issue-login-url`);
-    return answer.url;
+    return { url: answer.url, validForSeconds: answer.validForSeconds };
   }
 
   /**
@@ -205,6 +210,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const worker = this.options.host.start(this.env);
     this.current = worker;
     let fatalReason: string | undefined;
+    let fatalCode: string | undefined;
     const log = this.options.logger.child({ worker_pid: worker.pid });
     log.info('worker started', { restarts: this.restarts });
 
@@ -238,6 +244,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           break;
         case 'fatal':
           fatalReason = `${message.code}: ${message.message}`;
+          fatalCode = message.code;
           break;
         case 'notification':
           this.emit('notification', message.notification);
@@ -275,7 +282,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         return;
       }
       if (fatalReason !== undefined || code === WORKER_EXIT_FATAL) {
-        this.giveUp(fatalReason ?? `the worker exited with code ${WORKER_EXIT_FATAL} (a start-up error a restart cannot fix)`);
+        this.giveUp(fatalReason ?? `the worker exited with code ${WORKER_EXIT_FATAL} (a start-up error a restart cannot fix)`, fatalCode);
         return;
       }
       const reason = signal ? `killed by ${signal}` : `exited with code ${code}`;
@@ -300,9 +307,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return shown !== report.executions || (report.executions > 0 && state.policy !== report.policy);
   }
 
-  private giveUp(reason: string): void {
+  private giveUp(reason: string, code?: string): void {
     this.options.logger.error('supervisor gave up', { reason });
-    this.setState({ status: 'crashed', reason });
+    this.setState({ status: 'crashed', reason, ...(code === undefined ? {} : { code }) });
   }
 
   private setTunnelSummary(tunnel: TunnelSummary | undefined): void {

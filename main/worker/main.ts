@@ -1,8 +1,10 @@
+import path from 'node:path';
 import type { StopPolicy } from '../../common/stop-policy.js';
 import { WORKER_EXIT_FATAL } from '../../common/worker-protocol.js';
 import { ConfigError } from '../config/config.js';
 import { KeychainUnavailableError } from '../secrets/keychain.js';
 import { DatabaseTooNewError } from '../storage/database.js';
+import { DataDirInUseError } from '../storage/data-dir-lock.js';
 import { connectToParent, type ParentChannel } from './parent-channel.js';
 import { startWorker, type RunningWorker } from './start-worker.js';
 
@@ -39,7 +41,8 @@ async function main(): Promise<void> {
         stop('supervisor asked', message.policy);
         break;
       case 'issue-login-url':
-        if (worker) parent.send({ type: 'login-url', requestId: message.requestId, url: worker.issueLoginUrl() });
+        // The validity is the worker's own (stored settings included), so what `serve` prints is what the link honours.
+        if (worker) parent.send({ type: 'login-url', requestId: message.requestId, url: worker.issueLoginUrl(), validForSeconds: worker.config.loginTokenTtlSeconds });
         break;
       case 'switch-tunnel':
         // The supervisor asks only a worker that said `ready`, so `worker` is set.
@@ -60,10 +63,11 @@ async function main(): Promise<void> {
     });
   } catch (error) {
     const fatal = fatalCode(error);
-    const message = error instanceof Error ? error.message : String(error);
     if (!fatal) throw error;
-    parent?.send({ type: 'fatal', code: fatal, message });
-    process.stderr.write(`${message}\n`);
+    const message = fatalMessage(error, process.env);
+    // The supervisor prints it (one line, once); a worker run on its own prints it itself.
+    if (parent) parent.send({ type: 'fatal', code: fatal, message });
+    else process.stderr.write(`${message}\n`);
     process.exit(WORKER_EXIT_FATAL);
   }
 
@@ -91,12 +95,61 @@ function shutDown(worker: RunningWorker, reason: string, policy: StopPolicy | un
   );
 }
 
+/**
+ * Errors of the system that a start-up meets only through a setting (the
+ * address to listen on, the data and log folders) and that no restart fixes:
+ * a name that does not resolve, a file where a folder should be, a read-only
+ * or forbidden folder, a taken port.
+ */
+const FATAL_SYSTEM_CODES = new Set([
+  // listen (AGENTED_HOST, AGENTED_PORT)
+  'EADDRINUSE',
+  'EADDRNOTAVAIL',
+  // getaddrinfo of AGENTED_HOST (and every EAI_*: a name that does not resolve now will not in the next 2 s either)
+  'ENOTFOUND',
+  // listen on a privileged port; mkdir and open under AGENTED_DATA_DIR and AGENTED_LOG_DIR
+  'EACCES',
+  'EPERM',
+  'ENOTDIR',
+  'EEXIST',
+  'EISDIR',
+  'EROFS',
+  'ELOOP',
+  'ENAMETOOLONG',
+  // SQLite opening its files in AGENTED_DATA_DIR (a read-only or unusable folder, a file that is no database)
+  'SQLITE_CANTOPEN',
+  'SQLITE_READONLY',
+  'SQLITE_NOTADB',
+]);
+
 function fatalCode(error: unknown): string | undefined {
   if (error instanceof ConfigError) return 'ERR_CONFIG';
   if (error instanceof KeychainUnavailableError || error instanceof DatabaseTooNewError) return error.code;
+  if (error instanceof DataDirInUseError) return error.code;
   const code = (error as { code?: unknown } | undefined)?.code;
-  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') return String(code);
+  if (typeof code === 'string' && (FATAL_SYSTEM_CODES.has(code) || code.startsWith('EAI_'))) return code;
   return undefined;
+}
+
+/** One line for the supervisor to print: for an error of the system, the setting it comes from and what is wrong. */
+function fatalMessage(error: unknown, env: NodeJS.ProcessEnv): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const { code, syscall, path: file, hostname } = error as { code?: unknown; syscall?: string; path?: string; hostname?: string };
+  const setting = (name: string) => `${name}=${JSON.stringify(env[name] ?? '')}`;
+  if (syscall === 'getaddrinfo') return `${setting('AGENTED_HOST')} cannot be listened on: ${hostname ?? 'the name'} does not resolve to an address (${message})`;
+  if (syscall === 'listen' || syscall === 'bind') return `${setting('AGENTED_HOST')}, ${setting('AGENTED_PORT')} cannot be listened on: ${message}`;
+  // SQLite names no file; what it opens at start-up is in the data folder (agented.db, the lock).
+  if (typeof code === 'string' && code.startsWith('SQLITE_')) return `${setting('AGENTED_DATA_DIR')} cannot be used: SQLite: ${message}`;
+  // The hosts pin both folders in the worker's environment (serve's workerEnvironment, the desktop shell); the deepest one holding the path is the one to change.
+  const folder = ['AGENTED_DATA_DIR', 'AGENTED_LOG_DIR']
+    .filter((name) => file !== undefined && env[name] && isWithin(file, env[name]))
+    .sort((a, b) => (env[b] ?? '').length - (env[a] ?? '').length)[0];
+  return folder ? `${setting(folder)} cannot be used: ${message}` : message;
+}
+
+function isWithin(file: string, dir: string): boolean {
+  const relative = path.relative(path.resolve(dir), path.resolve(file));
+  return relative === '' || (relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative));
 }
 
 void main();

@@ -34,6 +34,7 @@ import { allowedHostnames, buildApp, type App } from '../server/app.js';
 import { LoginTokens, SessionCookies } from '../server/session.js';
 import { Checkpointer } from '../storage/checkpointer.js';
 import { openDatabase, schemaVersion } from '../storage/database.js';
+import { lockDataDir } from '../storage/data-dir-lock.js';
 import { SettingsRepository } from '../storage/settings-repository.js';
 import { ElectronLogFileSink } from '../telemetry/file-sink.js';
 import { FanOutSink, Logger, StreamSink, type LogSink } from '../telemetry/logger.js';
@@ -121,6 +122,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     if (options.logStream) sinks.push(new StreamSink(options.logStream));
     const logger = Logger.create({ sink: new FanOutSink(sinks), level: bootstrap.logLevel, bindings: { process: 'worker', pid: process.pid } });
 
+    // One instance per data dir (docs/decisions.md): before anything is read or written, or a second instance would recover, and kill, the first one's executions.
+    const dataDirLock = lockDataDir(bootstrap.dataDir);
+    disposables.defer(() => dataDirLock.release());
     const db = openDatabase({ file: path.join(bootstrap.dataDir, 'agented.db') });
     disposables.defer(() => {
       db.close();
@@ -343,6 +347,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const port = (server.address() as AddressInfo).port;
     const urlHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
     const url = `http://${urlHost}:${port}`;
+    dataDirLock.announce({ url, port });
     disposables.defer(() => closeServer(server, options.shutdownGraceMs ?? 10_000));
     // Closed before the server: no relayed delivery arrives while it shuts down.
     disposables.add(tunnel);

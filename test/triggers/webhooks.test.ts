@@ -559,12 +559,12 @@ describe('delivery inspector', () => {
       }
       expect(await deliveriesOf(trigger.id, first)).toHaveLength(8);
 
-      // The pruner runs once at start: a second worker on the same database with a lower limit prunes it.
+      // The pruner runs once at start: the next worker on the same database (one at a time: the data dir lock) with a lower limit prunes it.
+      await first.worker.close();
       const second = await startInProcess({ AGENTED_DATA_DIR: first.dataDir, AGENTED_DELIVERIES_KEPT: '5' });
       try {
         const kept = await deliveriesOf(trigger.id, second);
         expect(kept.map((delivery) => delivery.body)).toEqual([7, 6, 5, 4, 3].map((n) => JSON.stringify({ n })));
-        expect(await deliveriesOf(trigger.id, first)).toHaveLength(5);
       } finally {
         await second.close();
       }
