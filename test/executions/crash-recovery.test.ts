@@ -11,42 +11,23 @@ import { ExecutionRepository } from '../../main/storage/execution-repository.js'
 import { TriggerRepository } from '../../main/storage/trigger-repository.js';
 import { agentClisBin } from '../helpers/agent-clis.js';
 import { scriptedReply } from '../helpers/engine.js';
-import { request } from '../helpers/http.js';
+import { keyedApi, request } from '../helpers/http.js';
 import { startInProcess } from '../helpers/in-process.js';
 import { logLines, openEventStream } from '../helpers/sse.js';
 import { runCli, type ServeProcess } from '../helpers/serve.js';
 import { startAnthropicStandIn } from '../helpers/stand-ins/anthropic.js';
 import type { StandIn } from '../helpers/stand-ins/server.js';
 import { makeTempDir } from '../helpers/temp.js';
-import { sleep } from '../helpers/time.js';
+import { sleep, waitFor } from '../helpers/time.js';
 
 const KEY = 'crash-recovery-key-0123456789abcdef';
-const auth = { authorization: `Bearer ${KEY}` };
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-async function api<T>(url: string, method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const response = await request(url, {
-    method,
-    path: urlPath,
-    headers: { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: response.json<T>() };
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await sleep(50);
-  }
-  throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-}
+const api = keyedApi(KEY);
 
 describe('crash recovery', () => {
   it('after a SIGKILL of the worker mid-execution, the restarted worker marks it interrupted and nothing of it is left running', async () => {

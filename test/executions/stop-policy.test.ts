@@ -9,7 +9,7 @@ import { ForkHost } from '../../main/supervisor/fork-host.js';
 import { Supervisor, type SupervisorState } from '../../main/supervisor/supervisor.js';
 import { Logger, MemorySink } from '../../main/telemetry/logger.js';
 import { stubbornExecutable } from '../helpers/engine.js';
-import { request } from '../helpers/http.js';
+import { keyedApi, request } from '../helpers/http.js';
 import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
 import { repoRoot, runCli, type ServeProcess } from '../helpers/serve.js';
 import { makeTempDir } from '../helpers/temp.js';
@@ -24,7 +24,6 @@ import { sleep, within } from '../helpers/time.js';
  */
 
 const KEY = 'stop-policy-test-key-0123456789abcdef';
-const auth = { authorization: `Bearer ${KEY}` };
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -65,15 +64,7 @@ function serve(where: Home, env: Record<string, string> = {}): ServeProcess {
   return server;
 }
 
-async function api<T>(url: string, method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const response = await request(url, {
-    method,
-    path: urlPath,
-    headers: { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: response.body === '' ? (undefined as T) : response.json<T>() };
-}
+const api = keyedApi(KEY);
 
 async function createTrigger(url: string, fields: Record<string, unknown>): Promise<string> {
   const created = await api<{ id: string }>(url, 'POST', '/api/triggers', { name: 'stop test', kind: 'manual', backend: 'claude', ...fields });

@@ -59,3 +59,16 @@ export function request(baseUrl: string, options: RawRequest): Promise<RawRespon
     req.end();
   });
 }
+
+/** JSON calls with a Bearer key: `api(url, method, path, body?)` answers the status and the parsed body (undefined when empty). */
+export function keyedApi(key: string) {
+  return async <T>(url: string, method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: T }> => {
+    const response = await request(url, {
+      method,
+      path: urlPath,
+      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: response.status, body: response.body === '' ? (undefined as T) : response.json<T>() };
+  };
+}

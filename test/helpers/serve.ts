@@ -120,3 +120,8 @@ export function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** How many of the JSON log lines `serve` printed on stdout so far have this `msg`. */
+export function linesWithMessage(server: ServeProcess, msg: string): number {
+  return server.stdout.filter((line) => parseJson(line)?.msg === msg).length;
+}

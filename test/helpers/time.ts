@@ -19,3 +19,14 @@ export async function untilTrue(probe: () => boolean | Promise<boolean>, what: s
     what,
   );
 }
+
+/** Polls `probe` every 50 ms until it gives a value (a rejection counts as none yet); rejects naming `what` past `timeoutMs`. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    await sleep(50);
+  }
+  throw new Error(`${what} did not happen within ${timeoutMs} ms`);
+}

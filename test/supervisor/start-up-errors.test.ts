@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli, type ServeProcess } from '../helpers/serve.js';
+import { linesWithMessage, runCli, type ServeProcess } from '../helpers/serve.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { within } from '../helpers/time.js';
 
@@ -37,16 +37,6 @@ async function serveUntilExit(env: Record<string, string>): Promise<{ code: numb
   cleanups.push(() => server.killGroup('SIGKILL'));
   const code = await within(server.exited, 15_000, 'agented serve exiting on a start-up error');
   return { code, server };
-}
-
-function linesWithMessage(server: ServeProcess, msg: string): number {
-  return server.stdout.filter((line) => {
-    try {
-      return (JSON.parse(line) as { msg?: unknown }).msg === msg;
-    } catch {
-      return false;
-    }
-  }).length;
 }
 
 /** What a person reads on the terminal: the non-empty stderr lines. */

@@ -10,7 +10,7 @@ import { Supervisor, type SupervisorState } from '../../main/supervisor/supervis
 import { migrations } from '../../main/storage/migrations/index.js';
 import { Logger, MemorySink } from '../../main/telemetry/logger.js';
 import { request } from '../helpers/http.js';
-import { isAlive, repoRoot, runCli, type ServeProcess } from '../helpers/serve.js';
+import { isAlive, linesWithMessage, repoRoot, runCli, type ServeProcess } from '../helpers/serve.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { sleep, within } from '../helpers/time.js';
 
@@ -59,16 +59,6 @@ async function waitForNewWorker(url: string, oldPid: number, timeoutMs: number):
     await sleep(50);
   }
   throw new Error(`no new worker served ${url} within ${timeoutMs} ms`);
-}
-
-function linesWithMessage(server: ServeProcess, msg: string): number {
-  return server.stdout.filter((line) => {
-    try {
-      return (JSON.parse(line) as { msg?: unknown }).msg === msg;
-    } catch {
-      return false;
-    }
-  }).length;
 }
 
 describe('agented serve: restarting a crashed worker', () => {

@@ -7,12 +7,12 @@ import { groupAlive, killGroup } from '../../main/executions/process-group.js';
 import { DataDirInUseError, EXIT_DATA_DIR_IN_USE } from '../../main/storage/data-dir-lock.js';
 import { AuditRepository } from '../../main/storage/audit-repository.js';
 import { openDatabase } from '../../main/storage/database.js';
-import { request } from '../helpers/http.js';
+import { keyedApi, request } from '../helpers/http.js';
 import { startInProcess } from '../helpers/in-process.js';
 import { startWorker } from '../../main/worker/start-worker.js';
 import { isAlive, runCli, type ServeProcess } from '../helpers/serve.js';
 import { makeTempDir } from '../helpers/temp.js';
-import { sleep, within } from '../helpers/time.js';
+import { sleep, waitFor, within } from '../helpers/time.js';
 
 /*
  * Two `agented serve` on one data dir, as real process trees (the built CLI:
@@ -22,7 +22,6 @@ import { sleep, within } from '../helpers/time.js';
  */
 
 const KEY = 'one-instance-key-0123456789abcdef';
-const auth = { authorization: `Bearer ${KEY}` };
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -50,25 +49,7 @@ function serve(env: Record<string, string>, args?: string[]): ServeProcess {
   return server;
 }
 
-async function api<T>(url: string, method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const response = await request(url, {
-    method,
-    path: urlPath,
-    headers: { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: response.json<T>() };
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await sleep(50);
-  }
-  throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-}
+const api = keyedApi(KEY);
 
 /** Starts an execution of the hanging agent on `url`; resolves once it runs, with its process group. */
 async function startHangingExecution(url: string): Promise<{ id: string; pgid: number }> {
