@@ -92,7 +92,9 @@ type PatchField<S> =
     : WithoutDefault<S> extends z.ZodObject<infer Shape>
       ? z.ZodObject<{ [K in keyof Shape]: z.ZodOptional<WithoutDefault<Shape[K]>> }>
       : WithoutDefault<S>;
-type PatchFields = { [K in Exclude<keyof typeof triggerFields, 'kind'>]: PatchField<(typeof triggerFields)[K]> };
+/** Objects a PATCH replaces whole: a signature's header belongs to its scheme. */
+const REPLACED_WHOLE = new Set(['signature']);
+type PatchFields = { [K in Exclude<keyof typeof triggerFields, 'kind'>]: K extends 'signature' ? WithoutDefault<(typeof triggerFields)[K]> : PatchField<(typeof triggerFields)[K]> };
 
 const withoutDefault = (schema: z.ZodType): z.ZodType => (schema instanceof z.ZodDefault ? (schema.unwrap() as z.ZodType) : schema);
 
@@ -107,12 +109,13 @@ function patchField(schema: z.ZodType): z.ZodType {
 /**
  * `PATCH /api/triggers/:id`: any field but `kind`, merged into the trigger
  * as a JSON merge patch one level down — `{"schedule":{"cron":"…"}}` keeps
- * the schedule's time zone. The fields lose their defaults, the fields of
+ * the schedule's time zone — except `signature`, which is replaced whole
+ * (a header named for one scheme means nothing to another). The fields lose their defaults, the fields of
  * an object too: zod 4 applies a default even inside `.partial()`, which
  * would reset every field a PATCH leaves out.
  */
 export const TriggerPatch = z
-  .object(Object.fromEntries(Object.entries(triggerFields).filter(([name]) => name !== 'kind').map(([name, schema]) => [name, patchField(schema)])) as PatchFields)
+  .object(Object.fromEntries(Object.entries(triggerFields).filter(([name]) => name !== 'kind').map(([name, schema]) => [name, REPLACED_WHOLE.has(name) ? withoutDefault(schema) : patchField(schema)])) as PatchFields)
   .partial()
   .strict()
   .meta({ id: 'TriggerPatch' });

@@ -39,8 +39,8 @@ export function receivesDeliveries(definition: TriggerDefinition): boolean {
   return definition.kind === 'github' || definition.kind === 'webhook';
 }
 
-/** The fields of a trigger that are objects: a PATCH merges into them rather than replacing them. */
-const NESTED_FIELDS = ['concurrency', 'signature', 'github', 'schedule'] as const;
+/** The fields of a trigger that are objects a PATCH merges into rather than replaces (not `signature`: see TriggerPatch). */
+const NESTED_FIELDS = ['concurrency', 'github', 'schedule'] as const;
 
 /** A definition with a PATCH applied: top-level fields replaced, the fields of its objects merged. */
 function mergePatch(definition: TriggerDefinition, patch: TriggerPatch): Record<string, unknown> {
@@ -112,7 +112,8 @@ export class TriggerService {
     const current = this.get(id);
     const patch = TriggerPatch.parse(patchInput);
     const definition = TriggerCreate.parse(mergePatch(current.definition, patch));
-    validateTriggerDefinition(definition);
+    // A name stored before the rules on names is still read, and the trigger still edited, until the name itself changes.
+    validateTriggerDefinition(definition, { name: patch.name !== undefined });
     const schemeChanged = effectiveSignature(definition).scheme !== effectiveSignature(current.definition).scheme;
     const secret = schemeChanged ? await this.replaceSecret(id, definition) : undefined;
     this.deps.triggers.update(id, definition, this.now());

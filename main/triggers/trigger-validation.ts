@@ -20,13 +20,15 @@ function isTimeZone(zone: string): boolean {
  * a stored name from before is still read.
  */
 const NOT_IN_A_NAME = /(?!\u200D)[\p{Cc}\p{Cf}]/u;
+/** A subdivision flag (England, Scotland, Wales): a black flag, tag characters, a cancel tag — format characters an emoji needs. */
+const SUBDIVISION_FLAG = /\u{1F3F4}[\u{E0020}-\u{E007E}]+\u{E007F}/gu;
 
 /**
  * Checks what the schema cannot: a name that displays as it reads, the templates parse and reference only
  * declared parameters, the cron expression and time zone are real. Throws
  * ERR_VALIDATION naming each field.
  */
-export function validateTriggerDefinition(definition: TriggerDefinition): void {
+export function validateTriggerDefinition(definition: TriggerDefinition, check: { name: boolean } = { name: true }): void {
   const issues: Issue[] = [];
   const declared = new Set(definition.params.map((param) => param.name));
   for (const [path, template] of [['body.promptTemplate', definition.promptTemplate], ['body.concurrency.key', definition.concurrency.key]] as const) {
@@ -51,7 +53,9 @@ export function validateTriggerDefinition(definition: TriggerDefinition): void {
     }
   }
   // The name is shown in the UI and in notifications and goes into prompts as {{trigger.name}}, as it is.
-  if (NOT_IN_A_NAME.test(definition.name)) issues.push({ path: 'body.name', message: 'no control characters, and no bidi or invisible formatting characters' });
+  if (check.name && NOT_IN_A_NAME.test(definition.name.replace(SUBDIVISION_FLAG, ''))) issues.push({ path: 'body.name', message: 'no control characters, and no bidi or invisible formatting characters' });
+  // A request body may not carry a key named __proto__ (json-body.ts): such a parameter could never be given.
+  if (definition.params.some((param) => param.name === '__proto__')) issues.push({ path: 'body.params', message: 'a parameter cannot be named __proto__' });
   if (new Set(definition.params.map((param) => param.name)).size !== definition.params.length) {
     issues.push({ path: 'body.params', message: 'parameter names must be unique' });
   }

@@ -140,6 +140,31 @@ describe('trigger administration', () => {
     expect(issuePaths(await api('PATCH', `/api/triggers/${created.id}`, { schedule: { timezone: 'Mars/Olympus' } }))).toContain('body.schedule.timezone');
   });
 
+  it('a PATCH replaces the signature whole: a scheme given without a header gets its default header back', async () => {
+    const created = await createTrigger({ name: 'custom signature header', kind: 'webhook', promptTemplate: 'Go', signature: { scheme: 'hmac-sha256', header: 'X-Custom-Sig' } });
+    // What the edit form sends when its header field is emptied.
+    const cleared = await api('PATCH', `/api/triggers/${created.id}`, { signature: { scheme: 'hmac-sha256' } });
+    expect(cleared.json<Trigger>().signature).toEqual({ scheme: 'hmac-sha256', header: 'x-signature-256' });
+    expect((await api('PATCH', `/api/triggers/${created.id}`, { signature: { scheme: 'hmac-sha256', header: 'X-Other' } })).json<Trigger>().signature).toEqual({ scheme: 'hmac-sha256', header: 'X-Other' });
+    const other = await api('PATCH', `/api/triggers/${created.id}`, { signature: { scheme: 'standard-webhooks' } });
+    expect(other.json<Trigger>().signature).toEqual({ scheme: 'standard-webhooks' });
+  });
+
+  it('a name stored before the rules on names blocks no edit that leaves it alone', async () => {
+    const created = await createTrigger({ name: 'legacy', kind: 'manual', promptTemplate: 'Go' });
+    const db = new Database(path.join(server.dataDir, 'agented.db'));
+    try {
+      db.prepare("UPDATE triggers SET definition = json_set(definition, '$.name', ?) WHERE id = ?").run('Deploy\tprod', created.id);
+    } finally {
+      db.close();
+    }
+    const disabled = await api('PATCH', `/api/triggers/${created.id}`, { enabled: false });
+    expect(disabled.status, disabled.body).toBe(200);
+    expect(disabled.json<Trigger>().name).toBe('Deploy\tprod');
+    expect(issuePaths(await api('PATCH', `/api/triggers/${created.id}`, { name: 'Deploy\tstaging' }))).toContain('body.name');
+    expect((await api('PATCH', `/api/triggers/${created.id}`, { name: 'Deploy prod' })).status).toBe(200);
+  });
+
   it('a PATCH that changes the signature scheme answers the new secret once; the old one stops working', async () => {
     const created = await createTrigger({ name: 'scheme change', kind: 'webhook', promptTemplate: 'Note {{payload.n}}' });
     const first = JSON.stringify({ n: 1 });
@@ -174,13 +199,15 @@ describe('trigger administration', () => {
       [{ name: 'no events', kind: 'github', promptTemplate: 'Review' }, 'body.github'],
       [{ name: 'review\u202Etxt.exe', kind: 'manual', promptTemplate: 'Go' }, 'body.name'],
       [{ name: 'nul\u0000byte', kind: 'manual', promptTemplate: 'Go' }, 'body.name'],
+      [{ name: 'proto param', kind: 'manual', promptTemplate: 'Go', params: [{ name: '__proto__', type: 'string', required: false }] }, 'body.params'],
     ];
     for (const [definition, field] of cases) {
       const response = await api('POST', '/api/triggers', definition);
       expectError(response, 400, 'ERR_VALIDATION');
       expect(issuePaths(response), definition.name).toContain(field);
     }
-    // An emoji made with zero-width joiners is a name like any other.
+    // An emoji made with zero-width joiners, or a subdivision flag (tag characters), is a name like any other.
+    expect((await createTrigger({ name: 'team \u{1F3F4}\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}', kind: 'manual', promptTemplate: 'Go' })).name).toBe('team \u{1F3F4}\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}');
     expect((await createTrigger({ name: 'reviewer 👩\u200D💻', kind: 'manual', promptTemplate: 'Go' })).name).toBe('reviewer 👩\u200D💻');
     const created = await createTrigger({ name: 'schedule', kind: 'schedule', promptTemplate: 'Tidy up', schedule: { cron: '0 9 * * 1-5' } });
     expect(issuePaths(await api('PATCH', `/api/triggers/${created.id}`, { schedule: { cron: 'every day' } }))).toContain('body.schedule.cron');

@@ -73,7 +73,7 @@ export function triggerRoutes(deps: TriggerRouteDependencies): Route[] {
       path: '/api/triggers/:id',
       auth: 'key',
       tag: 'triggers',
-      summary: 'Changes any field but the kind; an object field (schedule, concurrency, signature, github) is merged, not replaced. A change of signature scheme answers the new webhook secret, once.',
+      summary: 'Changes any field but the kind; an object field (schedule, concurrency, github) is merged, not replaced; signature is replaced whole. A change of signature scheme answers the new webhook secret, once.',
       params: TriggerIdParams,
       body: TriggerPatch,
       responses: { 200: { description: 'The trigger as it is now (with `secret` when the scheme changed)', schema: TriggerUpdated }, 400: errors[400], 401: errors[401], 404: errors[404] },
