@@ -11,6 +11,12 @@ export interface SseOptions {
   maxBufferedBytes: number;
   /** How long a replay waits for a client's socket to take a page before giving up on the client. */
   stallTimeoutMs?: number;
+  /**
+   * Asked at every heartbeat: whether the request's credentials still hold.
+   * A stream whose session was signed out, or whose key was rotated, is
+   * closed then; the client's reconnect gets a 401.
+   */
+  stillAuthorized?: () => boolean;
 }
 
 /** One server-sent event, serialised (`id:` only when given). */
@@ -46,7 +52,8 @@ export class SseConnection {
     res.socket?.setNoDelay(true);
     // Only an idle stream needs a heartbeat; one with data still waiting is not idle.
     this.heartbeat = setInterval(() => {
-      if (res.writableLength === 0) this.send(': heartbeat\n\n');
+      if (options.stillAuthorized?.() === false) this.close();
+      else if (res.writableLength === 0) this.send(': heartbeat\n\n');
     }, options.heartbeatMs);
     this.heartbeat.unref();
     req.once('close', () => this.close());

@@ -325,7 +325,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         ...triggerRoutes({ service: triggerService, deliveries, executions, promptValueMaxLength: config.promptValueMaxLength }),
         ...executionRoutes({ executions }),
         ...executionActionRoutes({ executions, triggers, queue }),
-        ...executionStreamRoutes({ executions, logs, live, health, registry: streams, sse: { heartbeatMs: config.sseHeartbeatMs, maxBufferedBytes: 512 * 1024 } }),
+        ...executionStreamRoutes({ executions, logs, live, health, registry: streams, sse: { heartbeatMs: config.sseHeartbeatMs, maxBufferedBytes: 512 * 1024 }, auth: { apiKey: () => credentials.apiKey, sessions } }),
         ...auditRoutes({ audit }),
         ...keyRoutes({ credentials, audit, sessions }),
         ...tunnelRoutes({ tunnel }),

@@ -1,10 +1,12 @@
 import crypto from 'node:crypto';
+import http from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { keyRotate } from '../../main/cli/key.js';
 import type { SecretStore } from '../../main/secrets/keychain.js';
 import { startWorker, type RunningWorker } from '../../main/worker/start-worker.js';
 import { request, type RawResponse } from '../helpers/http.js';
 import { makeTempDir } from '../helpers/temp.js';
+import { sleep, within } from '../helpers/time.js';
 
 /**
  * Browser sessions end when they should, not only when the browser forgets
@@ -141,6 +143,46 @@ describe('logging out', () => {
     expect(await readWith(worker, renewed)).toBe(401);
     expect(await readWith(worker, cookie)).toBe(401);
     expect(await readWith(worker, other)).toBe(200);
+  });
+});
+
+describe('event streams already open', () => {
+  /** Opens GET /api/events with these headers; `ended` resolves when the server closes the stream. */
+  function openEvents(worker: RunningWorker, headers: Record<string, string>): Promise<{ ended: Promise<void>; isOpen: () => boolean; close: () => void }> {
+    return new Promise((resolve, reject) => {
+      const request = http.get({ host: '127.0.0.1', port: worker.port, path: '/api/events', headers: { accept: 'text/event-stream', ...headers } }, (response) => {
+        if (response.statusCode !== 200) return reject(new Error(`the stream answered ${response.statusCode}`));
+        let open = true;
+        const ended = new Promise<void>((done) => response.once('close', () => ((open = false), done())));
+        response.resume();
+        resolve({ ended, isOpen: () => open, close: () => request.destroy() });
+      });
+      request.once('error', reject);
+    });
+  }
+
+  it('end at their next heartbeat once their session is signed out or their key rotated; the others go on', async () => {
+    const at = home();
+    at.env.AGENTED_SSE_HEARTBEAT_MS = '200';
+    const worker = await start(at);
+    const key = at.secrets.get('api-key')!;
+    const [signedOut, staying] = [await signIn(worker, key), await signIn(worker, key)];
+    const streams = {
+      signedOut: await openEvents(worker, { cookie: cookieFor(worker, signedOut) }),
+      staying: await openEvents(worker, { cookie: cookieFor(worker, staying) }),
+      key: await openEvents(worker, bearer(key)),
+    };
+    cleanups.push(() => Object.values(streams).forEach((stream) => stream.close()));
+
+    expect((await request(worker.url, { method: 'DELETE', path: '/api/session', headers: { cookie: cookieFor(worker, signedOut), origin: worker.url } })).status).toBe(204);
+    await within(streams.signedOut.ended, 5_000, 'the signed-out stream ending');
+    await sleep(600);
+    expect(streams.staying.isOpen()).toBe(true);
+    expect(streams.key.isOpen()).toBe(true);
+
+    // A rotation by the key: the streams of the old key and of every session end.
+    expect((await request(worker.url, { method: 'POST', path: '/api/key/rotate', headers: { ...bearer(key), 'content-type': 'application/json' }, body: '{}' })).status).toBe(200);
+    await within(Promise.all([streams.key.ended, streams.staying.ended]), 5_000, 'the streams of the old key and of the other session ending');
   });
 });
 

@@ -31,6 +31,21 @@ export function sessionCookie(req: Request): string | undefined {
 }
 
 /**
+ * Whether the credentials that authenticated a request still hold: the key it
+ * presented is still the key, or its session cookie is still valid (not
+ * signed out, not ended by a key rotation, not expired). A long-lived request
+ * (an event stream) asks again while it runs.
+ */
+export function stillAuthenticated(req: Request, deps: AuthDependencies): boolean {
+  if (req.auth?.method === 'key') return timingSafeEqualStrings(presentedKey(req) ?? '', deps.apiKey());
+  if (req.auth?.method === 'cookie') {
+    const cookie = sessionCookie(req);
+    return cookie !== undefined && deps.sessions.verify(cookie) !== null;
+  }
+  return false;
+}
+
+/**
  * The key (Bearer or X-API-Key, compared in constant time) or the session
  * cookie. A presented key that is wrong is a 401 even if a cookie would have
  * passed: credentials are never silently ignored. Cookie-authenticated

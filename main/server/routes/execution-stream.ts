@@ -6,6 +6,7 @@ import { TERMINAL_STATES, type LiveOutput } from '../../executions/live-output.j
 import type { LogLine, LogStore } from '../../executions/log-store.js';
 import type { ExecutionRepository } from '../../storage/execution-repository.js';
 import { ApiError } from '../errors.js';
+import { stillAuthenticated, type AuthDependencies } from '../middleware/authenticate.js';
 import { defineRoute, type Route } from '../route.js';
 import { SseConnection, sseFrame, type SseOptions, type SseRegistry } from '../sse.js';
 
@@ -40,6 +41,8 @@ export interface StreamDependencies {
   health: BackendHealth;
   registry: SseRegistry;
   sse: SseOptions;
+  /** To ask, at every heartbeat, whether a stream's credentials still hold (a sign-out or a key rotation ends it). */
+  auth: AuthDependencies;
 }
 
 /** Live output of executions and the dashboard's event stream (server-sent events). */
@@ -63,7 +66,7 @@ export function executionStreamRoutes(deps: StreamDependencies): Route[] {
         if (!deps.executions.get(params.id)) throw new ApiError('ERR_EXECUTION_NOT_FOUND');
         const lastEventId = req.get('last-event-id');
         const after = lastEventId !== undefined && /^\d{1,15}$/.test(lastEventId.trim()) ? Number(lastEventId.trim()) : (query.after ?? 0);
-        const connection = new SseConnection(req, res, deps.sse);
+        const connection = new SseConnection(req, res, { ...deps.sse, stillAuthorized: () => stillAuthenticated(req, deps.auth) });
         deps.registry.add(connection);
         void streamExecution(deps, params.id, after, connection);
       },
@@ -76,7 +79,7 @@ export function executionStreamRoutes(deps: StreamDependencies): Route[] {
       summary: 'Server-sent events for the dashboard: `execution` (created, or its state changed) and `backends` (the CLI health checklist changed).',
       responses: { 200: { description: 'The event stream', contentType: 'text/event-stream' }, 401: { description: 'No valid key', schema: ErrorBody } },
       handler: ({ req, res }) => {
-        const connection = new SseConnection(req, res, deps.sse);
+        const connection = new SseConnection(req, res, { ...deps.sse, stillAuthorized: () => stillAuthenticated(req, deps.auth) });
         deps.registry.add(connection);
         const executionChanges = deps.executions.onChange((change) => connection.send(sseFrame('execution', change)));
         const healthChanges = deps.health.onChange((checklist) => connection.send(sseFrame('backends', checklist)));
