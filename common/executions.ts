@@ -78,7 +78,7 @@ export const ExecutionListQuery = z
   .object({
     ...executionFilterFields,
     limit: z.coerce.number().int().min(1).max(200).default(50),
-    cursor: z.string().max(200).optional(),
+    cursor: z.string().regex(/^\d{1,15}$/, 'the nextCursor of an earlier page').optional(),
   })
   .refine(rangeInOrder, RANGE_MESSAGE);
 export type ExecutionListQuery = z.input<typeof ExecutionListQuery>;

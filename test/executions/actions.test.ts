@@ -54,6 +54,17 @@ describe('execution actions', () => {
     expect(again.json<{ error: { code: string; message: string } }>().error).toMatchObject({ code: 'ERR_EXECUTION_FINISHED', message: 'The execution has already ended (failed).' });
   });
 
+  it('a replay of a disabled trigger is refused, as a manual run is (409), and works again once it is enabled', async () => {
+    const id = await run({ issue: 'paused' });
+    const patch = (enabled: boolean) => request(server.url, { method: 'PATCH', path: `/api/triggers/${triggerId}`, headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ enabled }) });
+    expect((await patch(false)).status).toBe(200);
+    const refused = await request(server.url, { method: 'POST', path: `/api/executions/${id}/replay`, headers: auth() });
+    expect(refused.status).toBe(409);
+    expect(refused.json<{ error: { code: string } }>().error.code).toBe('ERR_TRIGGER_DISABLED');
+    expect((await patch(true)).status).toBe(200);
+    expect((await request(server.url, { method: 'POST', path: `/api/executions/${id}/replay`, headers: auth() })).status).toBe(202);
+  });
+
   it('unknown executions are 404, and a replay of a deleted trigger says so', async () => {
     for (const action of ['cancel', 'replay']) {
       const response = await request(server.url, { method: 'POST', path: `/api/executions/exe_doesNotExist00000000/${action}`, headers: auth() });

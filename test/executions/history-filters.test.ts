@@ -164,6 +164,12 @@ describe('GET /api/executions: filters on the server', () => {
         expect(body.error.issues.map((issue) => issue.path), `${path}?${query}`).toContain(field);
       }
     }
+    // A cursor is a number nextCursor gave: anything else would silently start over at the first page.
+    for (const cursor of ['abc', '-5', '1.5']) {
+      const response = await request(server.url, { path: `/api/executions?cursor=${cursor}`, headers: auth() });
+      expect(response.status, cursor).toBe(400);
+      expect(response.json<{ error: { issues: { path: string }[] } }>().error.issues.map((issue) => issue.path)).toContain('query.cursor');
+    }
   });
 });
 

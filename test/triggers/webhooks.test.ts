@@ -553,6 +553,7 @@ describe('delivery inspector', () => {
     expect(first.items.map((delivery) => delivery.id)).toEqual(deliveries.slice(0, 2).map((delivery) => delivery.id));
     const rest = await api('GET', `/api/triggers/${trigger.id}/deliveries?limit=2&cursor=${first.nextCursor}`);
     expect(rest.json<{ items: Delivery[]; nextCursor: string | null }>()).toEqual({ items: deliveries.slice(2), nextCursor: null });
+    expect(issuePaths(await api('GET', `/api/triggers/${trigger.id}/deliveries?cursor=abc`))).toContain('query.cursor');
   });
 
   it('a custom HMAC header is masked too', async () => {

@@ -40,7 +40,7 @@ export function executionRoutes(deps: { executions: ExecutionRepository }): Rout
       handler: ({ query }) =>
         deps.executions.page({
           ...selectionOf(query),
-          beforeSeq: query.cursor !== undefined && /^\d{1,15}$/.test(query.cursor) ? Number(query.cursor) : undefined,
+          beforeSeq: query.cursor === undefined ? undefined : Number(query.cursor),
           limit: query.limit,
         }),
     }),
@@ -116,11 +116,14 @@ export function executionActionRoutes(deps: { executions: ExecutionRepository; t
         202: { description: 'Queued', schema: HookAccepted },
         401: { description: 'No valid key', schema: ErrorBody },
         404: { description: 'No such execution, or its trigger was deleted', schema: ErrorBody },
+        409: { description: 'Its trigger is disabled', schema: ErrorBody },
       },
       handler: ({ params }) => {
         const original = find(params.id);
         const trigger = deps.triggers.get(original.triggerId);
         if (!trigger) throw new ApiError('ERR_TRIGGER_NOT_FOUND', 'The trigger of this execution was deleted.');
+        // As a manual run: a disabled trigger starts nothing.
+        if (!trigger.definition.enabled) throw new ApiError('ERR_TRIGGER_DISABLED');
         const id = newId('exe');
         deps.executions.insert({
           id,

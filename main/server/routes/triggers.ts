@@ -22,6 +22,8 @@ export function actorOf(req: Request): Actor {
 }
 
 const PageQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().max(200).optional() });
+/** The inspector pages by a delivery's number within its trigger. */
+const DeliveryPageQuery = PageQuery.extend({ cursor: z.string().regex(/^\d{1,15}$/, 'the nextCursor of an earlier page').optional() });
 type IdParams = z.infer<typeof TriggerIdParams>;
 const errors = {
   400: { description: 'Invalid input; `issues` names each field', schema: ErrorBody },
@@ -124,18 +126,18 @@ export function triggerRoutes(deps: TriggerRouteDependencies): Route[] {
         return { executionId: execution.id };
       },
     }),
-    defineRoute<IdParams, z.infer<typeof PageQuery>>({
+    defineRoute<IdParams, z.infer<typeof DeliveryPageQuery>>({
       method: 'get',
       path: '/api/triggers/:id/deliveries',
       auth: 'key',
       tag: 'triggers',
       summary: 'The latest deliveries of a trigger, newest first, with headers (signatures masked), body and outcome.',
       params: TriggerIdParams,
-      query: PageQuery,
+      query: DeliveryPageQuery,
       responses: { 200: { description: 'A page of deliveries', schema: DeliveryList }, 401: errors[401], 404: errors[404] },
       handler: ({ params, query }) => {
         service.get(params.id);
-        const before = query.cursor !== undefined && /^\d+$/.test(query.cursor) ? Number(query.cursor) : Number.MAX_SAFE_INTEGER;
+        const before = query.cursor === undefined ? Number.MAX_SAFE_INTEGER : Number(query.cursor);
         return deps.deliveries.page(params.id, before, query.limit);
       },
     }),
