@@ -1,9 +1,58 @@
 import { z } from 'zod';
+import { ErrorBody } from '../../common/errors.js';
 import type { Route } from './route.js';
 
 type JsonSchema = Record<string, unknown>;
 
 const SECURITY_FOR_KEY = [{ bearer: [] }, { apiKeyHeader: [] }, { sessionCookie: [] }];
+
+/** The router answers this for params, query or a body its zod schema refuses (`router.ts`). */
+const VALIDATION_ERROR = { description: 'Invalid input; `issues` names each field', schema: ErrorBody };
+
+/** Accepts `null` and nothing else, in a form OpenAPI 3.0.3 allows (`nullable` next to a `type`). */
+const nullOnly = (): JsonSchema => ({ type: 'object', nullable: true, enum: [null] });
+
+/** Keywords whose value is a schema, a list of schemas, or a map of names to schemas. */
+const SCHEMA_KEYWORDS = new Set(['items', 'additionalProperties', 'not', 'propertyNames', 'contains', 'if', 'then', 'else']);
+const SCHEMA_LIST_KEYWORDS = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems', 'items']);
+const SCHEMA_MAP_KEYWORDS = new Set(['properties', 'patternProperties', 'definitions', '$defs', 'dependentSchemas']);
+
+/** Keywords that describe a schema and stay on the outside when it is wrapped. */
+const ANNOTATION_KEYWORDS = new Set(['title', 'description', 'default', 'example', 'deprecated', 'readOnly', 'writeOnly', 'externalDocs']);
+
+const isObject = (value: unknown): value is JsonSchema => value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/**
+ * In OpenAPI 3.0.3 `nullable` only has an effect next to `type`, and strict
+ * validators (Ajv: "nullable cannot be used without type") refuse it anywhere
+ * else. zod writes a nullable reference as `{ nullable: true, allOf: [{ $ref }] }`;
+ * this rewrites every such schema, at any depth, to
+ * `{ anyOf: [<the schema without nullable>, <null only>] }`. Values that are
+ * data (`enum`, `default`, `example`, …) are left as they are.
+ */
+function typedNullable(schema: JsonSchema): JsonSchema {
+  const walked: JsonSchema = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (SCHEMA_LIST_KEYWORDS.has(key) && Array.isArray(value)) walked[key] = value.map((item) => (isObject(item) ? typedNullable(item) : item));
+    else if (SCHEMA_KEYWORDS.has(key) && isObject(value)) walked[key] = typedNullable(value);
+    else if (SCHEMA_MAP_KEYWORDS.has(key) && isObject(value)) {
+      walked[key] = Object.fromEntries(Object.entries(value).map(([name, item]) => [name, isObject(item) ? typedNullable(item) : item]));
+    } else walked[key] = value;
+  }
+  if (walked.nullable !== true || 'type' in walked) return walked;
+  const outer: JsonSchema = {};
+  let inner: JsonSchema = {};
+  for (const [key, value] of Object.entries(walked)) {
+    if (key === 'nullable') continue;
+    if (ANNOTATION_KEYWORDS.has(key)) outer[key] = value;
+    else inner[key] = value;
+  }
+  // Without `type` the flag had no effect: a schema with no constraint already accepts null.
+  if (Object.keys(inner).length === 0) return outer;
+  // `{ allOf: [one] }` is only how zod puts a $ref next to other keywords: unwrap it.
+  if (Object.keys(inner).length === 1 && Array.isArray(inner.allOf) && inner.allOf.length === 1 && isObject(inner.allOf[0])) inner = inner.allOf[0];
+  return { ...outer, anyOf: [inner, nullOnly()] };
+}
 
 /** `/api/triggers/:id` → `/api/triggers/{id}`; `/{*path}` → `/{path}`. */
 export function openApiPath(expressPath: string): string {
@@ -16,9 +65,9 @@ class SchemaCollector {
   convert(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
     const converted = z.toJSONSchema(schema, { target: 'openapi-3.0', io, unrepresentable: 'any' });
     // Schemas with a meta id are emitted as definitions; OpenAPI keeps them under components.
-    const json = JSON.parse(
-      JSON.stringify(converted).replaceAll('"#/definitions/', '"#/components/schemas/').replaceAll('"#/$defs/', '"#/components/schemas/'),
-    ) as JsonSchema;
+    const json = typedNullable(
+      JSON.parse(JSON.stringify(converted).replaceAll('"#/definitions/', '"#/components/schemas/').replaceAll('"#/$defs/', '"#/components/schemas/')) as JsonSchema,
+    );
     const definitions = (json.definitions ?? json.$defs) as Record<string, JsonSchema> | undefined;
     delete json.definitions;
     delete json.$defs;
@@ -62,7 +111,9 @@ export function buildOpenApiDocument(routes: readonly Route[], version: string):
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const route of routes) {
     const responses: Record<string, JsonSchema> = {};
-    for (const [status, response] of Object.entries(route.responses)) {
+    // Every route with an input to validate can answer 400 ERR_VALIDATION, declared or not.
+    const declared = route.params || route.query || route.body ? { 400: VALIDATION_ERROR, ...route.responses } : route.responses;
+    for (const [status, response] of Object.entries(declared)) {
       responses[status] = {
         description: response.description,
         ...(response.schema

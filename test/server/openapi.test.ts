@@ -1,6 +1,7 @@
+import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiPath } from '../../main/server/openapi.js';
-import { request } from '../helpers/http.js';
+import { keyedApi, request } from '../helpers/http.js';
 import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
 
 let server: InProcessServer;
@@ -12,9 +13,24 @@ afterAll(() => server.close());
 interface OpenApiDocument {
   openapi: string;
   info: { version: string };
-  paths: Record<string, Record<string, { security: unknown[]; responses: Record<string, { content?: Record<string, { schema: unknown }> }>; requestBody?: unknown }>>;
+  paths: Record<string, Record<string, { security: unknown[]; responses: Record<string, { description: string; content?: Record<string, { schema: unknown }> }>; requestBody?: unknown }>>;
   components: { schemas: Record<string, { type?: string; properties?: Record<string, unknown> }> };
 }
+
+async function fetchDocument(): Promise<OpenApiDocument> {
+  const response = await request(server.url, { path: '/api/openapi.json', headers: { authorization: `Bearer ${server.key}` } });
+  expect(response.status).toBe(200);
+  return response.json<OpenApiDocument>();
+}
+
+/** Every object in the document with `nullable: true` and no `type`, by its JSON pointer. */
+function nullableWithoutType(node: unknown, pointer = ''): string[] {
+  if (node === null || typeof node !== 'object') return [];
+  const found = !Array.isArray(node) && (node as Record<string, unknown>).nullable === true && !('type' in node) ? [pointer] : [];
+  return [...found, ...Object.entries(node).flatMap(([key, value]) => nullableWithoutType(value, `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`))];
+}
+
+// Ajv's default dialect is draft-07: only schemas without OpenAPI 3.0's boolean exclusiveMinimum compile as they are.
 
 describe('GET /api/openapi.json', () => {
   it('documents every mounted route with its auth, generated from the zod schemas', async () => {
@@ -35,5 +51,59 @@ describe('GET /api/openapi.json', () => {
     for (const [, name] of JSON.stringify(document).matchAll(/"#\/components\/schemas\/([^"]+)"/g)) {
       expect(document.components.schemas, name).toHaveProperty(name!);
     }
+  });
+
+  it('documents 400 on every route that validates params, query or body', async () => {
+    const document = await fetchDocument();
+    const validating = server.worker.app.routes.filter((route) => route.params || route.query || route.body);
+    expect(validating.length).toBeGreaterThan(20);
+    for (const route of validating) {
+      const response = document.paths[openApiPath(route.path)]?.[route.method]?.responses['400'];
+      expect(response, `${route.method} ${route.path}`).toBeDefined();
+      expect(response!.content?.['application/json']?.schema, `${route.method} ${route.path}`).toEqual({ $ref: '#/components/schemas/Error' });
+    }
+    // Requests the router refuses, each under the operation that documents its 400.
+    const refused: [method: string, path: string, operation: string][] = [
+      ['GET', '/api/executions/nope', '/api/executions/{id}'],
+      ['POST', '/api/executions/bad/replay', '/api/executions/{id}/replay'],
+      ['GET', '/api/executions/bad/stream', '/api/executions/{id}/stream'],
+      ['GET', '/api/audit?limit=9999', '/api/audit'],
+      ['GET', '/api/usage?period=bogus', '/api/usage'],
+      ['GET', '/api/backends?refresh=maybe', '/api/backends'],
+      ['GET', '/api/triggers/bad', '/api/triggers/{id}'],
+      ['GET', '/api/triggers/bad/deliveries?limit=0', '/api/triggers/{id}/deliveries'],
+    ];
+    for (const [method, path, operation] of refused) {
+      const response = await request(server.url, { method, path, headers: { authorization: `Bearer ${server.key}` } });
+      expect(response.status, `${method} ${path}`).toBe(400);
+      expect(response.json<{ error: { code: string } }>().error.code, `${method} ${path}`).toBe('ERR_VALIDATION');
+      expect(document.paths[operation]?.[method.toLowerCase()]?.responses['400'], `${method} ${operation}`).toBeDefined();
+    }
+  });
+
+  it('declares OpenAPI 3.0.3 and puts `nullable` only next to a `type`', async () => {
+    const document = await fetchDocument();
+    expect(document.openapi).toBe('3.0.3');
+    expect(nullableWithoutType(document)).toEqual([]);
+    // The nullable references still accept null (and the object).
+    for (const [schema, property] of [['TriggerListItem', 'lastExecution'], ['Tunnel', 'lastRelayedFailure']] as const) {
+      expect(document.components.schemas[schema]?.properties?.[property], `${schema}.${property}`).toMatchObject({
+        anyOf: expect.arrayContaining([{ type: 'object', nullable: true, enum: [null] }]) as unknown,
+      });
+    }
+  });
+
+  it('a trigger that never ran answers lastExecution: null, which its published schema accepts', async () => {
+    const api = keyedApi(server.key);
+    const created = await api<{ id: string }>(server.url, 'POST', '/api/triggers', { name: 'never-run', kind: 'manual', promptTemplate: 'hello' });
+    expect(created.status).toBe(201);
+    const list = await api<{ items: { id: string; lastExecution: unknown }[] }>(server.url, 'GET', '/api/triggers');
+    expect(list.status).toBe(200);
+    expect(list.body.items.find((item) => item.id === created.body.id)?.lastExecution).toBeNull();
+
+    const document = await fetchDocument();
+    const schema = document.paths['/api/triggers']?.get?.responses['200']?.content?.['application/json']?.schema as object;
+    const validate = new Ajv({ strict: false, validateFormats: false }).compile({ ...schema, components: document.components });
+    expect(validate(list.body), JSON.stringify(validate.errors)).toBe(true);
   });
 });
