@@ -15,14 +15,60 @@ export interface DetectOptions {
   searchPath: string;
   /** Executable paths set in settings, per backend; they win over the PATH search. */
   overrides?: Partial<Record<Backend, string>>;
+  /** How long each `<cli> --version` may take (DEFAULT_VERSION_TIMEOUT_MS); its process group is killed then. */
   versionTimeoutMs?: number;
   /** Ends the `--version` runs still going (the worker is stopping). */
   signal?: AbortSignal;
 }
 
+/**
+ * How long `<cli> --version` may take. Generous on purpose: npm-installed CLIs
+ * start through node (and some through an npm/npx wrapper that resolves the
+ * package first), which on a cold disk cache or a busy machine takes seconds,
+ * and one cut short shows as broken ("timed out"), a worse error than a slow
+ * check. The server never waits for it after the first check (BackendHealth
+ * serves the last result and refreshes in the background); `agented doctor`
+ * does, once, for all CLIs in parallel. AGENTED_VERSION_TIMEOUT_MS changes it.
+ */
+export const DEFAULT_VERSION_TIMEOUT_MS = 20_000;
 /** How long a `--version` that has to be stopped gets after each signal (SIGINT, then SIGTERM) before SIGKILL. */
 const VERSION_STOP_GRACE_MS = 500;
 const VERSION_OUTPUT_LIMIT = 64 * 1024;
+/** The longest version (or excerpt of what a CLI printed) shown, in characters. */
+export const VERSION_TEXT_LIMIT = 100;
+/** What a version has somewhere: `2.1.3`, `v0.17`, `1.18.33-beta`… */
+const VERSION_LIKE = /\d+\.\d+/;
+
+/* eslint-disable no-control-regex -- finding control characters is the point */
+/**
+ * Terminal escape sequences: CSI (colours, cursor moves; ESC [ or the C1 CSI),
+ * OSC (titles, hyperlinks; ended by BEL or ST), DCS/SOS/PM/APC strings (an
+ * unterminated one up to the end of its line), and
+ * the two- or three-byte ones (ESC 7, ESC ( B…).
+ */
+const ESCAPE_SEQUENCE =
+  /(?:\u001b\[|\u009b)[0-?]*[ -/]*[@-~]?|(?:\u001b\]|\u009d)[^\u0007\u001b\u009c\n]*(?:\u0007|\u001b\\|\u009c)?|(?:\u001b[PX^_]|[\u0090\u0098\u009e\u009f])[^\u001b\u009c\n]*(?:\u001b\\|\u009c)?|\u001b[ -/]*[0-~]?/g;
+/** C0 and C1 control characters and DEL (line breaks and tabs are handled before), and the invisible formatting characters (bidi overrides, zero-width) that can disguise text. */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
+/* eslint-enable no-control-regex */
+
+/**
+ * The first line of what a CLI printed that shows anything, made safe to show
+ * in a terminal or a page: escape sequences and control characters removed,
+ * what a carriage return overwrote dropped, whitespace collapsed, at most
+ * VERSION_TEXT_LIMIT characters ("…" when cut).
+ */
+export function cleanOutputLine(output: string): string {
+  for (const rawLine of output.replace(ESCAPE_SEQUENCE, '').split('\n')) {
+    // A terminal shows what came after the last carriage return (progress output redraws the line).
+    const shown = rawLine.split('\r').filter((part) => part.trim() !== '').at(-1) ?? '';
+    const line = shown.replace(/\t/g, ' ').replace(CONTROL_CHARACTER, '').replace(/\s+/g, ' ').trim();
+    if (line === '') continue;
+    const characters = Array.from(line);
+    return characters.length <= VERSION_TEXT_LIMIT ? line : `${characters.slice(0, VERSION_TEXT_LIMIT - 1).join('').trimEnd()}…`;
+  }
+  return '';
+}
 
 export function isExecutable(file: string): boolean {
   try {
@@ -43,7 +89,8 @@ export function findExecutable(command: string, searchPath: string): string | nu
 }
 
 /**
- * First line of `<cli> --version`, or why it failed. Runs without a shell,
+ * First line of `<cli> --version`, cleaned (cleanOutputLine), when it looks
+ * like a version; else that line as `noVersion`, or why it failed. Runs without a shell,
  * in a process group of its own, like an execution: a CLI that hangs, ignores
  * SIGTERM or leaves a child behind is ended whole (SIGINT, SIGTERM, SIGKILL)
  * at the timeout or when the check is aborted — a plain execFile signalled
@@ -51,7 +98,13 @@ export function findExecutable(command: string, searchPath: string): string | nu
  * orphaned its tree when the worker exited. It gets the environment an
  * execution gets (no AGENTED_* variable: the API key must never reach a CLI).
  */
-async function readVersion(executable: string, env: Env, searchPath: string, timeoutMs: number, signal?: AbortSignal): Promise<{ version: string } | { error: string }> {
+async function readVersion(
+  executable: string,
+  env: Env,
+  searchPath: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<{ version: string } | { error: string } | { noVersion: string }> {
   if (signal?.aborted) return { error: 'the check was stopped' };
   const group = spawnGroup([executable, '--version'], { env: childEnvironment(env, { PATH: searchPath }) });
   let stdout = '';
@@ -88,9 +141,10 @@ async function readVersion(executable: string, env: Env, searchPath: string, tim
   await outputRead;
   if (stopped === 'timeout') return { error: `timed out after ${timeoutMs} ms` };
   if (stopped === 'aborted') return { error: 'the check was stopped' };
-  const first = stdout.trim().split('\n')[0]?.trim() ?? '';
-  if (exit.code !== 0) return { error: stderr.trim().split('\n')[0] || `exited with ${exit.signal ?? `code ${exit.code}`}` };
-  return first ? { version: first } : { error: 'printed no version' };
+  if (exit.code !== 0) return { error: cleanOutputLine(stderr) || `exited with ${exit.signal ?? `code ${exit.code}`}` };
+  // Exit 0 proves little (a wrapper script, a crash handler, a page of HTML): a version has a number in it.
+  const first = cleanOutputLine(stdout);
+  return VERSION_LIKE.test(first) ? { version: first } : { noVersion: first };
 }
 
 function credentials(spec: BackendSpec, env: Env): string | null {
@@ -111,9 +165,14 @@ async function detectOne(spec: BackendSpec, options: DetectOptions): Promise<Bac
     return status;
   }
   status.installed = true;
-  const version = await readVersion(executable, options.env, options.searchPath, options.versionTimeoutMs ?? 20_000, options.signal);
+  const version = await readVersion(executable, options.env, options.searchPath, options.versionTimeoutMs ?? DEFAULT_VERSION_TIMEOUT_MS, options.signal);
   if ('error' in version) {
     status.hint = `\`${executable} --version\` failed (${version.error}); reinstall it: npm install -g ${spec.npmPackage}`;
+    return status;
+  }
+  if ('noVersion' in version) {
+    const printed = version.noVersion ? `it printed "${version.noVersion}"` : 'it printed nothing';
+    status.hint = `\`${executable} --version\` printed no version (${printed}); check that ${executable} is ${spec.command}, or reinstall it: npm install -g ${spec.npmPackage}`;
     return status;
   }
   status.version = version.version;

@@ -48,7 +48,7 @@ export function formatChecklist(checklist: BackendChecklist): string {
 export async function doctor(options: { json: boolean }): Promise<number> {
   const bootstrap = resolveConfig({ env: process.env });
   const config = resolveConfig({ env: process.env, stored: storedSettings(bootstrap.dataDir) });
-  const checklist = await new BackendHealth({ env: process.env, locator: new BackendLocator({ env: process.env, overrides: backendPathOverrides(config) }) }).checklist();
+  const checklist = await new BackendHealth({ env: process.env, locator: new BackendLocator({ env: process.env, overrides: backendPathOverrides(config) }), versionTimeoutMs: config.versionTimeoutMs }).checklist();
   process.stdout.write(`${options.json ? JSON.stringify(checklist) : formatChecklist(checklist)}\n`);
   return checklist.items.some((item) => item.usable) ? 0 : 1;
 }

@@ -191,7 +191,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     pruner.start(60_000);
 
     const locator = new BackendLocator({ env: options.env, overrides: backendPathOverrides(config) });
-    const health = disposables.add(new BackendHealth({ env: options.env, locator }));
+    const health = disposables.add(new BackendHealth({ env: options.env, locator, versionTimeoutMs: config.versionTimeoutMs, maxAgeMs: config.backendsMaxAgeMs }));
     const logs = disposables.add(
       new LogStore(db, {
         onWriteFailure: (error) =>
