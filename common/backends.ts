@@ -8,7 +8,7 @@ export const BackendStatus = z
     installed: z.boolean(),
     /** Absolute path of the executable that would run, when found. */
     path: z.string().nullable(),
-    /** What `<cli> --version` printed: its first line that shows a version, cleaned of control characters and cut at 100 characters; null when it printed none, when it ran. */
+    /** What `<cli> --version` printed: its first line that shows a version, cleaned of control characters and cut at 100 characters; null when it printed none or did not run. */
     version: z.string().nullable(),
     authenticated: z.boolean(),
     /** Where the credentials were found: the name of an environment variable or a file path, never the secret. */
