@@ -3,7 +3,9 @@ import { ref } from 'vue';
 
 /**
  * What one page hands the next once, in memory only: the webhook secret from
- * the creation answer (never in a URL, never in storage).
+ * the creation answer (never in a URL, never in storage). Emptied when the
+ * session ends (sign-out or a 401, stores/session.ts): a secret never
+ * outlives the session it was created in.
  */
 export const useFlashStore = defineStore('flash', () => {
   const secrets = ref<Record<string, string>>({});
@@ -14,5 +16,8 @@ export const useFlashStore = defineStore('flash', () => {
     const { [triggerId]: _gone, ...rest } = secrets.value;
     secrets.value = rest;
   }
-  return { secrets, keepSecret, forgetSecret };
+  function forgetAll(): void {
+    secrets.value = {};
+  }
+  return { secrets, keepSecret, forgetSecret, forgetAll };
 });

@@ -1,16 +1,19 @@
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
+import { useFlashStore } from './flash.js';
 
 export type SessionStatus = 'unknown' | 'signed-in' | 'expired' | 'signed-out';
 
 /**
  * Whether the page may talk to the API. `expired` comes from any 401 while
  * signed in: the app then shows the login page once, with the reason, instead
- * of an error on every panel.
+ * of an error on every panel. Either way the session ends, and what it was
+ * handed once (a new trigger's webhook secret, stores/flash.ts) goes with it.
  */
 export const useSessionStore = defineStore('session', () => {
   const status = ref<SessionStatus>('unknown');
   const expiresAt = ref<string | null>(null);
+  const flash = useFlashStore();
 
   function signedIn(until: string): void {
     status.value = 'signed-in';
@@ -27,12 +30,14 @@ export const useSessionStore = defineStore('session', () => {
   function lost(): void {
     status.value = status.value === 'signed-in' || (status.value === 'unknown' && wasSignedIn()) ? 'expired' : 'signed-out';
     expiresAt.value = null;
+    flash.forgetAll();
   }
 
   function signedOut(): void {
     status.value = 'signed-out';
     expiresAt.value = null;
     rememberSignedIn(false);
+    flash.forgetAll();
   }
 
   return { status, expiresAt, signedIn, lost, signedOut };
