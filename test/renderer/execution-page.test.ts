@@ -81,4 +81,46 @@ describe('execution page', () => {
     // The params as given.
     expect(panel.text()).toContain(JSON.stringify({ topic: TOPIC }, null, 2).split('\n')[1]!.trim());
   });
+  it('opens a line of the log from the keyboard: ArrowDown selects one and shows its detail, Escape closes it, Enter opens the selection again', async () => {
+    const app = await harness.mount(`/executions/${succeeded.id}`);
+    await app.until(() => app.wrapper.get('[data-testid="stream-state"]').text().includes('complete') && app.wrapper.find('[data-testid="log-row"]').exists(), 10_000);
+    const log = app.wrapper.get('[data-testid="log-viewport"]');
+    (log.element as HTMLElement).focus();
+    expect(document.activeElement).toBe(log.element);
+    const detail = () => app.wrapper.find('[data-testid="line-detail"]');
+    const selectedRows = () => app.wrapper.findAll('[data-testid="log-row"].selected');
+    expect(detail().exists()).toBe(false);
+
+    await log.trigger('keydown', { key: 'ArrowDown' });
+    expect(selectedRows()).toHaveLength(1);
+    const seq = selectedRows()[0]!.attributes('data-seq');
+    await app.until(() => detail().exists());
+    expect(detail().get('h3').text()).toContain(`Line ${seq}`);
+
+    // Escape drops the selection and closes its detail.
+    await log.trigger('keydown', { key: 'Escape' });
+    await app.until(() => !detail().exists());
+    expect(selectedRows()).toHaveLength(0);
+
+    // Closed with its button, the selected line opens again with Enter, as a click would.
+    await log.trigger('keydown', { key: 'ArrowDown' });
+    await app.until(() => detail().exists());
+    await detail().get('button[aria-label="Close the line"]').trigger('click');
+    await app.until(() => !detail().exists());
+    await log.trigger('keydown', { key: 'Enter' });
+    await app.until(() => detail().exists());
+    expect(detail().get('h3').text()).toContain(`Line ${selectedRows()[0]!.attributes('data-seq')}`);
+  });
+  it('Escape in the log closes the detail of a line opened with a click', async () => {
+    const app = await harness.mount(`/executions/${succeeded.id}`);
+    await app.until(() => app.wrapper.get('[data-testid="stream-state"]').text().includes('complete') && app.wrapper.find('[data-testid="log-row"]').exists(), 10_000);
+    const detail = () => app.wrapper.find('[data-testid="line-detail"]');
+    await app.wrapper.get('[data-testid="log-row"]').trigger('click');
+    await app.until(() => detail().exists());
+    const log = app.wrapper.get('[data-testid="log-viewport"]');
+    (log.element as HTMLElement).focus();
+    await log.trigger('keydown', { key: 'Escape' });
+    expect(app.wrapper.findAll('[data-testid="log-row"].selected')).toHaveLength(0);
+    await app.until(() => !detail().exists());
+  });
 });

@@ -206,3 +206,38 @@ describe('log view: the auto-scroll rule', () => {
     expect(after.every((row) => before.includes(row))).toBe(true);
   });
 });
+
+describe('log view: the keyboard', () => {
+  it('ArrowDown on the focused log selects the first row in view, then moves; Enter and Space open the selection; Escape drops it and says so', async () => {
+    const buffer = new LogBuffer();
+    const wrapper = mountView(buffer);
+    for (let seq = 1; seq <= 500; seq++) buffer.append({ seq, stream: 'stdout', text: `line ${seq}`, ts: '2026-01-01T00:00:00.000Z', events: null });
+    await frames();
+    const element = viewport(wrapper);
+    element.focus();
+    expect(document.activeElement).toBe(element);
+    // At the end: rows 481 to 500 are in view (500 × 20 px − 400 px).
+    expect(element.scrollTop).toBe(500 * ROW - VIEWPORT);
+    const log = wrapper.get('[data-testid="log-viewport"]');
+    const selectedSeqs = () => wrapper.findAll('[data-testid="log-row"].selected').map((row) => Number(row.attributes('data-seq')));
+
+    await log.trigger('keydown', { key: 'ArrowDown' });
+    expect(selectedSeqs()).toEqual([481]);
+    expect(wrapper.emitted('select')).toEqual([[481, 0]]);
+    await log.trigger('keydown', { key: 'ArrowDown' });
+    expect(selectedSeqs()).toEqual([482]);
+
+    await log.trigger('keydown', { key: 'Enter' });
+    await log.trigger('keydown', { key: ' ' });
+    expect(wrapper.emitted('select')).toEqual([[481, 0], [482, 0], [482, 0], [482, 0]]);
+
+    await log.trigger('keydown', { key: 'Escape' });
+    expect(selectedSeqs()).toEqual([]);
+    expect(wrapper.emitted('clear')).toHaveLength(1);
+    // Nothing selected: Enter opens nothing; ArrowUp selects the last row in view.
+    await log.trigger('keydown', { key: 'Enter' });
+    expect(wrapper.emitted('select')).toHaveLength(4);
+    await log.trigger('keydown', { key: 'ArrowUp' });
+    expect(selectedSeqs()).toEqual([500]);
+  });
+});

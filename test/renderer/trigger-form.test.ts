@@ -84,6 +84,28 @@ describe('trigger form', () => {
     expect(document.activeElement).toBe(wrapper.get('[data-testid="field-name"]').element);
   });
 
+  it('a parameter’s issue marks that parameter’s input invalid, described by the error, and focuses it (not <body>)', async () => {
+    const wrapper = mountForm();
+    await wrapper.get('[data-testid="kind-manual"]').setValue(true);
+    await wrapper.get('[data-testid="field-name"]').setValue('By hand');
+    await wrapper.get('[data-testid="field-template"]').setValue('Do the thing');
+    const add = wrapper.findAll('button').find((button) => button.text() === 'Add a parameter')!;
+    await add.trigger('click');
+    await add.trigger('click');
+    await wrapper.get('#param-name-0').setValue('branch');
+    // The second parameter's name is left empty. Save is focused, as after a click on it.
+    (wrapper.get('[data-testid="save-trigger"]').element as HTMLButtonElement).focus();
+    await submit(wrapper);
+
+    expect(wrapper.emitted('saved')).toBeUndefined();
+    expect(wrapper.get('#params-error').text()).toContain('parameter 2');
+    const input = wrapper.get('#param-name-1');
+    expect(input.attributes('aria-invalid')).toBe('true');
+    expect(input.attributes('aria-describedby')).toBe('params-error');
+    expect(wrapper.get('#param-name-0').attributes('aria-invalid')).toBe('false');
+    expect(document.activeElement).toBe(input.element);
+  });
+
   it('shows the issues the server finds beyond the schema: a cron expression, a time zone, a template placeholder', async () => {
     const wrapper = mountForm();
     await wrapper.get('[data-testid="kind-schedule"]').setValue(true);
