@@ -59,7 +59,7 @@ export const ingest = {
           const now = new Date().toISOString();
           floor.dedup.claim('trg_bench', `id:d-${m}`, 3_600_000, Date.now());
           floor.executions.insert({ id: `exe_${m}`, triggerId: 'trg_bench', source: 'webhook', state: 'queued', reason: null, backend: 'claude', model: null, params: {}, prompt: 'Review Fix the flaky test', promptContext: [], concurrencyKey: null, deliveryId: `dlv_${m}`, replayOf: null, createdAt: now });
-          floor.deliveries.add({ id: `dlv_${m}`, triggerId: 'trg_bench', receivedAt: now, headers: headers(`d-${m}`), body, bodyBytes: body.length, truncated: false, verified: true, outcome: 'execution', reason: null, executionId: `exe_${m}`, dedupKey: `id:d-${m}` }, 50);
+          floor.deliveries.add({ id: `dlv_${m}`, triggerId: 'trg_bench', receivedAt: now, headers: headers(`d-${m}`), body, bodyBytes: body.length, truncated: false, verified: true, signatureCheck: 'passed', outcome: 'execution', reason: null, executionId: `exe_${m}`, dedupKey: `id:d-${m}` }, 50);
         }
       });
       const floorMicros = await timeRounds(async () => writeBurst());

@@ -165,6 +165,15 @@ export const ManualRun = z.object({ params: z.record(z.string(), z.unknown()).de
 export const DeliveryOutcome = z.enum(['execution', 'duplicate', 'ignored', 'rejected', 'ping']);
 export type DeliveryOutcome = z.infer<typeof DeliveryOutcome>;
 
+/**
+ * What became of a delivery's signature check: `passed`, `failed`, `none` (the
+ * trigger has no signature scheme), `not-reached` (refused before it: a
+ * disabled trigger, a kind that takes no deliveries); null for a delivery
+ * recorded before Agented kept this.
+ */
+export const SignatureCheck = z.enum(['passed', 'failed', 'none', 'not-reached']);
+export type SignatureCheck = z.infer<typeof SignatureCheck>;
+
 export const Delivery = z
   .object({
     id: z.string(),
@@ -175,6 +184,7 @@ export const Delivery = z
     bodyBytes: z.number().int(),
     truncated: z.boolean(),
     verified: z.boolean(),
+    signatureCheck: SignatureCheck.nullable(),
     outcome: DeliveryOutcome,
     reason: z.string().nullable(),
     executionId: z.string().nullable(),

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { Delivery, DeliveryOutcome } from '../../common/triggers.js';
+import type { Delivery, DeliveryOutcome, SignatureCheck } from '../../common/triggers.js';
 
 export interface NewDelivery {
   id: string;
@@ -10,6 +10,7 @@ export interface NewDelivery {
   bodyBytes: number;
   truncated: boolean;
   verified: boolean;
+  signatureCheck: SignatureCheck;
   outcome: DeliveryOutcome;
   reason: string | null;
   executionId: string | null;
@@ -27,6 +28,7 @@ interface DeliveryParameters {
   bodyBytes: number;
   truncated: number;
   verified: number;
+  signatureCheck: SignatureCheck;
   outcome: DeliveryOutcome;
   reason: string | null;
   executionId: string | null;
@@ -44,6 +46,7 @@ interface Row {
   body_bytes: number;
   truncated: number;
   verified: number;
+  signature_check: SignatureCheck | null;
   outcome: DeliveryOutcome;
   reason: string | null;
   execution_id: string | null;
@@ -71,14 +74,14 @@ export class DeliveryRepository {
 
   constructor(db: Database.Database) {
     this.insertStatement = db.prepare(
-      `INSERT INTO deliveries (id, trigger_id, received_at, headers, body, body_bytes, truncated, verified, outcome, reason, execution_id, dedup_key, trigger_seq)
-       VALUES (@id, @triggerId, @receivedAt, @headers, @body, @bodyBytes, @truncated, @verified, @outcome, @reason, @executionId, @dedupKey,
+      `INSERT INTO deliveries (id, trigger_id, received_at, headers, body, body_bytes, truncated, verified, signature_check, outcome, reason, execution_id, dedup_key, trigger_seq)
+       VALUES (@id, @triggerId, @receivedAt, @headers, @body, @bodyBytes, @truncated, @verified, @signatureCheck, @outcome, @reason, @executionId, @dedupKey,
                (SELECT coalesce(max(trigger_seq), 0) + 1 FROM deliveries WHERE trigger_id = @triggerId))`,
     );
     // The oldest row, if the trigger holds at least `keep` (numbers without gaps: the oldest is at most newest − keep + 1).
     this.overwriteOldest = db.prepare(
       `UPDATE deliveries SET id = @id, received_at = @receivedAt, headers = @headers, body = @body, body_bytes = @bodyBytes, truncated = @truncated,
-         verified = @verified, outcome = @outcome, reason = @reason, execution_id = @executionId, dedup_key = @dedupKey,
+         verified = @verified, signature_check = @signatureCheck, outcome = @outcome, reason = @reason, execution_id = @executionId, dedup_key = @dedupKey,
          trigger_seq = (SELECT max(trigger_seq) + 1 FROM deliveries WHERE trigger_id = @triggerId)
        WHERE seq = (SELECT seq FROM deliveries WHERE trigger_id = @triggerId
                       AND trigger_seq <= (SELECT max(trigger_seq) FROM deliveries WHERE trigger_id = @triggerId) - @keep + 1
@@ -118,6 +121,7 @@ export class DeliveryRepository {
       bodyBytes: delivery.bodyBytes,
       truncated: delivery.truncated ? 1 : 0,
       verified: delivery.verified ? 1 : 0,
+      signatureCheck: delivery.signatureCheck,
       outcome: delivery.outcome,
       reason: delivery.reason,
       executionId: delivery.executionId,
@@ -138,6 +142,7 @@ export class DeliveryRepository {
       bodyBytes: row.body_bytes,
       truncated: row.truncated === 1,
       verified: row.verified === 1,
+      signatureCheck: row.signature_check,
       outcome: row.outcome,
       reason: row.reason,
       executionId: row.execution_id,

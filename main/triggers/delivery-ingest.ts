@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type Database from 'better-sqlite3';
+import type { SignatureCheck } from '../../common/triggers.js';
 import { ApiError } from '../server/errors.js';
 import type { DedupRepository } from '../storage/dedup-repository.js';
 import { GroupCommit } from '../storage/group-commit.js';
@@ -10,7 +11,7 @@ import type { Logger } from '../telemetry/logger.js';
 import type { ExecutionContent } from './execution-factory.js';
 import { queuedExecution } from './execution-factory.js';
 import type { DeliveryPreparer } from './delivery-preparer.js';
-import type { PreparationTrigger } from './delivery-preparation.js';
+import type { PreparationTrigger, PreparedDelivery } from './delivery-preparation.js';
 import { newId } from './ids.js';
 import { effectiveSignature } from './trigger-service.js';
 
@@ -99,13 +100,17 @@ export class DeliveryIngest {
     if (!cached) throw new ApiError('ERR_TRIGGER_NOT_FOUND');
     const { trigger, preparation } = cached;
     const now = this.deps.now?.() ?? new Date();
+    const signature = effectiveSignature(trigger.definition);
+    // What a check that ran says: a trigger without a scheme has nothing to check.
+    const checked: SignatureCheck = signature.scheme === 'none' ? 'none' : 'passed';
     const delivery: NewDelivery = {
       id: newId('dlv'),
       triggerId,
       receivedAt: now.toISOString(),
-      headers: inspectorHeaders(headers, effectiveSignature(trigger.definition).header),
+      headers: inspectorHeaders(headers, signature.header),
       ...inspectorBody(body, this.deps.options.inspectorBodyCapBytes),
       verified: false,
+      signatureCheck: 'not-reached',
       outcome: 'rejected',
       reason: null,
       executionId: null,
@@ -114,15 +119,16 @@ export class DeliveryIngest {
     const verdict = await this.deps.preparer.prepare(preparation, headers, body);
     switch (verdict.kind) {
       case 'rejected':
-        await this.records.run({ ...delivery, verified: verdict.verified, outcome: 'rejected', reason: verdict.reason });
+        await this.records.run({ ...delivery, verified: verdict.verified, signatureCheck: signatureCheckOf(verdict, checked), outcome: 'rejected', reason: verdict.reason });
         log.info('delivery rejected', { trigger_id: triggerId, delivery_id: delivery.id, reason: verdict.reason });
         throw new ApiError(verdict.code, verdict.reason);
       case 'ignored':
-        await this.records.run({ ...delivery, verified: true, outcome: verdict.outcome, reason: verdict.reason });
+        await this.records.run({ ...delivery, verified: true, signatureCheck: checked, outcome: verdict.outcome, reason: verdict.reason });
         return { status: verdict.status, body: verdict.answer, logFields: { trigger_id: triggerId, delivery_id: delivery.id, outcome: verdict.outcome, reason: verdict.reason } };
       case 'accepted': {
         const { dedupKey } = verdict;
         delivery.verified = true;
+        delivery.signatureCheck = checked;
         delivery.dedupKey = dedupKey;
         const result = await this.accepts.run({ trigger, content: verdict.content, now, dedupKey, dedupTtlMs: verdict.dedupTtlMs, delivery });
         const logFields = { trigger_id: triggerId, delivery_id: delivery.id, dedup_key: dedupKey };
@@ -164,6 +170,12 @@ interface AcceptInput {
   dedupTtlMs: number;
   /** The delivery's record; its outcome is set by the transaction that decides it. */
   delivery: NewDelivery;
+}
+
+/** A refused delivery's check: failed on its signature, refused before the check (disabled, wrong kind), or past it (not JSON). */
+function signatureCheckOf(verdict: Extract<PreparedDelivery, { kind: 'rejected' }>, checked: SignatureCheck): SignatureCheck {
+  if (verdict.code === 'ERR_SIGNATURE_INVALID') return 'failed';
+  return verdict.verified ? checked : 'not-reached';
 }
 
 function inspectorHeaders(headers: IncomingHttpHeaders, signatureHeader: string | undefined): Record<string, string> {

@@ -31,6 +31,7 @@ function delivery(triggerId: string, n: number, extra: Partial<NewDelivery> = {}
     bodyBytes: JSON.stringify({ n }).length,
     truncated: false,
     verified: true,
+    signatureCheck: 'passed',
     outcome: 'execution',
     reason: null,
     executionId: `exe_${triggerId}_${n}`,
@@ -46,7 +47,7 @@ describe('DeliveryRepository', () => {
     const { db, deliveries } = repository();
     const rowOf = (id: string) => (db.prepare('SELECT seq FROM deliveries WHERE id = ?').get(id) as { seq: number } | undefined)?.seq;
     deliveries.add(
-      delivery('trg_a', 1, { headers: { other: 'header' }, bodyBytes: 999, outcome: 'rejected', verified: false, reason: 'bad signature', executionId: null, dedupKey: null, truncated: true }),
+      delivery('trg_a', 1, { headers: { other: 'header' }, bodyBytes: 999, outcome: 'rejected', verified: false, signatureCheck: 'failed', reason: 'bad signature', executionId: null, dedupKey: null, truncated: true }),
       3,
     );
     const firstRow = rowOf('dlv_trg_a_1');
@@ -69,6 +70,7 @@ describe('DeliveryRepository', () => {
       bodyBytes: 7,
       truncated: false,
       verified: true,
+      signatureCheck: 'passed',
       outcome: 'execution',
       reason: null,
       executionId: 'exe_trg_a_4',

@@ -26,7 +26,7 @@ describe('Pruner', () => {
           deliveries.add(
             {
               id: `dlv_${index}`, triggerId, receivedAt: new Date(now + index).toISOString(), headers: {}, body: Buffer.from(`{"n":${index}}`),
-              bodyBytes: 8, truncated: false, verified: true, outcome: 'execution', reason: null, executionId: null, dedupKey: null,
+              bodyBytes: 8, truncated: false, verified: true, signatureCheck: 'passed', outcome: 'execution', reason: null, executionId: null, dedupKey: null,
             },
             10_000,
           );

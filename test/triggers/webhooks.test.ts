@@ -556,6 +556,27 @@ describe('delivery inspector', () => {
     expect(issuePaths(await api('GET', `/api/triggers/${trigger.id}/deliveries?cursor=abc`))).toContain('query.cursor');
   });
 
+  it('each delivery says what became of its signature check, as it was when it came: passed, failed, none, or not reached', async () => {
+    const trigger = await createTrigger({ name: 'checks', kind: 'webhook', promptTemplate: 'Go' });
+    const body = '{"a":1}';
+    const signedHeaders = { 'content-type': 'application/json', 'x-signature-256': hmac(trigger.secret!, body) };
+    expect((await deliver(trigger.id, body, signedHeaders)).status).toBe(202);
+    expect((await deliver(trigger.id, '{"a":2}', signedHeaders)).status).toBe(401);
+    // A correct signature to a disabled trigger: refused before the check, which says nothing about the secret.
+    expect((await api('PATCH', `/api/triggers/${trigger.id}`, { enabled: false })).status).toBe(200);
+    expect((await deliver(trigger.id, body, signedHeaders)).status).toBe(409);
+    // Without a scheme there is nothing to check; the deliveries before keep what their checks said.
+    expect((await api('PATCH', `/api/triggers/${trigger.id}`, { enabled: true, signature: { scheme: 'none' } })).status).toBe(200);
+    expect((await deliver(trigger.id, '{"a":3}', { 'content-type': 'application/json' })).status).toBe(202);
+    const checks = (await deliveriesOf(trigger.id)).map((delivery) => [delivery.outcome, delivery.signatureCheck]);
+    expect(checks).toEqual([
+      ['execution', 'none'],
+      ['rejected', 'not-reached'],
+      ['rejected', 'failed'],
+      ['execution', 'passed'],
+    ]);
+  });
+
   it('a custom HMAC header is masked too', async () => {
     const trigger = await createTrigger({ name: 'masked', kind: 'webhook', promptTemplate: 'Go', signature: { scheme: 'hmac-sha256', header: 'X-Acme-Signature' } });
     const body = '{"a":1}';
