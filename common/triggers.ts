@@ -93,7 +93,7 @@ type PatchField<S> =
       ? z.ZodObject<{ [K in keyof Shape]: z.ZodOptional<WithoutDefault<Shape[K]>> }>
       : WithoutDefault<S>;
 /** Objects a PATCH replaces whole: a signature's header belongs to its scheme. */
-const REPLACED_WHOLE = new Set(['signature']);
+export const REPLACED_WHOLE: ReadonlySet<string> = new Set(['signature']);
 type PatchFields = { [K in Exclude<keyof typeof triggerFields, 'kind'>]: K extends 'signature' ? WithoutDefault<(typeof triggerFields)[K]> : PatchField<(typeof triggerFields)[K]> };
 
 const withoutDefault = (schema: z.ZodType): z.ZodType => (schema instanceof z.ZodDefault ? (schema.unwrap() as z.ZodType) : schema);

@@ -125,8 +125,11 @@ export class BudgetLedger {
     const covers = (row: Row) =>
       row.hard === 1 && (row.scope === 'global' || (row.scope === 'trigger' && row.scope_id === triggerId) || (row.scope === 'account' && accountId !== null && row.scope_id === accountId));
     const rows = this.statements.all.all().filter(covers);
-    const current = rows.map((row) => this.toApi(row)).find((budget) => budget.used >= 1);
-    if (current) return exhaustedText(current);
+    if (rows.length === 0) return null;
+    for (const row of rows) {
+      const budget = this.toApi(row);
+      if (budget.used >= 1) return exhaustedText(budget);
+    }
     const firstStart = this.statements.firstStart.get(executionId)?.first_started_at;
     if (!firstStart) return null;
     const startedAt = new Date(firstStart);

@@ -1,4 +1,4 @@
-import { TriggerCreate, TriggerPatch, type Trigger, type TriggerCreated, type TriggerDefinition, type TriggerUpdated } from '../../common/triggers.js';
+import { REPLACED_WHOLE, TriggerCreate, TriggerPatch, type Trigger, type TriggerCreated, type TriggerDefinition, type TriggerUpdated } from '../../common/triggers.js';
 import type { SecretStore } from '../secrets/keychain.js';
 import { ApiError } from '../server/errors.js';
 import type { AuditRepository } from '../storage/audit-repository.js';
@@ -39,14 +39,15 @@ export function receivesDeliveries(definition: TriggerDefinition): boolean {
   return definition.kind === 'github' || definition.kind === 'webhook';
 }
 
-/** The fields of a trigger that are objects a PATCH merges into rather than replaces (not `signature`: see TriggerPatch). */
-const NESTED_FIELDS = ['concurrency', 'github', 'schedule'] as const;
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** A definition with a PATCH applied: top-level fields replaced, the fields of its objects merged. */
+/** A definition with a PATCH applied: top-level fields replaced, the fields of its objects merged (but those TriggerPatch replaces whole). */
 function mergePatch(definition: TriggerDefinition, patch: TriggerPatch): Record<string, unknown> {
-  const merged: Record<string, unknown> = { ...definition, ...patch };
-  for (const name of NESTED_FIELDS) {
-    if (patch[name] !== undefined && definition[name] !== undefined) merged[name] = { ...definition[name], ...patch[name] };
+  const stored: Record<string, unknown> = definition;
+  const merged: Record<string, unknown> = { ...definition };
+  for (const [name, value] of Object.entries(patch)) {
+    const before = stored[name];
+    merged[name] = isObject(value) && isObject(before) && !REPLACED_WHOLE.has(name) ? { ...before, ...value } : value;
   }
   return merged;
 }

@@ -9,7 +9,6 @@ import { defineRoute, type Route } from '../route.js';
 import { actorOf } from './triggers.js';
 
 const errors = {
-  400: { description: 'Invalid input; `issues` names each field', schema: ErrorBody },
   401: { description: 'No valid key', schema: ErrorBody },
 };
 type AccountId = z.infer<typeof AccountIdParams>;
@@ -35,7 +34,7 @@ export function accountRoutes(deps: { accounts: AccountService; budgets: BudgetL
       summary: 'Adds an account: an API key (stored in the OS keychain) or the CLI’s own configuration folder.',
       body: AccountCreate,
       successStatus: 201,
-      responses: { 201: { description: 'Created', schema: Account }, 400: errors[400], 401: errors[401], 409: { description: 'The name is taken for that backend', schema: ErrorBody } },
+      responses: { 201: { description: 'Created', schema: Account }, 401: errors[401], 409: { description: 'The name is taken for that backend', schema: ErrorBody } },
       handler: ({ body, req }) => deps.accounts.create(body, actorOf(req)),
     }),
     defineRoute<AccountId, Record<string, never>, z.input<typeof AccountPatch>>({
@@ -46,7 +45,7 @@ export function accountRoutes(deps: { accounts: AccountService; budgets: BudgetL
       summary: 'Changes an account; `apiKey: null` removes its key.',
       params: AccountIdParams,
       body: AccountPatch,
-      responses: { 200: { description: 'The account as it is now', schema: Account }, 400: errors[400], 401: errors[401], 404: { description: 'No such account', schema: ErrorBody } },
+      responses: { 200: { description: 'The account as it is now', schema: Account }, 401: errors[401], 404: { description: 'No such account', schema: ErrorBody } },
       handler: ({ params, body, req }) => deps.accounts.update(params.id, body, actorOf(req)),
     }),
     defineRoute<AccountId>({
@@ -89,7 +88,7 @@ export function accountRoutes(deps: { accounts: AccountService; budgets: BudgetL
       summary: 'Adds a budget in cost and/or tokens per day, week or month, global or for one trigger or account.',
       body: BudgetCreate,
       successStatus: 201,
-      responses: { 201: { description: 'Created', schema: Budget }, 400: errors[400], 401: errors[401] },
+      responses: { 201: { description: 'Created', schema: Budget }, 401: errors[401] },
       handler: ({ body, req }) => deps.budgets.create(body, actorOf(req)),
     }),
     defineRoute<BudgetId, Record<string, never>, z.input<typeof BudgetPatch>>({
@@ -100,7 +99,7 @@ export function accountRoutes(deps: { accounts: AccountService; budgets: BudgetL
       summary: 'Changes a budget’s limits, period or hard/soft; `null` removes one limit (one must remain). The scope is fixed.',
       params: BudgetIdParams,
       body: BudgetPatch,
-      responses: { 200: { description: 'The budget as it is now, with its spend', schema: Budget }, 400: errors[400], 401: errors[401], 404: { description: 'No such budget', schema: ErrorBody } },
+      responses: { 200: { description: 'The budget as it is now, with its spend', schema: Budget }, 401: errors[401], 404: { description: 'No such budget', schema: ErrorBody } },
       handler: ({ params, body, req }) => deps.budgets.update(params.id, body, actorOf(req)),
     }),
     defineRoute<BudgetId>({

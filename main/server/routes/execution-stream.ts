@@ -1,3 +1,4 @@
+import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { ErrorBody } from '../../../common/errors.js';
 import { ExecutionIdParams } from '../../../common/executions.js';
@@ -47,6 +48,8 @@ export interface StreamDependencies {
 
 /** Live output of executions and the dashboard's event stream (server-sent events). */
 export function executionStreamRoutes(deps: StreamDependencies): Route[] {
+  /** An event stream that ends at a heartbeat once the request's credentials no longer hold. */
+  const openStream = (req: Request, res: Response) => new SseConnection(req, res, { ...deps.sse, stillAuthorized: () => stillAuthenticated(req, deps.auth) });
   return [
     defineRoute<z.infer<typeof ExecutionIdParams>, z.infer<typeof StreamQuery>>({
       method: 'get',
@@ -66,7 +69,7 @@ export function executionStreamRoutes(deps: StreamDependencies): Route[] {
         if (!deps.executions.get(params.id)) throw new ApiError('ERR_EXECUTION_NOT_FOUND');
         const lastEventId = req.get('last-event-id');
         const after = lastEventId !== undefined && /^\d{1,15}$/.test(lastEventId.trim()) ? Number(lastEventId.trim()) : (query.after ?? 0);
-        const connection = new SseConnection(req, res, { ...deps.sse, stillAuthorized: () => stillAuthenticated(req, deps.auth) });
+        const connection = openStream(req, res);
         deps.registry.add(connection);
         void streamExecution(deps, params.id, after, connection);
       },
@@ -79,7 +82,7 @@ export function executionStreamRoutes(deps: StreamDependencies): Route[] {
       summary: 'Server-sent events for the dashboard: `execution` (created, or its state changed) and `backends` (the CLI health checklist changed).',
       responses: { 200: { description: 'The event stream', contentType: 'text/event-stream' }, 401: { description: 'No valid key', schema: ErrorBody } },
       handler: ({ req, res }) => {
-        const connection = new SseConnection(req, res, { ...deps.sse, stillAuthorized: () => stillAuthenticated(req, deps.auth) });
+        const connection = openStream(req, res);
         deps.registry.add(connection);
         const executionChanges = deps.executions.onChange((change) => connection.send(sseFrame('execution', change)));
         const healthChanges = deps.health.onChange((checklist) => connection.send(sseFrame('backends', checklist)));

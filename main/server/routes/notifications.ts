@@ -38,7 +38,6 @@ export function notificationRoutes(deps: NotificationRouteDependencies): Route[]
       body: NotificationSettingsUpdate,
       responses: {
         200: { description: 'Stored; channels and outbox as they are now', schema: NotificationSettings },
-        400: { description: 'Invalid input; `issues` names each field', schema: ErrorBody },
         401: { description: 'No valid key', schema: ErrorBody },
       },
       handler: async ({ body, req }) => {

@@ -26,7 +26,6 @@ const PageQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).defa
 const DeliveryPageQuery = PageQuery.extend({ cursor: z.string().regex(/^\d{1,15}$/, 'the nextCursor of an earlier page').optional() });
 type IdParams = z.infer<typeof TriggerIdParams>;
 const errors = {
-  400: { description: 'Invalid input; `issues` names each field', schema: ErrorBody },
   401: { description: 'No valid key', schema: ErrorBody },
   404: { description: 'No such trigger', schema: ErrorBody },
 };
@@ -57,7 +56,7 @@ export function triggerRoutes(deps: TriggerRouteDependencies): Route[] {
       summary: 'Creates a trigger. The answer carries the webhook secret: the only time it is shown.',
       body: TriggerCreate,
       successStatus: 201,
-      responses: { 201: { description: 'Created', schema: TriggerCreated }, 400: errors[400], 401: errors[401] },
+      responses: { 201: { description: 'Created', schema: TriggerCreated }, 401: errors[401] },
       handler: ({ body, req }) => service.create(body, actorOf(req)),
     }),
     defineRoute<IdParams>({
@@ -78,7 +77,7 @@ export function triggerRoutes(deps: TriggerRouteDependencies): Route[] {
       summary: 'Changes any field but the kind; an object field (schedule, concurrency, github) is merged, not replaced; signature is replaced whole. A change of signature scheme answers the new webhook secret, once.',
       params: TriggerIdParams,
       body: TriggerPatch,
-      responses: { 200: { description: 'The trigger as it is now (with `secret` when the scheme changed)', schema: TriggerUpdated }, 400: errors[400], 401: errors[401], 404: errors[404] },
+      responses: { 200: { description: 'The trigger as it is now (with `secret` when the scheme changed)', schema: TriggerUpdated }, 401: errors[401], 404: errors[404] },
       handler: ({ params, body, req }) => service.update(params.id, body, actorOf(req)),
     }),
     defineRoute<IdParams>({
@@ -113,7 +112,7 @@ export function triggerRoutes(deps: TriggerRouteDependencies): Route[] {
       params: TriggerIdParams,
       body: ManualRun,
       successStatus: 202,
-      responses: { 202: { description: 'Queued', schema: HookAccepted }, 400: errors[400], 401: errors[401], 404: errors[404], 409: { description: 'The trigger is disabled', schema: ErrorBody } },
+      responses: { 202: { description: 'Queued', schema: HookAccepted }, 401: errors[401], 404: errors[404], 409: { description: 'The trigger is disabled', schema: ErrorBody } },
       handler: ({ params, body }) => {
         const trigger = service.get(params.id);
         if (!trigger.definition.enabled) throw new ApiError('ERR_TRIGGER_DISABLED');
