@@ -85,6 +85,8 @@ export class ExecutionRun {
   private provisionalTimer: NodeJS.Timeout | undefined;
   /** Whether the current attempt's CLI reported its own totals: a running total read after them (from a usage file) is already in them. */
   private totalsReported = false;
+  /** The current attempt's CLI has printed its final result: its work is done, and a budget no longer stops it. */
+  private resultReported = false;
   private readonly attempts: Attempt[];
   private choice: Choice;
   private readonly log: Logger;
@@ -193,6 +195,7 @@ export class ExecutionRun {
     const env = { ...deps.env, PATH: located.searchPath, ...accountEnv };
     const usageFile = this.followUsageFile(adapter, env);
     this.totalsReported = false;
+    this.resultReported = false;
     this.attemptUsage = { backend: choice.backend, model, inputTokens: null, outputTokens: null, reportedCostUsd: null };
     let agent: AgentProcess;
     try {
@@ -270,6 +273,7 @@ export class ExecutionRun {
     this.line(stream, text, events);
     let usageChanged = false;
     for (const event of events) {
+      if (event.type === 'result') this.resultReported = true;
       if (event.type !== 'usage') continue;
       if (event.provisional) {
         this.runningUsage(event.inputTokens, event.outputTokens);
@@ -342,7 +346,8 @@ export class ExecutionRun {
     const usage = this.currentUsage();
     deps.executions.setUsage(execution.id, usage);
     deps.live.publish(execution.id, { kind: 'usage', usage });
-    const exhausted = deps.budgets.exhaustedWhileRunning(execution.id, execution.triggerId, this.choice.account?.id ?? null);
+    // Usage that comes with (or after) the final result was spent on finished work: stopping the CLI as it exits saves nothing and would fail the run. The budget stops what comes after.
+    const exhausted = this.resultReported ? null : deps.budgets.exhaustedWhileRunning(execution.id, execution.triggerId, this.choice.account?.id ?? null);
     if (exhausted) void this.stop('failed', `stopped: ${exhausted}`);
     deps.budgets.checkThresholds(execution.triggerId, this.choice.account?.id ?? null);
   }
