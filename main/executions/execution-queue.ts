@@ -314,16 +314,16 @@ export class ExecutionQueue implements Disposable {
         if ((perTrigger.get(trigger.id) ?? 0) >= trigger.definition.maxConcurrent) continue;
         const blocked = this.deps.budgets.blockingStart(trigger.id);
         if (blocked) {
-          this.deps.executions.skip(execution.id, `not started: ${blocked}`, now);
+          this.refuse(execution, blocked, now);
           continue;
         }
         const selection = this.deps.pool.select(backendsOf(trigger.definition));
         if (selection.kind === 'over_budget') {
-          this.deps.executions.skip(execution.id, `not started: ${selection.reason}`, now);
+          this.refuse(execution, selection.reason, now);
           continue;
         }
         if (selection.kind === 'wait') {
-          if (trigger.definition.onRateLimit === 'fail') this.deps.executions.skip(execution.id, `not started: ${selection.reason} (the trigger fails rather than waits)`, now);
+          if (trigger.definition.onRateLimit === 'fail') this.refuse(execution, `${selection.reason} (the trigger fails rather than waits)`, now);
           else {
             this.deps.executions.setWaiting(execution.id, `waiting: ${selection.reason}`);
             this.wakeAt(selection.until);
@@ -426,6 +426,16 @@ export class ExecutionQueue implements Disposable {
       this.kick();
     });
     return true;
+  }
+
+  /**
+   * Ends a queued execution that may not start (a budget, nothing usable): skipped when it never ran; a
+   * requeued one — it ran, and waited out a rate limit — did start, so it fails, as a running execution
+   * stopped for the same reason does.
+   */
+  private refuse(execution: QueuedExecution, reason: string, now: string): void {
+    if (execution.started) this.deps.executions.failQueued(execution.id, `stopped while waiting: ${reason}`, now);
+    else this.deps.executions.skip(execution.id, `not started: ${reason}`, now);
   }
 
   private supersede(slot: string, newerId: string): void {

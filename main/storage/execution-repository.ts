@@ -20,6 +20,8 @@ export interface QueuedExecution {
   id: string;
   triggerId: string;
   concurrencyKey: string | null;
+  /** It ran before and waits to run again (requeued after a rate limit). */
+  started: boolean;
 }
 
 export interface Usage {
@@ -138,6 +140,17 @@ export interface QueuePage {
   skipKeys: readonly { triggerId: string; concurrencyKey: string }[];
 }
 
+interface QueuedRow {
+  id: string;
+  trigger_id: string;
+  concurrency_key: string | null;
+  first_started_at: string | null;
+}
+
+function queuedExecutionOf(row: QueuedRow): QueuedExecution {
+  return { id: row.id, triggerId: row.trigger_id, concurrencyKey: row.concurrency_key, started: row.first_started_at !== null };
+}
+
 /** The newest execution of a trigger. */
 export interface LastExecutionRow {
   id: string;
@@ -171,6 +184,7 @@ export class ExecutionRepository {
   private readonly countInStateStatement: Database.Statement<[ExecutionState], { count: number }>;
   private readonly cancelQueuedStatement: Database.Statement<[string, string, string]>;
   private readonly skipStatement: Database.Statement<[string, string, string]>;
+  private readonly failQueuedStatement: Database.Statement<[string, string, string]>;
   private readonly startStatement: Database.Statement<[string, string, string]>;
   private readonly pgidStatement: Database.Statement<[number, string, string]>;
   private readonly finishStatement: Database.Statement<[string, string | null, number | null, string, string]>;
@@ -179,8 +193,8 @@ export class ExecutionRepository {
   private readonly attemptsStatement: Database.Statement<[string, string]>;
   private readonly requeueStatement: Database.Statement<[string, string]>;
   private readonly waitingStatement: Database.Statement<[string, string, string]>;
-  private readonly queuedStatement: Database.Statement<[number], { id: string; trigger_id: string; concurrency_key: string | null }>;
-  private readonly queuedAfterStatement: Database.Statement<{ afterId: string; limit: number; skipTriggers: string; skipKeys: string }, { id: string; trigger_id: string; concurrency_key: string | null }>;
+  private readonly queuedStatement: Database.Statement<[number], QueuedRow>;
+  private readonly queuedAfterStatement: Database.Statement<{ afterId: string; limit: number; skipTriggers: string; skipKeys: string }, QueuedRow>;
   private readonly newestQueuedStatement: Database.Statement<{ afterId: string; keys: string }, { id: string; trigger_id: string; concurrency_key: string }>;
   private readonly runningStatement: Database.Statement<[], { id: string; trigger_id: string; pgid: number | null; pgid_boot: string | null }>;
   private readonly lastPerTriggerStatement: Database.Statement<[string], { trigger_id: string; id: string; state: ExecutionState; created_at: string; ended_at: string | null }>;
@@ -198,6 +212,7 @@ export class ExecutionRepository {
     this.countInStateStatement = db.prepare('SELECT count(*) AS count FROM executions WHERE state = ?');
     this.cancelQueuedStatement = db.prepare("UPDATE executions SET state = 'cancelled', reason = ?, ended_at = ? WHERE id = ? AND state = 'queued'");
     this.skipStatement = db.prepare("UPDATE executions SET state = 'skipped', reason = ?, ended_at = ? WHERE id = ? AND state = 'queued'");
+    this.failQueuedStatement = db.prepare("UPDATE executions SET state = 'failed', reason = ?, ended_at = ? WHERE id = ? AND state = 'queued'");
     // started_at is the current run's start (a requeued execution waits without one); first_started_at, set once, is the
     // period its spend counts in, also while it waits and if it is then cancelled or skipped (migration 16).
     this.startStatement = db.prepare("UPDATE executions SET state = 'running', started_at = ?, first_started_at = coalesce(first_started_at, ?) WHERE id = ? AND state = 'queued'");
@@ -208,11 +223,11 @@ export class ExecutionRepository {
     this.attemptsStatement = db.prepare('UPDATE executions SET attempts = ? WHERE id = ?');
     this.requeueStatement = db.prepare("UPDATE executions SET state = 'queued', reason = ?, started_at = NULL, pgid = NULL, pgid_boot = NULL WHERE id = ? AND state = 'running'");
     this.waitingStatement = db.prepare("UPDATE executions SET reason = ? WHERE id = ? AND state = 'queued' AND coalesce(reason, '') <> ?");
-    this.queuedStatement = db.prepare("SELECT id, trigger_id, concurrency_key FROM executions WHERE state = 'queued' ORDER BY seq LIMIT ?");
+    this.queuedStatement = db.prepare("SELECT id, trigger_id, concurrency_key, first_started_at FROM executions WHERE state = 'queued' ORDER BY seq LIMIT ?");
     // SQLite walks executions_by_state from afterId and drops the skipped rows itself: a skipped row costs
     // a lookup (about 0.1 µs), never an object in JavaScript (docs/executions.md, "Concurrency").
     this.queuedAfterStatement = db.prepare(
-      `SELECT id, trigger_id, concurrency_key FROM executions
+      `SELECT id, trigger_id, concurrency_key, first_started_at FROM executions
        WHERE state = 'queued' AND seq > (SELECT seq FROM executions WHERE id = @afterId)
          AND trigger_id NOT IN (SELECT value FROM json_each(@skipTriggers))
          AND (concurrency_key IS NULL OR (trigger_id, concurrency_key) NOT IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(@skipKeys)))
@@ -353,6 +368,11 @@ export class ExecutionRepository {
     return this.changeState(id, 'skipped', reason, this.skipStatement.run(reason, now, id).changes);
   }
 
+  /** Ends a requeued execution that may not run again (it did run: not skipped); false when it is no longer queued. */
+  failQueued(id: string, reason: string, now: string): boolean {
+    return this.changeState(id, 'failed', reason, this.failQueuedStatement.run(reason, now, id).changes);
+  }
+
   /** Claims a queued execution for running; false when it is no longer queued (cancelled meanwhile). */
   start(id: string, now: string): boolean {
     return this.changeState(id, 'running', null, this.startStatement.run(now, now, id).changes);
@@ -393,14 +413,14 @@ export class ExecutionRepository {
 
   /** The oldest queued executions, first in first out. */
   queued(limit: number): QueuedExecution[] {
-    return this.queuedStatement.all(limit).map((row) => ({ id: row.id, triggerId: row.trigger_id, concurrencyKey: row.concurrency_key }));
+    return this.queuedStatement.all(limit).map(queuedExecutionOf);
   }
 
   /** The queued executions after another, first in first out, leaving out the skipped triggers and keys. */
   queuedAfter(page: QueuePage): QueuedExecution[] {
     const { afterId, limit, skipTriggers, skipKeys } = page;
     const rows = this.queuedAfterStatement.all({ afterId, limit, skipTriggers: JSON.stringify(skipTriggers), skipKeys: JSON.stringify(skipKeys.map((key) => [key.triggerId, key.concurrencyKey])) });
-    return rows.map((row) => ({ id: row.id, triggerId: row.trigger_id, concurrencyKey: row.concurrency_key }));
+    return rows.map(queuedExecutionOf);
   }
 
   /** For each of these concurrency keys, the id of its newest queued execution after `afterId`, if there is one. */

@@ -61,7 +61,7 @@ describe('budgets and usage: what a requeued execution spent counts in the perio
     expect(await usageTotal(engine)).toMatchObject({ inputTokens: waiting.usage.inputTokens, outputTokens: waiting.usage.outputTokens, executions: 1 });
   }, 90_000);
 
-  it('uses up a hard budget: the next execution is not started, and the spend stays once the waiting one is skipped too', async () => {
+  it('uses up a hard budget: the next execution is not started, and the spend stays once the waiting one is refused too (it ran: failed, not skipped)', async () => {
     const engine = await startEngine({}, { respond: readThenRateLimited });
     cleanups.push(() => engine.close());
     const { trigger, waiting, spent } = await requeuedWithSpend(engine);
@@ -72,7 +72,9 @@ describe('budgets and usage: what a requeued execution spent counts in the perio
     expect(next).toMatchObject({ state: 'skipped', startedAt: null, attempts: [] });
     expect(next.reason).toMatch(/^not started: The daily hard budget is used up /);
     // The same pass finds the budget used up for the waiting execution too.
-    expect(await engine.waitForState(waiting.id, ['skipped'], 30_000)).toMatchObject({ state: 'skipped', usage: waiting.usage });
+    const refused = await engine.waitForState(waiting.id, ['failed', 'skipped'], 30_000);
+    expect(refused).toMatchObject({ state: 'failed', usage: waiting.usage });
+    expect(refused.reason).toMatch(/^stopped while waiting: The daily hard budget is used up /);
     expect(await spentOf(engine, budget.id)).toEqual(spent);
     expect(await usageTotal(engine)).toMatchObject({ inputTokens: waiting.usage.inputTokens, outputTokens: waiting.usage.outputTokens, executions: 1 });
   }, 90_000);
