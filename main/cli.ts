@@ -6,6 +6,7 @@ import { serve } from './cli/serve.js';
 import { ConfigError } from './config/config.js';
 import { KeychainUnavailableError } from './secrets/keychain.js';
 import { DatabaseTooNewError } from './storage/database.js';
+import { EXIT_CONFIG, EXIT_FAILURE, exitCodeFor } from './cli/exit-codes.js';
 
 const USAGE = `Usage:
   agented serve [--host H] [--port P] [--data-dir D]   run the API headless (supervisor + worker)
@@ -43,7 +44,7 @@ async function run(argv: string[]): Promise<number> {
       break;
   }
   process.stderr.write(`${USAGE}\n`);
-  return 2;
+  return EXIT_CONFIG;
 }
 
 run(process.argv.slice(2)).then(
@@ -53,19 +54,16 @@ run(process.argv.slice(2)).then(
   (error: unknown) => {
     if (error instanceof ConfigError) {
       process.stderr.write(`agented: ${error.message}\n`);
-      process.exitCode = 2;
-    } else if (error instanceof KeychainUnavailableError) {
+      process.exitCode = EXIT_CONFIG;
+    } else if (error instanceof KeychainUnavailableError || error instanceof DatabaseTooNewError) {
       process.stderr.write(`agented: ${error.message}\n`);
-      process.exitCode = 3;
-    } else if (error instanceof DatabaseTooNewError) {
-      process.stderr.write(`agented: ${error.message}\n`);
-      process.exitCode = 4;
+      process.exitCode = exitCodeFor(error.code);
     } else if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`agented: ${(error as Error).message}\n${USAGE}\n`);
-      process.exitCode = 2;
+      process.exitCode = EXIT_CONFIG;
     } else {
       process.stderr.write(`agented: ${(error as Error).stack ?? String(error)}\n`);
-      process.exitCode = 1;
+      process.exitCode = EXIT_FAILURE;
     }
   },
 );

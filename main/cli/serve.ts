@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { ConfigError, resolveConfig, type Config } from '../config/config.js';
-import { DataDirInUseError, EXIT_DATA_DIR_IN_USE } from '../storage/data-dir-lock.js';
+import { exitCodeFor } from './exit-codes.js';
 import { ForkHost } from '../supervisor/fork-host.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { ElectronLogFileSink } from '../telemetry/file-sink.js';
@@ -78,7 +78,8 @@ export async function serve(flags: ServeFlags, host: WorkerHost = new ForkHost(w
       if (state.status === 'stopped') resolve(0);
       if (state.status === 'crashed') {
         process.stderr.write(`agented: ${state.reason}\n`);
-        resolve(state.code === DataDirInUseError.code ? EXIT_DATA_DIR_IN_USE : 1);
+        // The same code as when the command itself meets the error (a locked keychain, a newer database).
+        resolve(exitCodeFor(state.code));
       }
     });
   });

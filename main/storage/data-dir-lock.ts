@@ -6,8 +6,6 @@ import Database from 'better-sqlite3';
 export const LOCK_FILE = 'agented.lock';
 /** Who holds the lock, for the message a second instance prints; informative only (the lock decides, not this file). */
 export const HOLDER_FILE = 'agented.lock.json';
-/** `agented serve` exits with this when another instance uses its data dir (EX_TEMPFAIL: it may be free later; docs/headless.md). */
-export const EXIT_DATA_DIR_IN_USE = 75;
 
 export interface DataDirHolder {
   /** The process that holds the lock (the API worker). */
