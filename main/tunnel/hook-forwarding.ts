@@ -1,5 +1,4 @@
 import http from 'node:http';
-import type { Readable } from 'node:stream';
 
 /** The only thing a tunnel may reach: a delivery to one trigger. */
 const HOOK_PATH = /^\/hooks\/[A-Za-z0-9_-]{1,100}$/;
@@ -85,12 +84,11 @@ export function forwardableHeaders(headers: Readonly<Record<string, unknown>>): 
 /**
  * POSTs a relayed delivery to the worker's own `/hooks/…` (so it goes through
  * the same checks as any delivery: Host allowlist, size limit, signature,
- * dedup) and returns the answer. The body is passed as bytes, or streamed.
+ * dedup) and returns the answer.
  */
-export function postToWorker(target: URL, path: string, headers: http.OutgoingHttpHeaders, body: Buffer | Readable): Promise<WorkerAnswer> {
+export function postToWorker(target: URL, path: string, headers: http.OutgoingHttpHeaders, body: Buffer): Promise<WorkerAnswer> {
   return new Promise((resolve, reject) => {
-    const outgoing: http.OutgoingHttpHeaders = { ...headers, host: target.host };
-    if (Buffer.isBuffer(body)) outgoing['content-length'] = body.length;
+    const outgoing: http.OutgoingHttpHeaders = { ...headers, host: target.host, 'content-length': body.length };
     const request = http.request({ hostname: target.hostname, port: target.port, method: 'POST', path, headers: outgoing, agent: false }, (response) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -105,11 +103,7 @@ export function postToWorker(target: URL, path: string, headers: http.OutgoingHt
       response.on('error', reject);
     });
     request.on('error', reject);
-    if (Buffer.isBuffer(body)) request.end(body);
-    else {
-      body.on('error', (error) => request.destroy(error));
-      body.pipe(request);
-    }
+    request.end(body);
   });
 }
 

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { errorCatalogue } from '../../common/errors.js';
 import type { Disposable } from '../lifecycle/disposables.js';
 import type { Logger } from '../telemetry/logger.js';
 import { describeRelayed, forwardableHeaders, postToWorker, refusalReason, type RelayedRequest } from './hook-forwarding.js';
@@ -9,6 +10,8 @@ export interface HookGateOptions {
   provider: string;
   /** The worker's own URL (http://127.0.0.1:PORT). */
   target: string;
+  /** The worker's limit for a delivery's body (AGENTED_MAX_HOOK_BODY_BYTES). */
+  maxBodyBytes: number;
   logger: Logger;
   onRefused(request: RelayedRequest, reason: string): void;
 }
@@ -17,10 +20,15 @@ export interface HookGateOptions {
  * A small HTTP server on 127.0.0.1 between a tunnel that forwards raw HTTP
  * (ngrok) and the worker: it passes `POST /hooks/<trigger>` on and answers 404
  * to everything else, so the API behind the key is never reachable from
- * outside, whatever the tunnel is asked for. Bodies are streamed through
+ * outside, whatever the tunnel is asked for. Bodies are passed on
  * unchanged (signatures are over the exact bytes), and the worker's answer
  * is passed back. It also sets Host to the worker's, which the worker's
  * allowlist accepts (the public name would not pass).
+ *
+ * A body is read whole here, and one over the worker's limit is answered 413
+ * here: the worker answers that before reading the rest and then closes the
+ * connection, which a body still being streamed to it turns into a write
+ * error, and the sender would see 502 instead of 413.
  */
 export class HookGate implements Disposable {
   private constructor(
@@ -70,7 +78,12 @@ async function pass(options: HookGateOptions, target: URL, req: http.IncomingMes
     return answer(res, 404, { error: { code: 'ERR_NOT_FOUND', message: 'Only webhook deliveries (POST /hooks/<trigger>) pass through the tunnel.' } });
   }
   try {
-    const response = await postToWorker(target, path, forwardableHeaders(req.headers), req);
+    const body = await readBody(req, options.maxBodyBytes);
+    if (body === null) {
+      const { status, message } = errorCatalogue.ERR_BODY_TOO_LARGE;
+      return answer(res, status, { error: { code: 'ERR_BODY_TOO_LARGE', message } });
+    }
+    const response = await postToWorker(target, path, forwardableHeaders(req.headers), body);
     const passed: http.OutgoingHttpHeaders = { 'content-length': response.body.length };
     for (const name of ['content-type', 'x-request-id', 'cache-control']) {
       const value = response.headers[name];
@@ -83,6 +96,35 @@ async function pass(options: HookGateOptions, target: URL, req: http.IncomingMes
     if (!res.headersSent) answer(res, 502, { error: { code: 'ERR_INTERNAL', message: 'Agented did not answer.' } });
     else res.destroy();
   }
+}
+
+/** The whole body, or null once it is longer than `limit` (declared or sent; the rest is read and dropped). */
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | null> {
+  if (Number(req.headers['content-length'] ?? 0) > limit) {
+    req.resume();
+    return Promise.resolve(null);
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off('data', onData);
+        req.resume();
+        chunks.length = 0;
+        resolve(null);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+    req.on('close', () => {
+      if (!req.complete) reject(new Error('the sender hung up before the body ended'));
+    });
+  });
 }
 
 function answer(res: http.ServerResponse, status: number, body: unknown): void {

@@ -17,6 +17,8 @@ export interface NgrokTunnelOptions {
   /** ngrok's server_addr (a custom agent ingress); undefined dials ngrok's own servers. */
   serverAddr: string | undefined;
   workerUrl: string;
+  /** The worker's limit for a delivery's body, which the HookGate applies before passing it on. */
+  maxBodyBytes: number;
   logger: Logger;
   events: TunnelEvents;
   /** Registers the authtoken with the log redactor. */
@@ -47,6 +49,7 @@ export class NgrokTunnel implements Tunnel {
     this.gate = await HookGate.start({
       provider: 'ngrok',
       target: this.options.workerUrl,
+      maxBodyBytes: this.options.maxBodyBytes,
       logger,
       // ngrok forwards the bytes unchanged: a signature failure there is the sender's or the secret's, and the inspector shows it.
       onRefused: (request, reason) => events.relayedFailure({ kind: 'path-refused', provider: 'ngrok', ...request, explanation: `Refused: ${reason}. Only POST /hooks/<trigger> is forwarded.` }),

@@ -136,6 +136,8 @@ export class SmeeTunnel implements Tunnel {
     }
     const channel = new URL(location, newChannelUrl).href;
     this.options.logger.info('smee channel created', { channel });
+    // Stopped meanwhile (the settings changed): keeping it would replace the channel chosen since.
+    this.ensureRunning();
     this.options.keepChannel(channel);
     return channel;
   }

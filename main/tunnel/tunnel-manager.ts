@@ -63,6 +63,8 @@ export class TunnelManager implements Disposable {
   private tunnel: Tunnel | undefined;
   /** Counts starts: events of a tunnel that has since been replaced are ignored. */
   private generation = 0;
+  /** Ends the wait for the running tunnel's first connection: a change that replaced it waits no longer. */
+  private endWait: () => void = () => undefined;
   private provider: TunnelProvider = 'off';
   private status: TunnelStatus = 'off';
   private since: string | null = null;
@@ -75,8 +77,12 @@ export class TunnelManager implements Disposable {
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
   private readonly listeners = new Set<(view: TunnelView) => void>();
+  /** Resolved as the worker resolves it when it starts (a change to it needs a restart there too). */
+  private readonly maxHookBodyBytes: number;
 
-  constructor(private readonly options: TunnelManagerOptions) {}
+  constructor(private readonly options: TunnelManagerOptions) {
+    this.maxHookBodyBytes = resolveConfig({ env: options.env, stored: options.settings.all() }).maxHookBodyBytes;
+  }
 
   /** The tunnel settings in use (environment > stored > default), for GET /api/settings. */
   liveSettings(): Partial<Record<SettingName, unknown>> {
@@ -274,6 +280,7 @@ export class TunnelManager implements Disposable {
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.generation += 1;
+    this.endWait();
     const tunnel = this.tunnel;
     this.tunnel = undefined;
     this.address = undefined;
@@ -321,7 +328,8 @@ export class TunnelManager implements Disposable {
         this.scheduleRetry(settings.tunnel, message);
       },
     );
-    return { connected };
+    const replaced = new Promise<void>((resolve) => (this.endWait = resolve));
+    return { connected: Promise.race([connected, replaced]) };
   }
 
   /** Closes a tunnel that failed (what it opened must not linger), unless it was replaced meanwhile. */
@@ -395,6 +403,7 @@ export class TunnelManager implements Disposable {
           domain: settings.ngrokDomain,
           serverAddr: settings.ngrokServerAddr,
           workerUrl,
+          maxBodyBytes: this.maxHookBodyBytes,
           logger,
           events,
           registerSecret: (value) => logger.redactor.addSecret(value),

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Delivery, TriggerCreated } from '../../common/triggers.js';
 import type { RelayedRequest } from '../../main/tunnel/hook-forwarding.js';
@@ -33,8 +34,8 @@ function viaTunnel(method: string, urlPath: string, body?: string, headers: Reco
 }
 
 beforeAll(async () => {
-  server = await startInProcess();
-  gate = await HookGate.start({ provider: 'ngrok', target: server.url, logger: server.worker.logger, onRefused: (request, reason) => refused.push({ request, reason }) });
+  server = await startInProcess({ AGENTED_MAX_HOOK_BODY_BYTES: String(64 * 1024) });
+  gate = await HookGate.start({ provider: 'ngrok', target: server.url, maxBodyBytes: server.worker.config.maxHookBodyBytes, logger: server.worker.logger, onRefused: (request, reason) => refused.push({ request, reason }) });
   trigger = (await api('POST', '/api/triggers', { name: 'review', kind: 'github', promptTemplate: 'Review {{payload.pull_request.title}}', github: { events: ['pull_request.opened'] } })).json<TriggerCreated>();
 });
 afterAll(async () => {
@@ -79,6 +80,27 @@ describe('hook gate (the upstream of ngrok)', () => {
     expect(response.json<{ error: { code: string } }>().error.code).toBe('ERR_NOT_FOUND');
     expect(refused.at(-1)?.request.method).toBe(method);
     expect((await api('GET', '/api/triggers')).json<{ items: unknown[] }>().items).toHaveLength(before);
+  });
+
+  it('answers a body over the worker’s limit 413, as the worker does, with or without a Content-Length', async () => {
+    const body = JSON.stringify({ padding: 'x'.repeat(1024 * 1024) });
+    const declared = await viaTunnel('POST', `/hooks/${trigger.id}`, body, { 'content-type': 'application/json', 'content-length': String(body.length) });
+    expect(declared.status, declared.body).toBe(413);
+    expect(declared.json<{ error: { code: string } }>().error.code).toBe('ERR_BODY_TOO_LARGE');
+
+    // Chunked, in pieces, as a proxy streams it on.
+    const streamed = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(`${gate.url}/hooks/${trigger.id}`, { method: 'POST', headers: { host: publicHost, 'content-type': 'application/json' } }, (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+      req.on('error', reject);
+      for (let offset = 0; offset < body.length; offset += 16 * 1024) req.write(body.slice(offset, offset + 16 * 1024));
+      req.end();
+    });
+    expect(streamed.status, streamed.body).toBe(413);
+    expect(JSON.parse(streamed.body)).toMatchObject({ error: { code: 'ERR_BODY_TOO_LARGE' } });
   });
 
   it('never passes the local API key on, even to /hooks/*', async () => {

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,6 +42,23 @@ async function eventually(what: string, check: (view: TunnelView) => boolean, ti
   }
 }
 
+/** A smee server slow to create a channel: /new answers (with `channel`) once released. */
+async function startSlowSmeeServer(channel: string): Promise<{ url: string; release(): void; close(): Promise<void> }> {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const server = http.createServer((_req, res) => void released.then(() => res.writeHead(307, { location: channel }).end()));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    release,
+    close: async () => {
+      release();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 async function freePort(): Promise<number> {
   const probe = net.createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
@@ -81,6 +99,37 @@ describe('tunnel manager', () => {
     relay!.blocked.delete(channel);
     await eventually('the tunnel up again', (current) => current.status === 'up');
     expect(relay!.listeners(channel)).toBe(1);
+  });
+
+  it('a channel created for a start that was replaced meanwhile is not kept over the one chosen since', async () => {
+    const slow = await startSlowSmeeServer(`${relay!.url}/created-too-late`);
+    try {
+      const starting = await manager.update({ provider: 'smee', server: slow.url, channelUrl: null }, actor);
+      expect(starting.status).toBe('starting');
+      const chosen = `${relay!.url}/chosen-channel`;
+      expect(await manager.update({ provider: 'smee', server: relay!.url, channelUrl: chosen }, actor)).toMatchObject({ status: 'up', publicUrl: chosen });
+      slow.release();
+      await sleep(300);
+      expect(settings.all().smeeUrl).toBe(chosen);
+      expect(manager.view().settings.smeeUrl).toBe(chosen);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('a change answers without waiting for a start that a later change replaced', async () => {
+    const slow = await startSlowSmeeServer(`${relay!.url}/created-too-late`);
+    try {
+      const begun = Date.now();
+      const first = manager.update({ provider: 'smee', server: slow.url, channelUrl: null }, actor).then(() => Date.now() - begun);
+      await eventually('the first start under way', (current) => current.status === 'starting');
+      const second = manager.update({ provider: 'off' }, actor);
+      expect(await second).toMatchObject({ provider: 'off', status: 'off' });
+      // startWaitMs is 2 s: the first waited that long for a tunnel that was already gone.
+      expect(await first).toBeLessThan(1_000);
+    } finally {
+      await slow.close();
+    }
   });
 
   it('a new smee server forgets the channel of the old one', async () => {
