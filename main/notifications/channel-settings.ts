@@ -38,6 +38,8 @@ export interface ChannelSettingsDependencies {
  */
 export class NotificationChannelSettings {
   private current: ChannelConfig = { slackUrl: null, webhookUrl: null, webhookSecret: null, desktop: true };
+  /** The update being applied: the next one waits for it. */
+  private updating: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly deps: ChannelSettingsDependencies) {}
 
@@ -83,8 +85,19 @@ export class NotificationChannelSettings {
     };
   }
 
-  /** Applies a validated update: secrets to the store, the desktop switch to the settings table, then memory, then the audit log. */
-  async update(update: NotificationSettingsUpdate, actor: Actor): Promise<void> {
+  /**
+   * Applies a validated update, one at a time: each keychain write waits for
+   * the OS, and an update begun meanwhile would start from the old channels
+   * and undo this one, in memory and in the store.
+   */
+  update(update: NotificationSettingsUpdate, actor: Actor): Promise<void> {
+    const applied = this.updating.then(() => this.apply(update, actor));
+    this.updating = applied.catch(() => undefined);
+    return applied;
+  }
+
+  /** Secrets to the store, the desktop switch to the settings table, then memory, then the audit log. */
+  private async apply(update: NotificationSettingsUpdate, actor: Actor): Promise<void> {
     const next: ChannelConfig = { ...this.current };
     if (update.slackUrl !== undefined) next.slackUrl = update.slackUrl;
     if (update.webhookUrl !== undefined) next.webhookUrl = update.webhookUrl;

@@ -23,6 +23,7 @@ export const DEFAULT_RETRY: RetryPolicy = { firstDelayMs: 1_000, maxDelayMs: 10 
 
 /** A Retry-After longer than this is not waited for in full. */
 const MAX_RETRY_AFTER_MS = 60 * 60_000;
+/** Deliveries under way at once, per channel. */
 const BATCH = 20;
 
 export interface OutboxNotifierDependencies {
@@ -52,8 +53,8 @@ export class OutboxNotifier implements Notifier, Disposable {
   private readonly fetch: typeof fetch;
   private readonly shutdown = new AbortController();
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
+  /** Deliveries under way, by outbox row. Each is awaited on its own, so a receiver that hangs holds up no other row. */
+  private readonly inFlight = new Map<number, { channel: NotificationChannel; done: Promise<void> }>();
   private disposed = false;
 
   constructor(private readonly deps: OutboxNotifierDependencies) {
@@ -78,7 +79,8 @@ export class OutboxNotifier implements Notifier, Disposable {
       this.log.warn(`notification: ${notification.title}`, { notification_id: notificationId, notification_kind: notification.kind, body: notification.body, data: notification.data, channels });
       if (channels.length === 0) return { notificationId, channels };
       this.deps.outbox.enqueue(notificationId, channels, message, now);
-      this.wake();
+      // Not sent from here: the caller may be inside a repository's transaction.
+      this.schedule(0);
       return { notificationId, channels };
     } catch (error) {
       this.log.error('a notification could not be queued', { notification_id: notificationId, notification_kind: notification.kind, err: error });
@@ -98,41 +100,44 @@ export class OutboxNotifier implements Notifier, Disposable {
     this.disposed = true;
     clearTimeout(this.timer);
     this.shutdown.abort();
-    await this.running;
-  }
-
-  private wake(): void {
-    if (this.disposed) return;
-    if (this.running) this.again = true;
-    else this.schedule(0);
+    await Promise.all([...this.inFlight.values()].map((sending) => sending.done));
   }
 
   private schedule(delayMs: number): void {
     if (this.disposed) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.pass(), Math.min(Math.max(0, delayMs), this.retry.maxDelayMs));
+    this.timer = setTimeout(() => this.pass(), Math.min(Math.max(0, delayMs), this.retry.maxDelayMs));
     this.timer.unref();
   }
 
-  private async pass(): Promise<void> {
-    if (this.disposed || this.running) return;
-    this.running = (async () => {
-      do {
-        this.again = false;
-        const due = this.deps.outbox.due(this.now(), BATCH);
-        await Promise.all(due.map((delivery) => this.deliver(delivery)));
-        if (due.length === BATCH) this.again = true;
-      } while (this.again && !this.disposed);
-    })();
+  /** Starts every due delivery not already under way; each one, when it ends, looks again. */
+  private pass(): void {
+    if (this.disposed) return;
     try {
-      await this.running;
+      // Rows under way are still due: ask for enough rows to find BATCH more.
+      for (const delivery of this.deps.outbox.due(this.now(), this.inFlight.size + BATCH)) {
+        if (this.inFlight.has(delivery.id) || this.underWay(delivery.channel) >= BATCH) continue;
+        const done = this.deliver(delivery)
+          .catch((error: unknown) => this.log.error('the notification sender failed; it tries again with the next notification', { err: error }))
+          .finally(() => {
+            this.inFlight.delete(delivery.id);
+            this.schedule(0);
+          });
+        this.inFlight.set(delivery.id, { channel: delivery.channel, done });
+      }
+      const next = this.deps.outbox.nextDueAt();
+      if (next === null) return;
+      // While a row is under way, it is the one due first, so when the next other row is due is unknown: look again after the shortest retry delay.
+      this.schedule(this.inFlight.size > 0 ? Math.max(next - this.now(), this.retry.firstDelayMs) : next - this.now());
     } catch (error) {
       this.log.error('the notification sender failed; it tries again with the next notification', { err: error });
-    } finally {
-      this.running = undefined;
     }
-    const next = this.disposed ? null : this.deps.outbox.nextDueAt();
-    if (next !== null) this.schedule(next - this.now());
+  }
+
+  private underWay(channel: NotificationChannel): number {
+    let count = 0;
+    for (const sending of this.inFlight.values()) if (sending.channel === channel) count += 1;
+    return count;
   }
 
   private async deliver(delivery: PendingDelivery): Promise<void> {
@@ -146,15 +151,17 @@ export class OutboxNotifier implements Notifier, Disposable {
       return;
     }
     const attempt = delivery.attempts + 1;
+    // An error page may quote the request, the URL's token with it (Express's 404 does): the outbox, shown by the API, keeps it masked as the log does.
+    const reason = this.log.redactor.scrub(outcome.reason);
     if (outcome.permanent || attempt >= this.retry.maxAttempts) {
-      this.deps.outbox.markFailed(delivery.id, outcome.reason, new Date(this.now()));
-      this.log.error(`notification not delivered; giving up ${outcome.permanent ? '(the receiver refused it)' : `after ${attempt} attempts`}`, { ...fields, reason: outcome.reason });
+      this.deps.outbox.markFailed(delivery.id, reason, new Date(this.now()));
+      this.log.error(`notification not delivered; giving up ${outcome.permanent ? '(the receiver refused it)' : `after ${attempt} attempts`}`, { ...fields, reason });
       return;
     }
     const backoff = Math.min(this.retry.firstDelayMs * 2 ** (attempt - 1), this.retry.maxDelayMs);
     const delayMs = Math.max(backoff, Math.min(outcome.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS));
-    this.deps.outbox.markRetry(delivery.id, outcome.reason, this.now() + delayMs);
-    this.log.warn('notification delivery failed; will retry', { ...fields, reason: outcome.reason, retry_in_ms: delayMs });
+    this.deps.outbox.markRetry(delivery.id, reason, this.now() + delayMs);
+    this.log.warn('notification delivery failed; will retry', { ...fields, reason, retry_in_ms: delayMs });
   }
 
   private async attempt(delivery: PendingDelivery): Promise<DeliveryOutcome> {

@@ -95,6 +95,26 @@ describe('OutboxNotifier', () => {
     expect(outbox.recent(10).find((entry) => entry.channel === 'webhook')!.status).toBe('pending');
   });
 
+  it('a receiver that hangs holds up only its own deliveries: a later notification reaches Slack and the desktop at once', async () => {
+    const hanging = await receiver(() => ({ status: 200, delayMs: 3_000 }));
+    const slack = await startSlackStandIn();
+    cleanups.push(() => slack.close());
+    const shown: DesktopNotification[] = [];
+    const { notifier, outbox, channels } = await notifierOn(tempDatabase(), { retry: { ...FAST, timeoutMs: 5_000 }, desktop: (notification) => shown.push(notification) });
+    await channels.update({ slackUrl: slack.hookUrl, webhookUrl: `${hanging.url}/hook` }, actor);
+    notifier.notify(budgetNotification);
+    await until(() => hanging.requests.length === 1 && slack.texts().length === 1);
+
+    const later = notifier.send({ ...budgetNotification, title: 'The daily soft budget at 100%' });
+    const raisedAt = performance.now();
+    await until(() => slack.texts().length === 2 && shown.length === 2, 2_000);
+    expect(performance.now() - raisedAt).toBeLessThan(1_000);
+    expect(shown[1]!.id).toBe(later.notificationId);
+    // The webhook is still answering the first one; the second does not wait for it either.
+    await until(() => hanging.requests.length === 2, 1_000);
+    expect(outbox.recent(10).filter((entry) => entry.channel === 'webhook').map((entry) => entry.status)).toEqual(['pending', 'pending']);
+  });
+
   it('never throws at its caller: a notification that cannot be stored is logged instead', async () => {
     const slack = await startSlackStandIn();
     cleanups.push(() => slack.close());

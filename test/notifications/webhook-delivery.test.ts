@@ -189,6 +189,27 @@ describe('notification settings API', () => {
     expect(again.body.channels.webhook).toMatchObject({ configured: true, signed: false });
   }, 60_000);
 
+  it('a receiver whose error page echoes the request path (as Express answers 404) does not put the URL\'s token into lastError', async () => {
+    const token = 'pathToken0123456789abcdef';
+    // Express's default 404 (finalhandler): the method and path of the request, inside <pre>.
+    const receiver = await receiverFor((received) => ({ status: 404, body: `<pre>Cannot POST ${received.path}</pre>`, headers: { 'content-type': 'text/html; charset=utf-8' } }));
+    const server = await startInProcess();
+    cleanups.push(() => server.close());
+    const headers = { authorization: `Bearer ${server.key}`, 'content-type': 'application/json' };
+    expect((await request(server.url, { method: 'PUT', path: '/api/notifications', headers, body: JSON.stringify({ webhookUrl: `${receiver.url}/hooks/${token}` }) })).status).toBe(200);
+    expect((await request(server.url, { method: 'POST', path: '/api/notifications/test', headers })).status).toBe(202);
+    const outbox = async () => (await request(server.url, { path: '/api/notifications', headers })).json<NotificationSettings>().recent;
+    await untilTrue(async () => (await outbox())[0]?.status === 'failed', 'the refused delivery given up');
+    expect(receiver.requests[0]!.path).toBe(`/hooks/${token}`);
+
+    const [entry] = await outbox();
+    expect(entry!.lastError).toMatch(/^HTTP 404: <pre>Cannot POST /);
+    expect(entry!.lastError).not.toContain(token);
+    const logs = listFiles(server.logDir).map((file) => fs.readFileSync(file, 'utf8')).join('\n');
+    expect(logs).toContain('HTTP 404: <pre>Cannot POST ');
+    expect(logs).not.toContain(token);
+  }, 60_000);
+
   it('pending notifications survive a worker restart: the next worker on the same data folder delivers them', async () => {
     let receiverUp = false;
     const receiver = await receiverFor(() => (receiverUp ? { status: 200 } : { status: 503, body: 'maintenance' }));
