@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { AccountCreate, AccountPatch, type Account } from '../../common/accounts.js';
 import type { SecretStore } from '../secrets/keychain.js';
 import { ApiError } from '../server/errors.js';
@@ -8,6 +9,17 @@ import { newId } from '../triggers/ids.js';
 
 export function accountKeyName(accountId: string): string {
   return `account:${accountId}:api-key`;
+}
+
+/**
+ * The schema (shared with the renderer) takes both `/…` and `C:\…`; only this
+ * platform's absolute form is one here: on POSIX `C:/…` is relative, and the
+ * CLI would keep its login in a folder inside the execution's working directory.
+ */
+function checkConfigDir(configDir: string | null): void {
+  if (configDir !== null && !path.isAbsolute(configDir)) {
+    throw new ApiError('ERR_VALIDATION', undefined, [{ path: 'body.configDir', message: 'must be an absolute path' }]);
+  }
 }
 
 /**
@@ -59,9 +71,9 @@ export class AccountService {
 
   async create(input: unknown, actor: Actor): Promise<Account> {
     const definition = AccountCreate.parse(input);
-    if (this.deps.accounts.forBackend(definition.backend).some((account) => account.name === definition.name)) {
-      throw new ApiError('ERR_ACCOUNT_EXISTS', `The ${definition.backend} backend already has an account named "${definition.name}".`);
-    }
+    checkConfigDir(definition.configDir);
+    const nameTaken = () => new ApiError('ERR_ACCOUNT_EXISTS', `The ${definition.backend} backend already has an account named "${definition.name}".`);
+    if (this.deps.accounts.forBackend(definition.backend).some((account) => account.name === definition.name)) throw nameTaken();
     const id = newId('acc');
     if (definition.apiKey !== undefined) {
       this.deps.registerSecret(definition.apiKey);
@@ -79,7 +91,11 @@ export class AccountService {
       createdAt: now,
       updatedAt: now,
     };
-    this.deps.accounts.insert(account);
+    if (!this.deps.accounts.insert(account)) {
+      // Another request took the name while this one's key was being written: its key must not stay behind, owned by no account.
+      if (definition.apiKey !== undefined) await this.deps.secrets.delete(accountKeyName(id));
+      throw nameTaken();
+    }
     this.deps.audit.record({ action: 'account.created', ...actor, targetId: id, detail: { backend: account.backend, name: account.name } });
     this.changed();
     return this.toApi(account);
@@ -88,6 +104,7 @@ export class AccountService {
   async update(id: string, input: unknown, actor: Actor): Promise<Account> {
     const current = this.get(id);
     const patch = AccountPatch.parse(input);
+    if (patch.configDir !== undefined) checkConfigDir(patch.configDir);
     if (patch.name !== undefined && patch.name !== current.name && this.deps.accounts.forBackend(current.backend).some((account) => account.name === patch.name)) {
       throw new ApiError('ERR_ACCOUNT_EXISTS', `The ${current.backend} backend already has an account named "${patch.name}".`);
     }
@@ -121,8 +138,9 @@ export class AccountService {
 
   async delete(id: string, actor: Actor): Promise<void> {
     const current = this.get(id);
+    // The key first: a keychain that refuses (locked) leaves the account as it was, not deleted with its key left behind.
+    if (current.hasApiKey) await this.deps.secrets.delete(accountKeyName(id));
     this.deps.accounts.remove(id);
-    await this.deps.secrets.delete(accountKeyName(id));
     this.deps.accounts.clearCooldown(credentialOf(current.backend, id));
     this.deps.audit.record({ action: 'account.deleted', ...actor, targetId: id, detail: { backend: current.backend, name: current.name } });
     this.changed();
@@ -132,7 +150,13 @@ export class AccountService {
   async apiKeyOf(account: StoredAccount): Promise<string | null> {
     if (!account.hasApiKey) return null;
     const key = await this.deps.secrets.get(accountKeyName(account.id));
-    if (key !== null) this.deps.registerSecret(key);
+    // Without it the CLI would run on the environment's credentials, counted as this account's.
+    if (key === null) {
+      throw new Error(
+        `the API key of ${account.backend} account "${account.name}" is not in the secret store (it was kept in the OS keychain and the worker now runs with AGENTED_API_KEY, or the other way round, or it was removed there); give the account its key again`,
+      );
+    }
+    this.deps.registerSecret(key);
     return key;
   }
 

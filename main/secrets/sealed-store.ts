@@ -29,7 +29,12 @@ export class SealedSecretStore implements SecretStore {
     const decipher = crypto.createDecipheriv('aes-256-gcm', this.key, row.iv);
     decipher.setAAD(Buffer.from(name));
     decipher.setAuthTag(row.tag);
-    return Buffer.concat([decipher.update(row.ciphertext), decipher.final()]).toString('utf8');
+    try {
+      return Buffer.concat([decipher.update(row.ciphertext), decipher.final()]).toString('utf8');
+    } catch {
+      // The only way a value of ours fails its tag: the sealing key, and so AGENTED_API_KEY, is not the one it was sealed with.
+      throw new Error(`"${name}" was sealed with another AGENTED_API_KEY and cannot be read with this one; set it again`);
+    }
   }
 
   async set(name: string, value: string): Promise<void> {

@@ -60,7 +60,7 @@ export class AccountRepository {
   constructor(private readonly db: Database.Database) {
     this.statements = {
       insert: db.prepare<[string, string, string, number, string | null, number, number, string, string]>(
-        'INSERT INTO accounts (id, backend, name, has_api_key, config_dir, priority, enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO accounts (id, backend, name, has_api_key, config_dir, priority, enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (backend, name) DO NOTHING',
       ),
       update: db.prepare<[string, number, string | null, number, number, string, string]>(
         'UPDATE accounts SET name = ?, has_api_key = ?, config_dir = ?, priority = ?, enabled = ?, updated_at = ? WHERE id = ?',
@@ -87,8 +87,9 @@ export class AccountRepository {
     };
   }
 
-  insert(account: StoredAccount): void {
-    this.statements.insert.run(account.id, account.backend, account.name, account.hasApiKey ? 1 : 0, account.configDir, account.priority, account.enabled ? 1 : 0, account.createdAt, account.updatedAt);
+  /** False when the backend already has an account of that name. */
+  insert(account: StoredAccount): boolean {
+    return this.statements.insert.run(account.id, account.backend, account.name, account.hasApiKey ? 1 : 0, account.configDir, account.priority, account.enabled ? 1 : 0, account.createdAt, account.updatedAt).changes > 0;
   }
 
   update(account: StoredAccount): void {

@@ -84,6 +84,17 @@ describe('accounts API', () => {
     expect(duplicate.status).toBe(409);
     expect(duplicate.body.error.code).toBe('ERR_ACCOUNT_EXISTS');
   });
+
+  it.skipIf(process.platform === 'win32')('refuses a Windows folder on this POSIX system, where it would be a folder inside the execution’s working directory', async () => {
+    const created = await api<ErrorAnswer>('POST', '/api/accounts', { backend: 'claude', name: 'windows', configDir: 'C:/Users/me/.claude' });
+    expect(created.status).toBe(400);
+    expect(created.body.error.issues).toEqual([{ path: 'body.configDir', message: 'must be an absolute path' }]);
+    const account = await api<Account>('POST', '/api/accounts', { backend: 'claude', name: 'posix', configDir: '/home/me/.claude' });
+    const changed = await api<ErrorAnswer>('PATCH', `/api/accounts/${account.body.id}`, { configDir: 'D:\\claude' });
+    expect(changed.status).toBe(400);
+    expect(changed.body.error.issues).toEqual([{ path: 'body.configDir', message: 'must be an absolute path' }]);
+    expect((await api<{ items: Account[] }>('GET', '/api/accounts')).body.items.find((item) => item.id === account.body.id)?.configDir).toBe('/home/me/.claude');
+  });
 });
 
 describe('budgets API', () => {
