@@ -13,10 +13,11 @@ import type { Notifier } from '../notifications/notifier.js';
 import { credentialOf, type AccountRepository, type StoredAccount } from '../storage/account-repository.js';
 import type { EndState, ExecutionRepository, Usage } from '../storage/execution-repository.js';
 import type { Logger } from '../telemetry/logger.js';
+import { Redactor } from '../telemetry/redactor.js';
 import { currentBoot } from './boot-identity.js';
 import { PIPE_DRAIN_MS, startAgentProcess, type AgentProcess, type OutputStream } from './agent-process.js';
 import type { LiveOutput } from './live-output.js';
-import type { LogStore, LogStream } from './log-store.js';
+import type { LogStore, LogStream, OutputMask } from './log-store.js';
 import { followUsageFile, type RunAdapter, type UsageFileRun } from './usage-file.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -87,6 +88,8 @@ export class ExecutionRun {
   private totalsReported = false;
   /** The current attempt's CLI has printed its final result: its work is done, and a budget no longer stops it. */
   private resultReported = false;
+  /** The credentials the current attempt's CLI was given: masked in its output, and in what is taken from it (reasons). */
+  private mask: OutputMask | undefined;
   private readonly attempts: Attempt[];
   private choice: Choice;
   private readonly log: Logger;
@@ -192,7 +195,8 @@ export class ExecutionRun {
     const startedAt = new Date();
     let rateLimit: Extract<AgentEvent, { type: 'error' }> | undefined;
     let authFailed = false;
-    const env = { ...deps.env, PATH: located.searchPath, ...accountEnv };
+    const env: Env = { ...deps.env, PATH: located.searchPath, ...accountEnv };
+    this.mask = credentialMask(backendSpec(choice.backend).apiKeyVariables.map((name) => env[name]));
     const usageFile = this.followUsageFile(adapter, env);
     this.totalsReported = false;
     this.resultReported = false;
@@ -248,7 +252,7 @@ export class ExecutionRun {
       accountId: choice.account?.id ?? null,
       accountName: choice.account?.name ?? null,
       outcome: stop ? (stop.state === 'failed' ? 'failed' : stop.state) : rateLimited ? 'rate_limited' : exit?.ok ? 'succeeded' : 'failed',
-      reason: stop?.reason ?? (rateLimited ? rateLimit!.message : (failure ?? exit?.reason ?? null)),
+      reason: stop?.reason ?? (rateLimited ? this.masked(rateLimit!.message) : (failure ?? this.masked(exit?.reason ?? null))),
       startedAt: startedAt.toISOString(),
       endedAt: endedAt.toISOString(),
       durationMs: endedAt.getTime() - startedAt.getTime(),
@@ -259,9 +263,14 @@ export class ExecutionRun {
 
     if (stop) return this.end(stop.state, stop.reason, exit?.code ?? null);
     if (exit === undefined) return this.end('failed', failure ?? 'the CLI did not start', null);
-    if (rateLimited) return { kind: 'rate_limited', retryAt: rateLimit!.retryAt, message: rateLimit!.message };
+    if (rateLimited) return { kind: 'rate_limited', retryAt: rateLimit!.retryAt, message: this.masked(rateLimit!.message) };
     if (exit.ok) deps.pool.succeeded(choice);
-    return this.end(exit.ok ? 'succeeded' : 'failed', exit.reason, exit.code);
+    return this.end(exit.ok ? 'succeeded' : 'failed', this.masked(exit.reason), exit.code);
+  }
+
+  /** A text taken from the CLI's output (its error, its rate-limit message), with its credentials masked. */
+  private masked<T extends string | null>(text: T): T {
+    return (text === null || !this.mask ? text : this.mask.scrub(text)) as T;
   }
 
   /** Read through a method: a stop can be requested across any await, which property narrowing does not see. */
@@ -362,7 +371,7 @@ export class ExecutionRun {
   }
 
   private line(stream: LogStream, text: string, events: AgentEvent[] = []): void {
-    const line = this.deps.logs.append(this.execution.id, stream, text, events.length > 0 ? events : undefined);
+    const line = this.deps.logs.append(this.execution.id, stream, text, events.length > 0 ? events : undefined, this.mask);
     if (line) this.deps.live.publish(this.execution.id, { kind: 'log', line });
   }
 
@@ -377,6 +386,22 @@ export class ExecutionRun {
     this.log.info('execution ended', { state, reason, exit_code: exitCode });
     return { kind: 'ended' };
   }
+}
+
+/**
+ * Masks the values of the backend's credential variables in the CLI's environment — the
+ * account's key, or the environment's — in what the CLI prints: an agent that runs `env`
+ * would otherwise put its key into the database and every viewer's stream.
+ */
+function credentialMask(values: readonly (string | undefined)[]): OutputMask | undefined {
+  const redactor = new Redactor();
+  let any = false;
+  for (const value of values) {
+    if (value === undefined || value === '') continue;
+    redactor.addSecret(value);
+    any = true;
+  }
+  return any ? redactor : undefined;
 }
 
 /** A sum where null is unknown: unknown only when both are. */

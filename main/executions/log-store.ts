@@ -17,6 +17,11 @@ export interface LogLine {
   json: string;
 }
 
+/** Replaces secrets in a text (a Redactor): the credentials a CLI was given, which its output must not keep. */
+export interface OutputMask {
+  scrub(text: string): string;
+}
+
 /** A stored line, as the stream sends it: its number and its JSON. */
 export interface LogRecord {
   seq: number;
@@ -105,7 +110,7 @@ export class LogStore implements Disposable {
    * when the execution's output is past its cap and the line was dropped (a
    * `system` line never is).
    */
-  append(executionId: string, stream: LogStream, text: string, event?: unknown): LogLine | null {
+  append(executionId: string, stream: LogStream, text: string, event?: unknown, mask?: OutputMask): LogLine | null {
     const seq = this.seqFor(executionId);
     // The cap bounds what the CLI prints; Agented's own lines are few and say how the execution went, so they are always kept.
     const output = stream !== 'system';
@@ -121,6 +126,9 @@ export class LogStore implements Disposable {
     } else {
       const capped = text.length > this.options.maxLineLength ? `${text.slice(0, this.options.maxLineLength)}… [line truncated: ${text.length} characters]` : text;
       line = { executionId, seq, stream, text: capped, ts, ...(event === undefined ? {} : { event }), json: logRecord(seq, stream, capped, ts, event) };
+      // Masked as serialised: one look at the record covers the text and every event, in the form JSON escapes a secret into.
+      const masked = mask?.scrub(line.json);
+      if (masked !== undefined && masked !== line.json) line = parseLogRecord(executionId, masked);
     }
     this.nextSeq.set(executionId, seq + 1);
     this.pending.push(line);
