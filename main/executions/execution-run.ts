@@ -177,7 +177,13 @@ export class ExecutionRun {
     const { execution, deps } = this;
     deps.executions.assign(execution.id, choice.backend, choice.account);
     const located = await deps.locator.locate(choice.backend);
-    const apiKey = choice.account ? await deps.accountKey(choice.account) : null;
+    let apiKey: string | null = null;
+    try {
+      if (choice.account) apiKey = await deps.accountKey(choice.account);
+    } catch (error) {
+      // Its key is not in the store, cannot be read there (sealed with another key), or the keychain is locked: the error says which and what to do.
+      return this.end('failed', (error as Error).message, null);
+    }
     const early = this.requestedStop();
     if (early) return this.end(early.state, early.reason, null);
     if (!located.ok) return this.end('failed', located.hint, null);

@@ -132,7 +132,8 @@ describe('account keys in the OS keychain', () => {
     cleanups.push(() => server.close());
     const execution = await runToEnd(apiOf(server.url, server.key), trigger.body.id);
     expect(execution.state).toBe('failed');
-    expect(execution.reason).toMatch(/API key of claude account "work"/);
+    // An ordinary failure, saying what to do, not an internal error.
+    expect(execution.reason).toMatch(/^the API key of claude account "work" is not in the secret store .*; give the account its key again$/);
     expect(fs.existsSync(path.join(workingDirectory, 'agent-env.json'))).toBe(false);
   });
 });
@@ -155,7 +156,7 @@ describe('account keys sealed in SQLite (AGENTED_API_KEY)', () => {
     cleanups.push(() => second.close());
     const execution = await runToEnd(apiOf(second.url, second.key), trigger.body.id);
     expect(execution.state).toBe('failed');
-    expect(execution.reason).toMatch(/sealed with another AGENTED_API_KEY/);
+    expect(execution.reason).toMatch(/^"account:acc_\S+:api-key" was sealed with another AGENTED_API_KEY and cannot be read with this one; set it again$/);
     expect(fs.existsSync(path.join(workingDirectory, 'agent-env.json'))).toBe(false);
   });
 });
