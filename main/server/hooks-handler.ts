@@ -2,36 +2,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DeliveryIngest } from '../triggers/delivery-ingest.js';
 import { ApiError, toApiError } from './errors.js';
 import type { RequestContext } from './middleware/request-id.js';
+import { readBodyWithin } from './read-body.js';
 
 const TRIGGER_ID = /^trg_[A-Za-z0-9_-]{1,64}$/;
 
-/** Reads the whole body as bytes, refusing more than `limit` (declared or streamed). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) {
-    req.resume();
-    return Promise.reject(new ApiError('ERR_BODY_TOO_LARGE'));
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > limit) {
-        // Nothing more is kept, and the rest is read and dropped so the 413 can go out; the handler closes the connection once it has.
-        req.off('data', onData);
-        req.resume();
-        chunks.length = 0;
-        reject(new ApiError('ERR_BODY_TOO_LARGE'));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    req.on('data', onData);
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    req.on('error', () => reject(new ApiError('ERR_BAD_REQUEST')));
-    req.on('aborted', () => reject(new ApiError('ERR_BAD_REQUEST')));
+/** The delivery's raw bytes; 413 past `limit`, 400 when the sender hangs up first. */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const body = await readBodyWithin(req, limit).catch(() => {
+    throw new ApiError('ERR_BAD_REQUEST');
   });
+  if (body === null) throw new ApiError('ERR_BODY_TOO_LARGE');
+  return body;
 }
 
 /** Answers JSON, with the headers the request context still holds (flat pairs, so Node takes them without a setHeader each). */

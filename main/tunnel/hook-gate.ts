@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errorCatalogue } from '../../common/errors.js';
 import type { Disposable } from '../lifecycle/disposables.js';
+import { readBodyWithin } from '../server/read-body.js';
 import type { Logger } from '../telemetry/logger.js';
 import { describeRelayed, forwardableHeaders, postToWorker, refusalReason, type RelayedRequest } from './hook-forwarding.js';
 
@@ -78,7 +79,7 @@ async function pass(options: HookGateOptions, target: URL, req: http.IncomingMes
     return answer(res, 404, { error: { code: 'ERR_NOT_FOUND', message: 'Only webhook deliveries (POST /hooks/<trigger>) pass through the tunnel.' } });
   }
   try {
-    const body = await readBody(req, options.maxBodyBytes);
+    const body = await readBodyWithin(req, options.maxBodyBytes);
     if (body === null) {
       const { status, message } = errorCatalogue.ERR_BODY_TOO_LARGE;
       return answer(res, status, { error: { code: 'ERR_BODY_TOO_LARGE', message } });
@@ -96,35 +97,6 @@ async function pass(options: HookGateOptions, target: URL, req: http.IncomingMes
     if (!res.headersSent) answer(res, 502, { error: { code: 'ERR_INTERNAL', message: 'Agented did not answer.' } });
     else res.destroy();
   }
-}
-
-/** The whole body, or null once it is longer than `limit` (declared or sent; the rest is read and dropped). */
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | null> {
-  if (Number(req.headers['content-length'] ?? 0) > limit) {
-    req.resume();
-    return Promise.resolve(null);
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > limit) {
-        req.off('data', onData);
-        req.resume();
-        chunks.length = 0;
-        resolve(null);
-        return;
-      }
-      chunks.push(chunk);
-    };
-    req.on('data', onData);
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-    req.on('close', () => {
-      if (!req.complete) reject(new Error('the sender hung up before the body ended'));
-    });
-  });
 }
 
 function answer(res: http.ServerResponse, status: number, body: unknown): void {

@@ -7,7 +7,7 @@ import type { Account } from '../../common/accounts.js';
 import type { HealthReady } from '../../common/api.js';
 import type { AuditEntry } from '../../common/audit.js';
 import type { Execution } from '../../common/executions.js';
-import { request } from '../helpers/http.js';
+import { keyedApi } from '../helpers/http.js';
 import { startInProcess } from '../helpers/in-process.js';
 import { keychainHome, keyShowIn, lockKeyring, type KeychainHome } from '../helpers/keychain-serve.js';
 import { inSecretService } from '../helpers/secret-service.js';
@@ -32,15 +32,8 @@ const ENVIRONMENT_KEY = 'sk-ant-environment-0123456789';
 type Api = <T>(method: string, urlPath: string, body?: unknown) => Promise<{ status: number; body: T }>;
 
 function apiOf(url: string, key: string): Api {
-  return async <T>(method: string, urlPath: string, body?: unknown) => {
-    const response = await request(url, {
-      method,
-      path: urlPath,
-      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, body: response.body === '' ? (undefined as T) : response.json<T>() };
-  };
+  const api = keyedApi(key);
+  return (method, urlPath, body) => api(url, method, urlPath, body);
 }
 
 /** A claude "CLI" that writes the environment it got to agent-env.json in its working directory. */

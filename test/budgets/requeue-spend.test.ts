@@ -80,6 +80,22 @@ describe('budgets and usage: what a requeued execution spent counts in the perio
   }, 90_000);
 });
 
+describe('a requeued execution refused by a hard budget when it could run again (the real claude CLI against the Anthropic stand-in)', () => {
+  it('ends failed, "stopped while waiting: …", with its attempt kept — it did start, so it is not skipped as "not started"', async () => {
+    const engine = await startEngine({ AGENTED_RATE_LIMIT_BACKOFF_S: '2' }, { respond: readThenRateLimited });
+    cleanups.push(() => engine.close());
+    const trigger = await engine.createTrigger({ promptTemplate: 'Read /etc/hostname' });
+    const waiting = await waitUntilRequeued(engine, await engine.run(trigger));
+    expect((await engine.api<Budget>('POST', '/api/budgets', { scope: 'global', period: 'day', limitTokens: 1, hard: true })).status).toBe(201);
+
+    // The cool-down ends within 2 s; the queue then finds the budget used up.
+    const ended = await engine.waitForState(waiting.id, ['failed', 'skipped', 'succeeded', 'running'], 30_000);
+    expect(ended).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^stopped while waiting: The daily hard budget is used up \(/) as unknown });
+    expect(ended.attempts.map((attempt) => attempt.outcome)).toEqual(['rate_limited']);
+    expect(ended.endedAt).not.toBeNull();
+  }, 120_000);
+});
+
 describe('the execution repository: the start a budget period counts', () => {
   it('is the first start: a requeued execution waits without a start time, and starting again keeps the first', () => {
     const temp = makeTempDir();
