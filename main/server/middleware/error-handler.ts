@@ -16,6 +16,18 @@ const LOGIN_HINT_PAGE = `<!doctype html>
 </body></html>`;
 
 /**
+ * The message of a refused request's error, for the log. JSON.parse quotes up to a few dozen
+ * characters of the body around an unexpected token (`Unexpected token 's', ..."apiKey": sk-ant-…"...
+ * is not valid JSON`), and a body can hold a secret (an account's key, a webhook secret): such a
+ * message is cut to the kind of fault. The other parse messages give a position, not text.
+ */
+function loggableMessage(error: unknown): string | undefined {
+  const message = (error as Error | undefined)?.message;
+  if (message?.endsWith(' is not valid JSON')) return message.startsWith('Unexpected token') ? 'Unexpected token in JSON' : 'Not valid JSON';
+  return message;
+}
+
+/**
  * The one place errors become responses: coded errors as JSON with their
  * status; anything unknown is logged with its stack and answered as a bare
  * 500, so no internals leak.
@@ -29,7 +41,7 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, next) => {
   if (apiError.status >= 500) {
     req.log?.error('request failed', { err: error });
   } else if (!(error instanceof ApiError)) {
-    req.log?.debug('request rejected', { code: apiError.code, err_message: (error as Error)?.message });
+    req.log?.debug('request rejected', { code: apiError.code, err_message: loggableMessage(error) });
   }
   if (apiError.status === 401 && req.method === 'GET' && req.accepts(['json', 'html']) === 'html') {
     res.status(401).type('html').send(LOGIN_HINT_PAGE);
