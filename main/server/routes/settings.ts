@@ -77,10 +77,14 @@ export function settingsRoutes(deps: SettingsDependencies): Route[] {
           return parsed.ok ? [] : [{ path: `body.${name}`, message: parsed.message }];
         });
         if (issues.length > 0) throw new ApiError('ERR_VALIDATION', undefined, issues);
-        deps.settings.setMany(entries.map(([name, value]) => [name, toStoredString(value)]));
-        log.info('settings stored', { settings: entries.map(([name]) => name) });
-        deps.stored?.(entries.map(([name]) => name));
-        deps.audit?.record({ action: 'settings.updated', actor: req.auth?.method ?? 'unknown', requestId: req.requestId, targetId: null, detail: { settings: Object.fromEntries(entries) } });
+        // The Settings page saves a whole section: values already stored are no change to record.
+        const stored = deps.settings.all();
+        const changes = entries.filter(([name, value]) => stored[name] !== toStoredString(value));
+        if (changes.length === 0) return view(deps);
+        deps.settings.setMany(changes.map(([name, value]) => [name, toStoredString(value)]));
+        log.info('settings stored', { settings: changes.map(([name]) => name) });
+        deps.stored?.(changes.map(([name]) => name));
+        deps.audit?.record({ action: 'settings.updated', actor: req.auth?.method ?? 'unknown', requestId: req.requestId, targetId: null, detail: { settings: Object.fromEntries(changes) } });
         return view(deps);
       },
     }),
