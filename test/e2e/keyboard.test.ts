@@ -1,8 +1,7 @@
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { artifactPath, launchBrowser } from '../helpers/browser.js';
-import { runCli, type ReadyLine, type ServeProcess } from '../helpers/serve.js';
-import { makeTempDir } from '../helpers/temp.js';
+import { serveForFile } from '../helpers/serve.js';
 
 /**
  * Keyboard use and the colour scheme, in Debian's Chromium against `agented
@@ -11,19 +10,7 @@ import { makeTempDir } from '../helpers/temp.js';
  * :focus-visible).
  */
 const API_KEY = 'e2e-keyboard-key-0123456789abcdefghij';
-const temp = makeTempDir();
-let cli: ServeProcess;
-let ready: ReadyLine;
-
-beforeAll(async () => {
-  cli = runCli({ env: { HOME: temp.dir, AGENTED_API_KEY: API_KEY, AGENTED_DATA_DIR: `${temp.dir}/data`, AGENTED_LOG_DIR: `${temp.dir}/logs` } });
-  ready = await cli.ready;
-}, 60_000);
-
-afterAll(async () => {
-  await cli?.stop('SIGINT');
-  temp.remove();
-});
+const server = serveForFile(API_KEY);
 
 interface Focused {
   text: string;
@@ -64,7 +51,7 @@ describe('keyboard and colour scheme in Chromium', () => {
       const page = await browser.context.newPage();
       await page.setViewportSize({ width: 1280, height: 800 });
       await page.emulateMedia({ colorScheme: 'light', reducedMotion: 'reduce' });
-      await page.goto(ready.loginUrl);
+      await page.goto(server.ready.loginUrl);
       await page.getByTestId('checklist').waitFor();
 
       // First stop: the skip link, moved on screen while focused.
@@ -94,7 +81,7 @@ describe('keyboard and colour scheme in Chromium', () => {
       await page.locator('h1', { hasText: 'Triggers' }).waitFor();
 
       // The skip link takes the focus past the navigation to the page's content.
-      await page.goto(`${ready.url}/triggers`);
+      await page.goto(`${server.ready.url}/triggers`);
       await page.locator('h1', { hasText: 'Triggers' }).waitFor();
       await page.keyboard.press('Tab');
       expect((await focused(page)).text).toBe('Skip to content');
@@ -111,7 +98,7 @@ describe('keyboard and colour scheme in Chromium', () => {
       await expect.poll(() => background(page)).not.toBe(light);
       const dark = await background(page);
       expect({ light, dark }).toEqual({ light: 'rgb(246, 247, 249)', dark: 'rgb(15, 17, 21)' });
-      await page.goto(ready.url);
+      await page.goto(server.ready.url);
       await page.getByTestId('checklist').waitFor();
       for (let index = 0; index < 3; index++) await page.keyboard.press('Tab');
       const darkRing = await focused(page);

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
+import { afterAll, beforeAll } from 'vitest';
+import { makeTempDir } from './temp.js';
 
 // Not `new URL('../..', import.meta.url)`: under happy-dom (renderer tests that start an engine) the global URL is the DOM's, which resolves it elsewhere.
 export const repoRoot = `${path.resolve(import.meta.dirname, '../..')}${path.sep}`;
@@ -124,4 +126,29 @@ export function isAlive(pid: number): boolean {
 /** How many of the JSON log lines `serve` printed on stdout so far have this `msg`. */
 export function linesWithMessage(server: ServeProcess, msg: string): number {
   return server.stdout.filter((line) => parseJson(line)?.msg === msg).length;
+}
+
+/**
+ * One `agented serve` for a test file's browser tests: a fresh home with its
+ * data and log folders, the API key from the environment, started before the
+ * file's tests and stopped (SIGINT) after them. `ready` is its ready line.
+ */
+export function serveForFile(apiKey: string): { readonly ready: ReadyLine } {
+  const temp = makeTempDir();
+  let cli: ServeProcess | undefined;
+  let ready: ReadyLine | undefined;
+  beforeAll(async () => {
+    cli = runCli({ env: { HOME: temp.dir, AGENTED_API_KEY: apiKey, AGENTED_DATA_DIR: `${temp.dir}/data`, AGENTED_LOG_DIR: `${temp.dir}/logs` } });
+    ready = await cli.ready;
+  }, 60_000);
+  afterAll(async () => {
+    await cli?.stop('SIGINT');
+    temp.remove();
+  });
+  return {
+    get ready() {
+      if (!ready) throw new Error('agented serve is not ready yet (read `ready` inside a test)');
+      return ready;
+    },
+  };
 }

@@ -107,4 +107,19 @@ describe('delivery inspector', () => {
     expect(stored).toMatchObject({ textFieldPath: 'message.text', promptTemplate: 'Answer{{payload.channel}} the message: ', name: 'Chat message', enabled: true });
     expect(get('[data-testid="inspector-save"]').attributes('disabled')).toBeDefined();
   });
+
+  it('Refresh shows a delivery that came since, and keeps the prompt and text field path being edited', async () => {
+    const app = await openInspector();
+    await get('[data-testid="inspector-template"]').setValue('Edited, not saved yet: ');
+    await get('[data-testid="inspector-text-path"]').setValue('message.user.name');
+    const secret = (await harness.engine.api<{ secret: string }>('POST', `/api/triggers/${triggerId}/secret`)).body.secret;
+    expect((await deliver(secret, JSON.stringify({ message: { text: 'Another one' } }))).status).toBe(202);
+
+    const refresh = app.wrapper.findAll('button').find((button) => button.text() === 'Refresh')!;
+    await refresh.trigger('click');
+    await app.until(() => app.wrapper.findAll('.delivery-list .delivery-item').length === 3);
+    expect((get('[data-testid="inspector-template"]').element as HTMLTextAreaElement).value).toBe('Edited, not saved yet: ');
+    expect((get('[data-testid="inspector-text-path"]').element as HTMLInputElement).value).toBe('message.user.name');
+    expect(get('[data-testid="inspector-save"]').attributes('disabled')).toBeUndefined();
+  });
 });

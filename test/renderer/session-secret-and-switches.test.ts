@@ -104,4 +104,20 @@ describe('an enable switch the server refuses goes back to the stored state', ()
     expect((box.element as HTMLInputElement).checked).toBe(true);
     expect(app.wrapper.get('[data-testid="run-now"]').attributes('disabled')).toBeUndefined();
   });
+
+  it('on the accounts page: a 404 leaves the checkbox as the account is (on)', async () => {
+    const created = await harness.engine.api<{ id: string }>('POST', '/api/accounts', { backend: 'claude', name: 'vanishing-account', configDir: '/tmp/vanishing-account' });
+    expect(created.status).toBe(201);
+    const app = await harness.mount('/accounts');
+    const selector = '[data-testid="account-toggle-vanishing-account"]';
+    await app.until(() => has(selector));
+    const box = app.wrapper.get(selector);
+    expect((box.element as HTMLInputElement).checked).toBe(true);
+    expect((await harness.engine.api('DELETE', `/api/accounts/${created.body.id}`)).status).toBeLessThan(300);
+    await box.setValue(false);
+    await app.until(() => has('.notice-error') && !(box.element as HTMLInputElement).disabled);
+    expect(app.wrapper.get('.notice-error').text()).toContain('could not be disabled');
+    expect(app.wrapper.get('[data-testid="account-row-vanishing-account"] .switch-text').text()).toBe('on');
+    expect((box.element as HTMLInputElement).checked).toBe(true);
+  });
 });

@@ -7,7 +7,7 @@ import { ErrorBody, type ErrorCode } from '../../../common/errors.js';
 import { Execution, ExecutionList, ExecutionTotals, type ExecutionListQuery, type ExecutionSummaryQuery } from '../../../common/executions.js';
 import { NotificationSettings, NotificationTestResult, type NotificationSettingsUpdate } from '../../../common/notifications.js';
 import { TunnelView, type TunnelUpdate } from '../../../common/tunnel.js';
-import { DeliveryList, HookAccepted, Trigger, TriggerCreated, TriggerList, TriggerUpdated, type TriggerCreate, type TriggerPatch } from '../../../common/triggers.js';
+import { DeliveryList, HookAccepted, Trigger, TriggerCreated, TriggerList, TriggerUpdated, type TriggerCreate, type TriggerListItem, type TriggerPatch } from '../../../common/triggers.js';
 
 /**
  * The HTTP API, typed by the zod schemas of `common/` (the one contract):
@@ -111,7 +111,17 @@ export class ApiClient {
   rotateApiKey = () => this.call('POST', '/api/key/rotate', KeyRotated, { body: {} });
 
   // Triggers
-  triggers = (cursor?: string) => this.call('GET', '/api/triggers', TriggerList, { query: { limit: 200, cursor } });
+  /** Every trigger, page after page (the API answers at most 200 at a time): the list, the filters and the names need them all. */
+  triggers = async (): Promise<TriggerListItem[]> => {
+    const items: TriggerListItem[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.call('GET', '/api/triggers', TriggerList, { query: { limit: 200, cursor } });
+      items.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    return items;
+  };
   trigger = (id: string) => this.call('GET', `/api/triggers/${encodeURIComponent(id)}`, Trigger);
   createTrigger = (body: TriggerCreate) => this.call('POST', '/api/triggers', TriggerCreated, { body });
   updateTrigger = (id: string, patch: TriggerPatch) => this.call('PATCH', `/api/triggers/${encodeURIComponent(id)}`, TriggerUpdated, { body: patch });

@@ -25,10 +25,13 @@ export const useSessionStore = defineStore('session', () => {
    * A 401. While signed in, the session expired. On a fresh page load the
    * browser has usually dropped the expired cookie already, so the server
    * cannot tell; the mark left by the last sign-in can (it stays until the
-   * next sign-in or an explicit sign-out).
+   * next sign-in or an explicit sign-out). The mark is shared by the
+   * browser's tabs: gone while this tab was signed in, the session did not
+   * expire, it was signed out in another tab.
    */
   function lost(): void {
-    status.value = status.value === 'signed-in' || (status.value === 'unknown' && wasSignedIn()) ? 'expired' : 'signed-out';
+    const expired = status.value === 'signed-in' ? !signedOutInAnotherTab() : status.value === 'unknown' && wasSignedIn();
+    status.value = expired ? 'expired' : 'signed-out';
     expiresAt.value = null;
     flash.forgetAll();
   }
@@ -61,6 +64,15 @@ function rememberSignedIn(on: boolean): void {
 function wasSignedIn(): boolean {
   try {
     return window.localStorage.getItem(SIGNED_IN_MARK) === '1';
+  } catch {
+    return false;
+  }
+}
+
+/** The mark removed though this tab signed in (with storage turned off this cannot be told, and is not claimed). */
+function signedOutInAnotherTab(): boolean {
+  try {
+    return window.localStorage.getItem(SIGNED_IN_MARK) === null;
   } catch {
     return false;
   }
