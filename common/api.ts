@@ -55,32 +55,47 @@ export const KeyRotated = z
 export type KeyRotated = z.infer<typeof KeyRotated>;
 
 /** Settings that may be stored in the database (environment variables still win). */
+const storedSettingFields = {
+  corsOrigins: z.array(z.string().max(2048)).max(100),
+  allowedHosts: z.array(z.string().max(253)).max(100),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error']),
+  dedupTtlSeconds: z.number().int(),
+  maxConcurrent: z.number().int(),
+  loginTokenTtlSeconds: z.number().int(),
+  sessionTtlSeconds: z.number().int(),
+  maxBodyBytes: z.number().int(),
+  maxHookBodyBytes: z.number().int(),
+  providerDedupTtlSeconds: z.number().int(),
+  deliveriesKept: z.number().int(),
+  promptValueMaxLength: z.number().int(),
+  rateLimitBackoffSeconds: z.number().int(),
+  stopGraceMs: z.number().int(),
+  sseHeartbeatMs: z.number().int(),
+  versionTimeoutMs: z.number().int(),
+  backendsMaxAgeMs: z.number().int(),
+  claudePath: z.string().max(4096),
+  codexPath: z.string().max(4096),
+  geminiPath: z.string().max(4096),
+  opencodePath: z.string().max(4096),
+  startAtLogin: z.boolean().describe('Desktop app only: open Agented (in the tray, without its window) when you log in. Applied at once.'),
+  stopPolicy: StopPolicy.describe('What a stop (tray Stop, Restart or Quit; SIGINT/SIGTERM to agented serve) does to running executions: let them finish (up to stopFinishTimeoutSeconds), or cancel them. Applied at once.'),
+  stopFinishTimeoutSeconds: z.number().int().describe('With stopPolicy "finish": how long a stop waits for running executions before it cancels them. Applied at once.'),
+  prices: PriceTable.describe('The whole price table (replaces the stored one; `{}` empties it): dollars per million tokens by `backend` or `backend/model`, for CLIs that report tokens but no cost. Applied at once to new estimates; AGENTED_PRICES wins over it.'),
+};
+
+/** Each field also takes null: the stored value is removed, and the setting is back to its default (or its environment variable). */
+function orNull<T extends Record<string, z.ZodType>>(shape: T): { [K in keyof T]: z.ZodNullable<T[K]> } {
+  return Object.fromEntries(Object.entries(shape).map(([name, schema]) => [name, schema.nullable()])) as { [K in keyof T]: z.ZodNullable<T[K]> };
+}
+
 export const StoredSettingsPatch = z
-  .object({
-    corsOrigins: z.array(z.string().max(2048)).max(100),
-    allowedHosts: z.array(z.string().max(253)).max(100),
-    logLevel: z.enum(['debug', 'info', 'warn', 'error']),
-    dedupTtlSeconds: z.number().int(),
-    maxConcurrent: z.number().int(),
-    loginTokenTtlSeconds: z.number().int(),
-    sessionTtlSeconds: z.number().int(),
-    maxBodyBytes: z.number().int(),
-    maxHookBodyBytes: z.number().int(),
-    providerDedupTtlSeconds: z.number().int(),
-    deliveriesKept: z.number().int(),
-    promptValueMaxLength: z.number().int(),
-    claudePath: z.string().max(4096),
-    codexPath: z.string().max(4096),
-    geminiPath: z.string().max(4096),
-    opencodePath: z.string().max(4096),
-    startAtLogin: z.boolean().describe('Desktop app only: open Agented (in the tray, without its window) when you log in. Applied at once.'),
-    stopPolicy: StopPolicy.describe('What a stop (tray Stop, Restart or Quit; SIGINT/SIGTERM to agented serve) does to running executions: let them finish (up to stopFinishTimeoutSeconds), or cancel them. Applied at once.'),
-    stopFinishTimeoutSeconds: z.number().int().describe('With stopPolicy "finish": how long a stop waits for running executions before it cancels them. Applied at once.'),
-    prices: PriceTable.describe('The whole price table (replaces the stored one; `{}` empties it): dollars per million tokens by `backend` or `backend/model`, for CLIs that report tokens but no cost. Applied at once to new estimates; AGENTED_PRICES wins over it.'),
-  })
+  .object(orNull(storedSettingFields))
   .partial()
   .strict()
-  .meta({ id: 'StoredSettingsPatch', description: 'Only the fields to change. Most stored values apply when the worker restarts (those applied at once say so); environment variables win over them.' });
+  .meta({
+    id: 'StoredSettingsPatch',
+    description: 'Only the fields to change; null removes a stored value (back to the default). Most stored values apply when the worker restarts (those applied at once say so); environment variables win over them.',
+  });
 export type StoredSettingsPatch = z.infer<typeof StoredSettingsPatch>;
 
 export const SettingView = z.object({

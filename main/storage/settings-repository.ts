@@ -5,7 +5,7 @@ export class SettingsRepository {
   private readonly selectAll: Database.Statement<[], { name: string; value: string }>;
   private readonly upsert: Database.Statement<[string, string]>;
   private readonly remove: Database.Statement<[string]>;
-  private readonly setManyInTransaction: (entries: readonly (readonly [string, string])[]) => void;
+  private readonly setManyInTransaction: (entries: readonly (readonly [string, string | null])[]) => void;
 
   constructor(db: Database.Database) {
     this.selectAll = db.prepare('SELECT name, value FROM settings ORDER BY name');
@@ -14,13 +14,16 @@ export class SettingsRepository {
        ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`,
     );
     this.remove = db.prepare('DELETE FROM settings WHERE name = ?');
-    this.setManyInTransaction = db.transaction((entries: readonly (readonly [string, string])[]) => {
-      for (const [name, value] of entries) this.upsert.run(name, value);
+    this.setManyInTransaction = db.transaction((entries: readonly (readonly [string, string | null])[]) => {
+      for (const [name, value] of entries) {
+        if (value === null) this.remove.run(name);
+        else this.upsert.run(name, value);
+      }
     });
   }
 
-  /** Writes all or none. */
-  setMany(entries: readonly (readonly [string, string])[]): void {
+  /** Writes all or none; null removes a stored value. */
+  setMany(entries: readonly (readonly [string, string | null])[]): void {
     this.setManyInTransaction(entries);
   }
 

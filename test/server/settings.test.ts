@@ -39,3 +39,33 @@ describe('PATCH /api/settings in the audit log', () => {
     expect(entries[0]).toMatchObject({ actor: 'key', requestId: 'settings-change-1', targetId: null, detail: { settings: { deliveriesKept: 30 } } });
   });
 });
+
+type Settings = { settings: Record<string, { value: unknown; source: string; editable: boolean }> };
+
+describe('PATCH /api/settings: every editable setting, and back to the default', () => {
+  it('takes every setting the view calls editable, except the tunnel’s (PUT /api/tunnel)', async () => {
+    const view = (await request(server.url, { path: '/api/settings', headers: auth() })).json<Settings>().settings;
+    const tunnelSettings = new Set(['tunnel', 'smeeUrl', 'smeeServer', 'tunnelPublicUrl', 'ngrokDomain']);
+    const editable = Object.entries(view).filter(([name, setting]) => setting.editable && !tunnelSettings.has(name));
+    for (const [name, setting] of editable) {
+      // Its own value in use, sent back: a valid value of its type.
+      const response = await patchSettings({ [name]: setting.value ?? '/opt/agent/bin' });
+      expect(response.status, `${name}: ${response.body}`).toBe(200);
+    }
+    expect(editable.map(([name]) => name)).toEqual(expect.arrayContaining(['stopGraceMs', 'rateLimitBackoffSeconds', 'sseHeartbeatMs', 'versionTimeoutMs', 'backendsMaxAgeMs']));
+  });
+
+  it('null removes a stored value: the setting is back to its default, audited as null', async () => {
+    expect((await patchSettings({ claudePath: '/opt/claude/bin/claude', stopGraceMs: 1_500 })).status).toBe(200);
+    const reset = await patchSettings({ claudePath: null, stopGraceMs: null });
+    expect(reset.status, reset.body).toBe(200);
+    const { settings } = reset.json<Settings>();
+    expect(settings.claudePath!.source).toBe('default');
+    expect(settings.stopGraceMs!.source).toBe('default');
+    expect((await settingsAudit())[0]).toMatchObject({ detail: { settings: { claudePath: null, stopGraceMs: null } } });
+    // Nothing stored any more: a second reset changes nothing and records nothing.
+    const entries = (await settingsAudit()).length;
+    expect((await patchSettings({ claudePath: null })).status).toBe(200);
+    expect(await settingsAudit()).toHaveLength(entries);
+  });
+});

@@ -73,18 +73,23 @@ export function settingsRoutes(deps: SettingsDependencies): Route[] {
       handler: ({ body, log, req }) => {
         const entries = Object.entries(body) as [SettingName, unknown][];
         const issues = entries.flatMap(([name, value]) => {
+          if (value === null) return [];
           const parsed = parseSetting(name, toStoredString(value));
           return parsed.ok ? [] : [{ path: `body.${name}`, message: parsed.message }];
         });
         if (issues.length > 0) throw new ApiError('ERR_VALIDATION', undefined, issues);
+        // What each field stores; null removes the stored value (the default, or the environment's, applies again).
+        const writes = entries.map(([name, value]) => [name, value === null ? null : toStoredString(value)] as const);
         // The Settings page saves a whole section: values already stored are no change to record.
         const stored = deps.settings.all();
-        const changes = entries.filter(([name, value]) => stored[name] !== toStoredString(value));
+        const changes = writes.filter(([name, value]) => (stored[name] ?? null) !== value);
         if (changes.length === 0) return view(deps);
-        deps.settings.setMany(changes.map(([name, value]) => [name, toStoredString(value)]));
-        log.info('settings stored', { settings: changes.map(([name]) => name) });
-        deps.stored?.(changes.map(([name]) => name));
-        deps.audit?.record({ action: 'settings.updated', actor: req.auth?.method ?? 'unknown', requestId: req.requestId, targetId: null, detail: { settings: Object.fromEntries(changes) } });
+        deps.settings.setMany(changes);
+        const names = changes.map(([name]) => name);
+        log.info('settings stored', { settings: names });
+        deps.stored?.(names);
+        const changed = new Set<string>(names);
+        deps.audit?.record({ action: 'settings.updated', actor: req.auth?.method ?? 'unknown', requestId: req.requestId, targetId: null, detail: { settings: Object.fromEntries(entries.filter(([name]) => changed.has(name))) } });
         return view(deps);
       },
     }),
