@@ -5,6 +5,7 @@ import { ApiError } from '../server/errors.js';
 import type { AuditRepository } from '../storage/audit-repository.js';
 import type { Actor } from '../triggers/trigger-service.js';
 import { newId } from '../triggers/ids.js';
+import { toBillionths } from './amounts.js';
 import { periodAt } from './periods.js';
 
 interface Row {
@@ -41,6 +42,11 @@ export class BudgetLedger {
       update: db.prepare<[string, number | null, number | null, number, string]>('UPDATE budgets SET period = ?, limit_usd = ?, limit_tokens = ?, hard = ? WHERE id = ?'),
       remove: db.prepare<[string]>('DELETE FROM budgets WHERE id = ?'),
       alert: db.prepare<[string, string, number, string]>('INSERT OR IGNORE INTO budget_alerts (budget_id, period_start, threshold, at) VALUES (?, ?, ?, ?)'),
+      forgetAlertsAbove: db.prepare<[string, string, number]>('DELETE FROM budget_alerts WHERE budget_id = ? AND period_start = ? AND threshold > ?'),
+      scopeExists: {
+        trigger: db.prepare<[string], unknown>('SELECT 1 FROM triggers WHERE id = ?'),
+        account: db.prepare<[string], unknown>('SELECT 1 FROM accounts WHERE id = ?'),
+      },
       firstStart: db.prepare<[string], { first_started_at: string | null }>('SELECT first_started_at FROM executions WHERE id = ?'),
     };
     // An execution's spend counts in the period of its first start, also while it waits requeued (migration 16).
@@ -58,6 +64,10 @@ export class BudgetLedger {
 
   create(input: unknown, actor: Actor): Budget {
     const definition = BudgetCreate.parse(input);
+    // A budget for an id that names nothing (a typo, something deleted) would never apply, while it looks like a limit in place.
+    if (definition.scope !== 'global' && !this.statements.scopeExists[definition.scope].get(definition.scopeId!)) {
+      throw new ApiError('ERR_VALIDATION', undefined, [{ path: 'body.scopeId', message: `no ${definition.scope} has the id ${definition.scopeId}` }]);
+    }
     const id = newId('bud');
     this.statements.insert.run(id, definition.scope, definition.scopeId ?? null, definition.period, definition.limitUsd ?? null, definition.limitTokens ?? null, definition.hard ? 1 : 0, this.now().toISOString());
     this.deps.audit.record({ action: 'budget.created', ...actor, targetId: id, detail: { scope: definition.scope, period: definition.period } });
@@ -85,7 +95,10 @@ export class BudgetLedger {
     const hard = patch.hard === undefined ? row.hard : patch.hard ? 1 : 0;
     this.statements.update.run(patch.period ?? row.period, limitUsd, limitTokens, hard, id);
     this.deps.audit.record({ action: 'budget.updated', ...actor, targetId: id, detail: { fields: Object.keys(patch) } });
-    return this.toApi(this.statements.one.get(id)!);
+    const budget = this.toApi(this.statements.one.get(id)!);
+    // An alert was about the old limits: a threshold the budget is now under is news again when it is crossed.
+    this.statements.forgetAlertsAbove.run(id, budget.periodStart, budget.used * 100);
+    return budget;
   }
 
   delete(id: string, actor: Actor): void {
@@ -98,7 +111,7 @@ export class BudgetLedger {
     const args: unknown[] = [start.toISOString(), end.toISOString()];
     if (scope !== 'global') args.push(scopeId);
     const row = this.spendStatements[scope].get(...args)!;
-    return { costUsd: row.cost ?? 0, estimatedUsd: row.estimated ?? 0, tokens: row.tokens ?? 0, executions: row.executions };
+    return { costUsd: toBillionths(row.cost ?? 0), estimatedUsd: toBillionths(row.estimated ?? 0), tokens: row.tokens ?? 0, executions: row.executions };
   }
 
   /** The first hard budget (global or this trigger's) already used up: an execution of the trigger must not start. */
@@ -143,21 +156,38 @@ export class BudgetLedger {
     return null;
   }
 
-  /** Notifies, once per budget, period and threshold, each 80% and 100% crossing of the budgets this execution counts against. */
-  checkThresholds(triggerId: string, accountId: string | null): void {
-    for (const budget of this.list()) {
-      const applies = budget.scope === 'global' || (budget.scope === 'trigger' && budget.scopeId === triggerId) || (budget.scope === 'account' && budget.scopeId === accountId);
-      if (!applies) continue;
-      for (const threshold of THRESHOLDS) {
-        if (budget.used * 100 < threshold) continue;
-        if (this.statements.alert.run(budget.id, budget.periodStart, threshold, this.now().toISOString()).changes === 0) continue;
-        this.deps.notifier.notify({
-          kind: 'budget',
-          title: `${describe(budget)} at ${threshold}%`,
-          body: `${spentText(budget)} this ${budget.period}${budget.hard && threshold >= 100 ? '; executions it covers are not started until the period ends' : ''}.`,
-          data: { budgetId: budget.id, threshold, scope: budget.scope, scopeId: budget.scopeId, period: budget.period, periodStart: budget.periodStart, spent: budget.spent },
-        });
-      }
+  /**
+   * Notifies, once per budget, period and threshold, each 80% and 100% crossing of the budgets this execution counts
+   * against. Its spend counts in the period of its first start, so a run that goes on into the next period (or started
+   * again in it) takes that period's budgets over too, as `exhaustedWhileRunning` sees.
+   */
+  checkThresholds(triggerId: string, accountId: string | null, executionId: string): void {
+    const rows = this.statements.all.all().filter((row) => row.scope === 'global' || (row.scope === 'trigger' && row.scope_id === triggerId) || (row.scope === 'account' && row.scope_id === accountId));
+    for (const row of rows) this.notifyCrossings(this.toApi(row));
+    const firstStart = this.statements.firstStart.get(executionId)?.first_started_at;
+    if (!firstStart) return;
+    const startedAt = new Date(firstStart);
+    const now = this.now();
+    for (const row of rows) {
+      // Started in the current period: checked above.
+      if (periodAt(row.period, startedAt).end > now) continue;
+      this.notifyCrossings(this.toApi(row, startedAt));
+    }
+  }
+
+  private notifyCrossings(budget: Budget): void {
+    const current = Date.parse(budget.periodEnd) > this.now().getTime();
+    for (const threshold of THRESHOLDS) {
+      if (budget.used * 100 < threshold) continue;
+      if (this.statements.alert.run(budget.id, budget.periodStart, threshold, this.now().toISOString()).changes === 0) continue;
+      this.deps.notifier.notify({
+        kind: 'budget',
+        title: `${describe(budget)} at ${threshold}%`,
+        body: current
+          ? `${spentText(budget)} this ${budget.period}${budget.hard && threshold >= 100 ? '; executions it covers are not started until the period ends' : ''}.`
+          : `${spentText(budget)} in the ${budget.period} from ${budget.periodStart} until ${budget.periodEnd}, by an execution that started in it.`,
+        data: { budgetId: budget.id, threshold, scope: budget.scope, scopeId: budget.scopeId, period: budget.period, periodStart: budget.periodStart, spent: budget.spent },
+      });
     }
   }
 
@@ -170,7 +200,7 @@ export class BudgetLedger {
   private toApi(row: Row, at = this.now()): Budget {
     const { start, end } = periodAt(row.period, at);
     const spent = this.spend(row.scope, row.scope_id, start, end);
-    const shares = [row.limit_usd === null ? 0 : spent.costUsd / row.limit_usd, row.limit_tokens === null ? 0 : spent.tokens / row.limit_tokens];
+    const shares = [row.limit_usd === null ? 0 : toBillionths(spent.costUsd / row.limit_usd), row.limit_tokens === null ? 0 : spent.tokens / row.limit_tokens];
     return {
       id: row.id,
       scope: row.scope,

@@ -4,6 +4,7 @@ import type { BudgetPeriod, UsageReport } from '../../common/budgets.js';
 import { Backend } from '../../common/triggers.js';
 import { credentialOf, type AccountRepository } from '../storage/account-repository.js';
 import type { TriggerRepository } from '../storage/trigger-repository.js';
+import { toBillionths } from './amounts.js';
 import { periodAt } from './periods.js';
 
 type UsageRow = UsageReport['total'];
@@ -43,8 +44,8 @@ export class UsageReporter {
     const row = (sum: Sums, label: string): UsageRow => ({
       key: sum.key,
       label,
-      costUsd: sum.cost ?? 0,
-      estimatedUsd: sum.estimated ?? 0,
+      costUsd: toBillionths(sum.cost ?? 0),
+      estimatedUsd: toBillionths(sum.estimated ?? 0),
       inputTokens: sum.input ?? 0,
       outputTokens: sum.output ?? 0,
       executions: sum.executions,

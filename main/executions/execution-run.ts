@@ -364,7 +364,7 @@ export class ExecutionRun {
     // Usage that comes with (or after) the final result was spent on finished work: stopping the CLI as it exits saves nothing and would fail the run. The budget stops what comes after.
     const exhausted = this.resultReported ? null : deps.budgets.exhaustedWhileRunning(execution.id, execution.triggerId, this.choice.account?.id ?? null);
     if (exhausted) void this.stop('failed', `stopped: ${exhausted}`);
-    deps.budgets.checkThresholds(execution.triggerId, this.choice.account?.id ?? null);
+    deps.budgets.checkThresholds(execution.triggerId, this.choice.account?.id ?? null, execution.id);
   }
 
   /** Adds usage the current attempt's CLI reported (or its running total, when it ended without its totals). */
@@ -388,7 +388,7 @@ export class ExecutionRun {
     deps.logs.finish(execution.id);
     // Publishes the final status to live streams (LiveOutput.followEnds).
     deps.executions.finish(execution.id, { state, reason, exitCode, endedAt: new Date().toISOString() });
-    deps.budgets.checkThresholds(execution.triggerId, this.choice.account?.id ?? null);
+    deps.budgets.checkThresholds(execution.triggerId, this.choice.account?.id ?? null, execution.id);
     this.log.info('execution ended', { state, reason, exit_code: exitCode });
     return { kind: 'ended' };
   }

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { BudgetPeriod } from '../../common/budgets.js';
 import { TriggerCreate } from '../../common/triggers.js';
 import { BudgetLedger } from '../../main/budgets/budget-ledger.js';
+import type { Notification } from '../../main/notifications/notifier.js';
 import { AuditRepository } from '../../main/storage/audit-repository.js';
 import { openDatabase } from '../../main/storage/database.js';
 import { ExecutionRepository } from '../../main/storage/execution-repository.js';
@@ -14,20 +15,24 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0).reverse()) cleanup();
 });
 
-/** A ledger on a real database whose clock the test sets, with one trigger; `running` starts an execution of it at `startedAt`, with `tokens` used. */
+/**
+ * A ledger on a real database whose clock the test sets, with one trigger, and the notifications it sends; `running`
+ * starts an execution of it at `startedAt`, with `tokens` used.
+ */
 function ledgerAt(now: { at: Date }) {
   const dir = makeTempDir('agented-budget-periods-');
   const db = openDatabase({ file: path.join(dir.dir, 'agented.db') });
   cleanups.push(dir.remove, () => db.close());
   new TriggerRepository(db).insert('trg_night', TriggerCreate.parse({ name: 'night', kind: 'manual', promptTemplate: 'work' }), now.at.toISOString());
   const executions = new ExecutionRepository(db);
-  const ledger = new BudgetLedger({ db, audit: new AuditRepository(db), notifier: { notify: () => undefined }, now: () => now.at });
+  const notifications: Notification[] = [];
+  const ledger = new BudgetLedger({ db, audit: new AuditRepository(db), notifier: { notify: (notification) => notifications.push(notification) }, now: () => now.at });
   const running = (id: string, startedAt: Date, tokens: number) => {
     executions.insert({ id, triggerId: 'trg_night', source: 'manual', state: 'queued', reason: null, backend: 'codex', model: null, params: {}, prompt: 'work', promptContext: [], concurrencyKey: null, deliveryId: null, replayOf: null, createdAt: startedAt.toISOString() });
     expect(executions.start(id, startedAt.toISOString())).toBe(true);
     executions.setUsage(id, { inputTokens: tokens, outputTokens: 0, costUsd: null, costEstimated: false });
   };
-  return { ledger, executions, running };
+  return { ledger, executions, running, notifications };
 }
 
 const actor = { actor: 'api-key', requestId: null };
@@ -88,5 +93,26 @@ describe('hard budgets and a running execution that crosses into the next period
 
     executions.setUsage('exe_night', { inputTokens: 1500, outputTokens: 0, costUsd: null, costEstimated: false });
     expect(ledger.exhaustedWhileRunning('exe_night', 'trg_night', null)).toMatch(/^The daily hard budget is used up \(1500 of 1000 tokens in the day the execution started in, from \S+ until \S+\)$/);
+  });
+
+  it("an execution started before midnight that takes its first day's budget to 80 % and 100 % after it is notified for that day, once each", () => {
+    const now = { at: new Date(2026, 11, 7, 23, 58) };
+    const { ledger, executions, running, notifications } = ledgerAt(now);
+    const budget = ledger.create({ scope: 'global', period: 'day', limitTokens: 1000, hard: true }, actor);
+    running('exe_night', now.at, 500);
+    ledger.checkThresholds('trg_night', null, 'exe_night');
+    expect(notifications).toEqual([]);
+
+    now.at = new Date(2026, 11, 8, 0, 30);
+    executions.setUsage('exe_night', { inputTokens: 1500, outputTokens: 0, costUsd: null, costEstimated: false });
+    ledger.checkThresholds('trg_night', null, 'exe_night');
+    ledger.checkThresholds('trg_night', null, 'exe_night');
+    const day = `in the day from ${new Date(2026, 11, 7).toISOString()} until ${new Date(2026, 11, 8).toISOString()}, by an execution that started in it.`;
+    expect(notifications.map((notification) => [notification.title, notification.body, notification.data.periodStart])).toEqual([
+      ['The daily hard budget at 80%', `1500 of 1000 tokens ${day}`, new Date(2026, 11, 7).toISOString()],
+      ['The daily hard budget at 100%', `1500 of 1000 tokens ${day}`, new Date(2026, 11, 7).toISOString()],
+    ]);
+    // The new day's budget is untouched.
+    expect(ledger.get(budget.id).used).toBe(0);
   });
 });
