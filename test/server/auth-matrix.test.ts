@@ -48,7 +48,9 @@ describe('auth matrix', () => {
       expect(none.status, `${label} without a key`).toBe(401);
       expect(none.json<{ error: { code: string } }>().error.code, label).toMatch(/^ERR_(UNAUTHORIZED|LOGIN_TOKEN_INVALID)$/);
 
-      for (const wrong of <Record<string, string>[]>[{ authorization: 'Bearer wrong-key-0123456789abcdefghijkl' }, { 'x-api-key': `${server.key}x` }, { authorization: 'Bearer ' }]) {
+      // Two different keys (one of them right) are a wrong key too: neither is silently ignored.
+      const twoKeys = [{ authorization: `Bearer ${server.key}`, 'x-api-key': `${server.key}x` }, { authorization: 'Bearer wrong-key-0123456789abcdefghijkl', 'x-api-key': server.key }];
+      for (const wrong of <Record<string, string>[]>[{ authorization: 'Bearer wrong-key-0123456789abcdefghijkl' }, { 'x-api-key': `${server.key}x` }, { authorization: 'Bearer ' }, ...twoKeys]) {
         const response = await request(server.url, { method, path, body, headers: { ...jsonHeaders, ...wrong } });
         expect(response.status, `${label} with ${JSON.stringify(wrong)}`).toBe(401);
       }

@@ -10,13 +10,14 @@ export interface AuthDependencies {
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+/** The key a request presents, Bearer or X-API-Key; '' (no key matches it) for a malformed Authorization, or two different keys. */
 export function presentedKey(req: Request): string | undefined {
   const authorization = req.get('authorization');
-  if (authorization !== undefined) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    return match?.[1] ?? '';
-  }
-  return req.get('x-api-key');
+  const header = req.get('x-api-key');
+  if (authorization === undefined) return header;
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] ?? '';
+  // Neither of two different keys is taken: a wrong one is never silently passed over.
+  return header === undefined || header === bearer ? bearer : '';
 }
 
 export function sessionCookie(req: Request): string | undefined {
