@@ -198,8 +198,11 @@ export class ExecutionRepository {
   private readonly newestQueuedStatement: Database.Statement<{ afterId: string; keys: string }, { id: string; trigger_id: string; concurrency_key: string }>;
   private readonly runningStatement: Database.Statement<[], { id: string; trigger_id: string; pgid: number | null; pgid_boot: string | null }>;
   private readonly lastPerTriggerStatement: Database.Statement<[string], { trigger_id: string; id: string; state: ExecutionState; created_at: string; ended_at: string | null }>;
+  private readonly stateOf: Database.Statement<[string], { id: string; state: ExecutionState }>;
   private readonly db: Database.Database;
   private readonly listeners = new Set<(change: ExecutionChange) => void>();
+  /** Changes made inside a transaction, told once it has ended (see emit). */
+  private held: ExecutionChange[] = [];
 
   constructor(db: Database.Database) {
     this.db = db;
@@ -247,9 +250,14 @@ export class ExecutionRepository {
        FROM json_each(?) AS wanted
        JOIN executions AS e ON e.seq = (SELECT MAX(seq) FROM executions WHERE trigger_id = wanted.value)`,
     );
+    this.stateOf = db.prepare('SELECT id, state FROM executions WHERE id IN (SELECT value FROM json_each(?))');
   }
 
-  /** Calls `listener` after every insert and state change made through this repository (synchronously, possibly inside a transaction). */
+  /**
+   * Calls `listener` after every insert and state change made through this
+   * repository: at once, or for a change made inside a transaction, once that
+   * transaction has ended, and only if it committed.
+   */
   onChange(listener: (change: ExecutionChange) => void): Disposable {
     this.listeners.add(listener);
     return {
@@ -453,6 +461,24 @@ export class ExecutionRepository {
   }
 
   private emit(change: ExecutionChange): void {
+    // A rolled-back transaction (a full disk, a failing item of a group commit) must not announce an execution that
+    // was never stored. Transactions here are synchronous, so one has ended by the next microtask.
+    if (this.db.inTransaction) {
+      if (this.held.push(change) === 1) queueMicrotask(() => this.release());
+      return;
+    }
     for (const listener of this.listeners) listener(change);
+  }
+
+  /** Tells the held changes that were committed: a created execution that exists, a state change the row still shows. */
+  private release(): void {
+    const held = this.held;
+    this.held = [];
+    if (!this.db.open) return;
+    const stored = new Map(this.stateOf.all(JSON.stringify(held.map((change) => change.id))).map((row) => [row.id, row.state]));
+    for (const change of held) {
+      const state = stored.get(change.id);
+      if (change.kind === 'created' ? state !== undefined : state === change.state) this.emit(change);
+    }
   }
 }
