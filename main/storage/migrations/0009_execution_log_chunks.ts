@@ -41,11 +41,13 @@ export const migration0009: Migration = {
       if (chunk) insert.run(chunk.executionId, chunk.firstSeq, chunk.lastSeq, chunk.records.join('\n'));
       chunk = undefined;
     };
-    // Read in pages: a statement being iterated would keep the connection busy for the inserts.
-    const page = db.prepare<[string, string, number], LineRow>(
-      'SELECT execution_id, seq, stream, text, ts, event FROM execution_logs WHERE execution_id > ? OR (execution_id = ? AND seq > ?) ORDER BY execution_id, seq LIMIT 5000',
+    // Read in pages: a statement being iterated would keep the connection busy for the inserts. The row value
+    // lets each page seek to where the last one ended; the OR of two conditions made SQLite scan from the
+    // first line for every page: quadratic, 18 s on 1.6 million lines (linear now: 3.5 s).
+    const page = db.prepare<[string, number], LineRow>(
+      'SELECT execution_id, seq, stream, text, ts, event FROM execution_logs WHERE (execution_id, seq) > (?, ?) ORDER BY execution_id, seq LIMIT 5000',
     );
-    let rows = page.all('', '', 0);
+    let rows = page.all('', 0);
     while (rows.length > 0) {
       for (const row of rows) {
         const record = logRecord(row.seq, row.stream, row.text, row.ts, row.event === null ? undefined : (JSON.parse(row.event) as unknown));
@@ -58,7 +60,7 @@ export const migration0009: Migration = {
         }
       }
       const last = rows[rows.length - 1]!;
-      rows = page.all(last.execution_id, last.execution_id, last.seq);
+      rows = page.all(last.execution_id, last.seq);
     }
     write();
     db.exec('DROP TABLE execution_logs;');
