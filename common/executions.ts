@@ -50,6 +50,8 @@ export const Execution = z
       costUsd: z.number().nullable(),
       /** The CLI reported tokens but no cost: costUsd was computed from the price table in use then (settings `prices`, or AGENTED_PRICES). */
       costEstimated: z.boolean(),
+      /** The part of costUsd that is such an estimate (all of it, unless its attempts mix reported costs and estimates); null when none is. */
+      estimatedUsd: z.number().nullable(),
     }),
   })
   .meta({ id: 'Execution' });

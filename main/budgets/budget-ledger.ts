@@ -53,7 +53,7 @@ export class BudgetLedger {
     const spend = (column: string | null) =>
       db.prepare<unknown[], { cost: number | null; estimated: number | null; tokens: number | null; executions: number }>(
         `SELECT sum(cost_usd) AS cost,
-                sum(CASE WHEN cost_estimated = 1 THEN cost_usd END) AS estimated,
+                sum(estimated_usd) AS estimated,
                 sum(coalesce(input_tokens, 0) + coalesce(output_tokens, 0)) AS tokens,
                 count(*) AS executions
            FROM executions

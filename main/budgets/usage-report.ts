@@ -20,7 +20,7 @@ interface Sums {
 
 /** Spend in a period: the executions that first started in it (migration 16), so one waiting requeued still counts. */
 const sums = (column: string) => `
-  SELECT ${column} AS key, sum(cost_usd) AS cost, sum(CASE WHEN cost_estimated = 1 THEN cost_usd END) AS estimated,
+  SELECT ${column} AS key, sum(cost_usd) AS cost, sum(estimated_usd) AS estimated,
          sum(input_tokens) AS input, sum(output_tokens) AS output, count(*) AS executions
     FROM executions WHERE first_started_at >= ? AND first_started_at < ? GROUP BY ${column} ORDER BY sum(cost_usd) DESC`;
 

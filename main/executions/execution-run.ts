@@ -342,6 +342,7 @@ export class ExecutionRun {
       outputTokens: add(earlier.outputTokens, tokens.outputTokens),
       costUsd: add(earlier.costUsd, attempt.reportedCostUsd ?? estimate),
       costEstimated: earlier.costEstimated || estimate !== null,
+      estimatedUsd: add(earlier.estimatedUsd, estimate),
     };
   }
 

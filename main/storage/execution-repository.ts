@@ -29,6 +29,8 @@ export interface Usage {
   outputTokens: number | null;
   costUsd: number | null;
   costEstimated: boolean;
+  /** The part of costUsd that is the price table's estimate. */
+  estimatedUsd: number | null;
 }
 
 /** The states an execution ends in once it ran. */
@@ -76,6 +78,7 @@ interface Row {
   output_tokens: number | null;
   cost_usd: number | null;
   cost_estimated: number;
+  estimated_usd: number | null;
   pgid: number | null;
   pgid_boot: string | null;
 }
@@ -98,7 +101,7 @@ function summary(row: Row): ExecutionSummary {
     endedAt: row.ended_at,
     exitCode: row.exit_code,
     processGroup: row.pgid,
-    usage: { inputTokens: row.input_tokens, outputTokens: row.output_tokens, costUsd: row.cost_usd, costEstimated: row.cost_estimated === 1 },
+    usage: { inputTokens: row.input_tokens, outputTokens: row.output_tokens, costUsd: row.cost_usd, costEstimated: row.cost_estimated === 1, estimatedUsd: row.estimated_usd },
   };
 }
 
@@ -188,7 +191,7 @@ export class ExecutionRepository {
   private readonly startStatement: Database.Statement<[string, string, string]>;
   private readonly pgidStatement: Database.Statement<[number, string, string]>;
   private readonly finishStatement: Database.Statement<[string, string | null, number | null, string, string]>;
-  private readonly usageStatement: Database.Statement<[number | null, number | null, number | null, number, string]>;
+  private readonly usageStatement: Database.Statement<[number | null, number | null, number | null, number, number | null, string]>;
   private readonly assignStatement: Database.Statement<[Backend, string | null, string | null, string]>;
   private readonly attemptsStatement: Database.Statement<[string, string]>;
   private readonly requeueStatement: Database.Statement<[string, string]>;
@@ -221,7 +224,7 @@ export class ExecutionRepository {
     this.startStatement = db.prepare("UPDATE executions SET state = 'running', started_at = ?, first_started_at = coalesce(first_started_at, ?) WHERE id = ? AND state = 'queued'");
     this.pgidStatement = db.prepare("UPDATE executions SET pgid = ?, pgid_boot = ? WHERE id = ? AND state = 'running'");
     this.finishStatement = db.prepare("UPDATE executions SET state = ?, reason = ?, exit_code = ?, ended_at = ? WHERE id = ? AND state = 'running'");
-    this.usageStatement = db.prepare('UPDATE executions SET input_tokens = ?, output_tokens = ?, cost_usd = ?, cost_estimated = ? WHERE id = ?');
+    this.usageStatement = db.prepare('UPDATE executions SET input_tokens = ?, output_tokens = ?, cost_usd = ?, cost_estimated = ?, estimated_usd = ? WHERE id = ?');
     this.assignStatement = db.prepare('UPDATE executions SET backend = ?, account_id = ?, account = ? WHERE id = ?');
     this.attemptsStatement = db.prepare('UPDATE executions SET attempts = ? WHERE id = ?');
     this.requeueStatement = db.prepare("UPDATE executions SET state = 'queued', reason = ?, started_at = NULL, pgid = NULL, pgid_boot = NULL WHERE id = ? AND state = 'running'");
@@ -397,7 +400,7 @@ export class ExecutionRepository {
   }
 
   setUsage(id: string, usage: Usage): void {
-    this.usageStatement.run(usage.inputTokens, usage.outputTokens, usage.costUsd, usage.costEstimated ? 1 : 0, id);
+    this.usageStatement.run(usage.inputTokens, usage.outputTokens, usage.costUsd, usage.costEstimated ? 1 : 0, usage.estimatedUsd, id);
   }
 
   /** The backend and account an execution runs on now (a fallback changes them). */

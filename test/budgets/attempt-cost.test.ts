@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SettingsView } from '../../common/api.js';
+import type { Budget, UsageReport } from '../../common/budgets.js';
 import type { Execution } from '../../common/executions.js';
 import { startEngine, type Engine } from '../helpers/engine.js';
 import { logLines, openEventStream } from '../helpers/sse.js';
@@ -102,6 +103,15 @@ describe('the cost of an execution over several attempts', () => {
     expect(codex.inputTokens).toBeGreaterThan(0);
     expect(ended.usage.costEstimated).toBe(true);
     expect(ended.usage.costUsd).toBeCloseTo(at(codex, 10_000, 10_000) + claude.costUsd!, 9);
+
+    // Only the codex attempt's part is an estimate: the execution, the usage report and a budget count the reported part apart.
+    const estimated = at(codex, 10_000, 10_000);
+    expect(ended.usage.estimatedUsd).toBeCloseTo(estimated, 9);
+    const report = (await engine.api<UsageReport>('GET', '/api/usage?period=day')).body;
+    expect(report.total.costUsd).toBeCloseTo(estimated + claude.costUsd!, 6);
+    expect(report.total.estimatedUsd).toBeCloseTo(estimated, 6);
+    const budget = (await engine.api<Budget>('POST', '/api/budgets', { scope: 'global', period: 'day', limitUsd: 1_000_000, hard: false })).body;
+    expect(budget.spent.estimatedUsd).toBeCloseTo(estimated, 6);
   }, 150_000);
 
   it("a fallback that reports no cost is estimated at its own backend's price and default model, and the earlier attempt keeps its own", async () => {

@@ -30,7 +30,7 @@ function ledgerAt(now: { at: Date }) {
   const running = (id: string, startedAt: Date, tokens: number) => {
     executions.insert({ id, triggerId: 'trg_night', source: 'manual', state: 'queued', reason: null, backend: 'codex', model: null, params: {}, prompt: 'work', promptContext: [], concurrencyKey: null, deliveryId: null, replayOf: null, createdAt: startedAt.toISOString() });
     expect(executions.start(id, startedAt.toISOString())).toBe(true);
-    executions.setUsage(id, { inputTokens: tokens, outputTokens: 0, costUsd: null, costEstimated: false });
+    executions.setUsage(id, { inputTokens: tokens, outputTokens: 0, costUsd: null, costEstimated: false, estimatedUsd: null });
   };
   return { ledger, executions, running, notifications };
 }
@@ -61,7 +61,7 @@ describe('hard budgets and a running execution that crosses into the next period
 
       now.at = after;
       expect(ledger.exhaustedWhileRunning('exe_night', 'trg_night', null)).toBeNull();
-      executions.setUsage('exe_night', { inputTokens: 5_000_000, outputTokens: 0, costUsd: null, costEstimated: false });
+      executions.setUsage('exe_night', { inputTokens: 5_000_000, outputTokens: 0, costUsd: null, costEstimated: false, estimatedUsd: null });
       // The new period has spent nothing: its budget does not stop the execution, nor block the next one.
       expect(ledger.list()[0]!.spent.tokens).toBe(0);
       expect(ledger.blockingStart('trg_night')).toBeNull();
@@ -91,7 +91,7 @@ describe('hard budgets and a running execution that crosses into the next period
     expect(executions.start('exe_night', now.at.toISOString())).toBe(true);
     expect(ledger.exhaustedWhileRunning('exe_night', 'trg_night', null)).toBeNull();
 
-    executions.setUsage('exe_night', { inputTokens: 1500, outputTokens: 0, costUsd: null, costEstimated: false });
+    executions.setUsage('exe_night', { inputTokens: 1500, outputTokens: 0, costUsd: null, costEstimated: false, estimatedUsd: null });
     expect(ledger.exhaustedWhileRunning('exe_night', 'trg_night', null)).toMatch(/^The daily hard budget is used up \(1500 of 1000 tokens in the day the execution started in, from \S+ until \S+\)$/);
   });
 
@@ -104,7 +104,7 @@ describe('hard budgets and a running execution that crosses into the next period
     expect(notifications).toEqual([]);
 
     now.at = new Date(2026, 11, 8, 0, 30);
-    executions.setUsage('exe_night', { inputTokens: 1500, outputTokens: 0, costUsd: null, costEstimated: false });
+    executions.setUsage('exe_night', { inputTokens: 1500, outputTokens: 0, costUsd: null, costEstimated: false, estimatedUsd: null });
     ledger.checkThresholds('trg_night', null, 'exe_night');
     ledger.checkThresholds('trg_night', null, 'exe_night');
     const day = `in the day from ${new Date(2026, 11, 7).toISOString()} until ${new Date(2026, 11, 8).toISOString()}, by an execution that started in it.`;

@@ -42,7 +42,7 @@ function ledger() {
     const at = new Date().toISOString();
     executions.insert({ id, triggerId: 'trg_costly', source: 'manual', state: 'queued', reason: null, backend: 'claude', model: null, params: {}, prompt: 'work', promptContext: [], concurrencyKey: null, deliveryId: null, replayOf: null, createdAt: at });
     expect(executions.start(id, at)).toBe(true);
-    executions.setUsage(id, { inputTokens: 100, outputTokens: 10, costUsd, costEstimated: false });
+    executions.setUsage(id, { inputTokens: 100, outputTokens: 10, costUsd, costEstimated: false, estimatedUsd: null });
     budgets.checkThresholds('trg_costly', null, id);
   };
   const thresholds = () => notifications.map((notification) => notification.data?.threshold);

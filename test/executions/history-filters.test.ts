@@ -92,7 +92,7 @@ beforeAll(async () => {
       // Straight to its end state in the file, before the worker's queue could look at it.
       db.prepare('UPDATE executions SET state = ?, ended_at = ? WHERE id = ?').run(planted.state, planted.createdAt, planted.id);
     }
-    if (planted.tokens) executions.setUsage(planted.id, { inputTokens: planted.tokens[0], outputTokens: planted.tokens[1], costUsd: planted.tokens[2], costEstimated: false });
+    if (planted.tokens) executions.setUsage(planted.id, { inputTokens: planted.tokens[0], outputTokens: planted.tokens[1], costUsd: planted.tokens[2], costEstimated: false, estimatedUsd: null });
   }
 });
 afterAll(async () => {

@@ -178,6 +178,24 @@ describe('database and migrations', () => {
     expect(db.prepare(spend).get('2026-12-06', '2026-12-07')).toEqual({ n: 4 });
   });
 
+  it('migration 18 keeps an estimated execution counted whole as estimated, a reported one as not', () => {
+    const file = tempFile();
+    const old = openDatabase({ file, migrations: migrations.slice(0, 17) });
+    const insert = old.prepare("INSERT INTO executions (id, trigger_id, source, state, backend, prompt, created_at, cost_usd, cost_estimated) VALUES (?, 'trg_a', 'manual', 'succeeded', 'codex', 'p', '2026-12-06T10:00:00.000Z', ?, ?)");
+    insert.run('exe_estimated', 1.25, 1);
+    insert.run('exe_reported', 0.5, 0);
+    insert.run('exe_unpriced', null, 0);
+    old.close();
+
+    const db = openDatabase({ file });
+    cleanups.push(() => db.close());
+    expect(db.prepare('SELECT id, cost_usd, estimated_usd FROM executions ORDER BY seq').all()).toEqual([
+      { id: 'exe_estimated', cost_usd: 1.25, estimated_usd: 1.25 },
+      { id: 'exe_reported', cost_usd: 0.5, estimated_usd: null },
+      { id: 'exe_unpriced', cost_usd: null, estimated_usd: null },
+    ]);
+  });
+
   it('migration 9 reads the lines it regroups page by page, each page seeking to where the last one ended rather than scanning from the first line', () => {
     const file = tempFile();
     const old = openDatabase({ file, migrations: migrations.slice(0, 8) });
