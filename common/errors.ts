@@ -28,6 +28,7 @@ export const errorCatalogue = {
   ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body must be application/json.' },
   ERR_BAD_REQUEST: { status: 400, message: 'The request could not be read.' },
   ERR_KEYCHAIN_UNAVAILABLE: { status: 503, message: 'The OS keychain cannot be used (locked or not running); nothing was changed.' },
+  ERR_STORAGE_FULL: { status: 507, message: "The disk of Agented's data folder is full: nothing was stored. Free some space, then send it again." },
   ERR_INTERNAL: { status: 500, message: 'Internal error. The request id identifies it in the logs.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

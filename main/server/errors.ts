@@ -62,5 +62,7 @@ export function toApiError(error: unknown): ApiError {
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return new ApiError('ERR_BAD_REQUEST');
   }
+  // SQLite could not grow the database or its WAL (ENOSPC): the transaction was rolled back, and a sender that retries a 5xx loses nothing.
+  if ((error as { code?: unknown } | undefined)?.code === 'SQLITE_FULL') return new ApiError('ERR_STORAGE_FULL');
   return new ApiError('ERR_INTERNAL');
 }

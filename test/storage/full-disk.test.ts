@@ -43,10 +43,14 @@ function fillDisk(dir: string): string {
   return filler;
 }
 
-async function deliver(server: InProcessServer, triggerId: string, n: number): Promise<{ status: number; executionId?: string }> {
+async function deliver(server: InProcessServer, triggerId: string, n: number): Promise<{ status: number; executionId?: string; code?: string }> {
   // Large enough that the WAL must grow to take it: a full disk cannot hide behind WAL pages already there.
   const response = await request(server.url, { method: 'POST', path: `/hooks/${triggerId}`, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ n, pad: 'p'.repeat(100_000) }) });
-  return { status: response.status, executionId: response.status === 202 ? response.json<{ executionId: string }>().executionId : undefined };
+  return {
+    status: response.status,
+    executionId: response.status === 202 ? response.json<{ executionId: string }>().executionId : undefined,
+    code: response.status >= 400 ? response.json<{ error: { code: string } }>().error.code : undefined,
+  };
 }
 
 describe('a full disk', () => {
@@ -72,7 +76,10 @@ describe('a full disk', () => {
     const whileFull = await Promise.all(Array.from({ length: 20 }, (_, n) => deliver(server, triggerId, n)));
     // Nothing is answered 2xx that is not on disk (a sender retries a 5xx).
     expect(whileFull.filter((answer) => answer.status !== 202 && answer.status < 500)).toEqual([]);
-    expect(whileFull.filter((answer) => answer.status >= 500).length).toBeGreaterThan(0);
+    const refused = whileFull.filter((answer) => answer.status >= 500);
+    expect(refused.length).toBeGreaterThan(0);
+    // Said as what it is (507, the data folder's disk is full), not as an internal error.
+    expect(refused.map((answer) => [answer.status, answer.code])).toEqual(refused.map(() => [507, 'ERR_STORAGE_FULL']));
     expect(workerLogRecords(server).some((record) => record.msg === 'delivery failed' && JSON.stringify(record).includes('SQLITE_FULL'))).toBe(true);
 
     fs.rmSync(filler);
