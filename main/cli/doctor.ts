@@ -5,6 +5,7 @@ import type { BackendChecklist } from '../../common/backends.js';
 import { BackendLocator } from '../backends/locator.js';
 import { BackendHealth } from '../backends/backend-health.js';
 import { backendPathOverrides, resolveConfig } from '../config/config.js';
+import { EXIT_FAILURE } from './exit-codes.js';
 import { DatabaseTooNewError, schemaVersion } from '../storage/database.js';
 import { migrations } from '../storage/migrations/index.js';
 import { SettingsRepository } from '../storage/settings-repository.js';
@@ -47,7 +48,17 @@ export function formatChecklist(checklist: BackendChecklist): string {
 /** `agented doctor [--json]`: the checklist of GET /api/backends, without a server. Non-zero when nothing is usable. */
 export async function doctor(options: { json: boolean }): Promise<number> {
   const bootstrap = resolveConfig({ env: process.env });
-  const config = resolveConfig({ env: process.env, stored: storedSettings(bootstrap.dataDir) });
+  let stored: Record<string, string>;
+  try {
+    stored = storedSettings(bootstrap.dataDir);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code !== 'string' || !code.startsWith('SQLITE_')) throw error;
+    // One line naming the setting, as `serve` reports the same database (main/worker/main.ts).
+    process.stderr.write(`agented: AGENTED_DATA_DIR=${JSON.stringify(bootstrap.dataDir)} cannot be used: SQLite: ${(error as Error).message}\n`);
+    return EXIT_FAILURE;
+  }
+  const config = resolveConfig({ env: process.env, stored });
   const checklist = await new BackendHealth({ env: process.env, locator: new BackendLocator({ env: process.env, overrides: backendPathOverrides(config) }), versionTimeoutMs: config.versionTimeoutMs }).checklist();
   process.stdout.write(`${options.json ? JSON.stringify(checklist) : formatChecklist(checklist)}\n`);
   return checklist.items.some((item) => item.usable) ? 0 : 1;

@@ -60,6 +60,18 @@ describe('agented doctor', () => {
     expect(userVersion(file)).toBe(999);
   });
 
+  it('a file that is no database: the setting and the reason on one line, exit 1, no stack trace', async () => {
+    const { dataDir, env } = tempHome();
+    fs.mkdirSync(dataDir);
+    fs.writeFileSync(path.join(dataDir, 'agented.db'), 'not a database\n');
+
+    const { code, stdout, stderr } = await doctor(env);
+
+    expect(code).toBe(1);
+    expect(stderr).toEqual([`agented: AGENTED_DATA_DIR=${JSON.stringify(dataDir)} cannot be used: SQLite: file is not a database`]);
+    expect(stdout).toEqual([]);
+  });
+
   it('without a database: checks the CLIs and makes no data folder', async () => {
     const { dataDir, env } = tempHome();
 
