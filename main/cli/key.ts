@@ -1,10 +1,12 @@
 import net from 'node:net';
 import path from 'node:path';
+import type Database from 'better-sqlite3';
 import { resolveConfig } from '../config/config.js';
 import { loadCredentials, rotateApiKey } from '../secrets/credentials.js';
 import { OsKeychain, type SecretStore } from '../secrets/keychain.js';
 import { AuditRepository } from '../storage/audit-repository.js';
-import { openDatabase } from '../storage/database.js';
+import { DatabaseTooNewError, openDatabase } from '../storage/database.js';
+import { EXIT_FAILURE } from './exit-codes.js';
 
 /** `agented key show`: the key in effect (creating it in the keychain on first use). */
 export async function keyShow(store: SecretStore = new OsKeychain()): Promise<number> {
@@ -41,8 +43,23 @@ export async function keyRotate(store: SecretStore = new OsKeychain()): Promise<
     process.stderr.write(`agented: the server at ${server.url} could not rotate the key (${server.failure}). Nothing was rotated.\n`);
     return 1;
   }
-  const apiKey = await rotateApiKey(store);
-  recordRotation(config.dataDir);
+  // Opened before the key changes: a data folder that cannot take the audit record fails the command with nothing rotated.
+  let db: Database.Database;
+  try {
+    db = openDatabase({ file: path.join(config.dataDir, 'agented.db') });
+  } catch (error) {
+    if (error instanceof DatabaseTooNewError || (error as { code?: unknown }).code === undefined) throw error;
+    process.stderr.write(`agented: AGENTED_DATA_DIR=${JSON.stringify(config.dataDir)} cannot be used: ${(error as Error).message}. Nothing was rotated.\n`);
+    return EXIT_FAILURE;
+  }
+  let apiKey: string;
+  try {
+    apiKey = await rotateApiKey(store);
+    // The rotation goes to the audit log beside the API's own admin actions (the key itself never does).
+    new AuditRepository(db).record({ action: 'key.rotated', actor: 'cli', requestId: null, targetId: null });
+  } finally {
+    db.close();
+  }
   process.stdout.write(`${apiKey}\n`);
   const elsewhere = server.answered ? ` The server at ${server.url} did not take the current key, so it was not asked.` : '';
   process.stderr.write(`The key was replaced in the keychain.${elsewhere} Restart running servers (agented serve, or Stop/Start in the tray) to apply it.\n`);
@@ -92,15 +109,5 @@ function errorMessage(text: string): string | undefined {
     return typeof parsed.error?.message === 'string' ? parsed.error.message : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/** The rotation goes to the audit log beside the API's own admin actions (the key itself never does). */
-function recordRotation(dataDir: string): void {
-  const db = openDatabase({ file: path.join(dataDir, 'agented.db') });
-  try {
-    new AuditRepository(db).record({ action: 'key.rotated', actor: 'cli', requestId: null, targetId: null });
-  } finally {
-    db.close();
   }
 }
