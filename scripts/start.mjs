@@ -37,14 +37,21 @@ function electronBinary() {
   }
 }
 
-/** Runs a child with our terminal, passes our stop signals on, and exits as it does. */
+/**
+ * Runs a child with our terminal, passes our stop signals on, and exits as it
+ * does. The child has its own process group: a terminal's Ctrl-C would
+ * otherwise reach it directly and again through us, and `agented serve` takes
+ * a second SIGINT as "cancel the running executions".
+ */
 function runForwarding(command, args, env) {
-  const child = spawn(command, args, { cwd: root, stdio: 'inherit', env });
+  const child = spawn(command, args, { cwd: root, stdio: 'inherit', env, detached: true });
   const forward = (signal) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
   };
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
+  // Closing the terminal hangs up only its foreground group, which the child is no longer in.
+  process.on('SIGHUP', forward);
   child.on('error', (error) => {
     process.stderr.write(`agented: could not start ${command}: ${error.message}\n`);
     process.exit(1);
