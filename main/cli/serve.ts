@@ -47,6 +47,8 @@ export async function serve(flags: ServeFlags, host: WorkerHost = new ForkHost(w
     env: process.env,
     flags: { host: flags.host, port: flags.port, dataDir: flags.dataDir },
   });
+  // A reader that went away (`agented serve | head -n 1`, a closed terminal) must not end the supervisor: the log file keeps every line.
+  process.stdout.on('error', () => undefined);
   const logger = Logger.create({
     sink: new FanOutSink([supervisorLogFile(config.logDir), new StreamSink(process.stdout)]),
     level: config.logLevel,
@@ -72,6 +74,11 @@ export async function serve(flags: ServeFlags, host: WorkerHost = new ForkHost(w
   });
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // The terminal closed: no one is left to wait for a finish (the worker, hung up too, cancels its executions).
+  process.on('SIGHUP', () => {
+    logger.info('stopping now: the terminal closed; cancelling running executions', { signal: 'SIGHUP' });
+    void supervisor.stop({ policy: 'cancel' });
+  });
 
   const finished = new Promise<number>((resolve) => {
     supervisor.on('state', (state) => {

@@ -33,6 +33,10 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // The terminal closed (it hangs up its whole foreground group, the supervisor with it): no one is left to wait for a finish, and the agents, in groups of their own, would be orphaned.
+  process.on('SIGHUP', () => stop('SIGHUP', 'cancel'));
+  // A reader of stdout that went away (`agented serve | head -n 1`, a closed terminal) must not end the worker: the log file keeps every line.
+  process.stdout.on('error', () => undefined);
   // Without its supervisor nobody waits for a finish, and the port must come free for the next start: cancel.
   parent?.onDisconnect(() => stop('supervisor disconnected', 'cancel'));
   parent?.onMessage((message) => {

@@ -1,0 +1,62 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { HealthReady } from '../../common/api.js';
+import { request } from '../helpers/http.js';
+import { cliPath, isAlive, type ReadyLine } from '../helpers/serve.js';
+import { makeTempDir } from '../helpers/temp.js';
+import { sleep, within } from '../helpers/time.js';
+
+const KEY = 'serve-stdout-test-key-0123456789abcdef';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+describe('agented serve when its stdout goes away', () => {
+  it('a reader that takes the ready line and closes the pipe ends neither the supervisor nor the worker', async () => {
+    const temp = makeTempDir();
+    cleanups.push(temp.remove);
+    const child = spawn('node', [cliPath, 'serve', '--port', '0'], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: temp.dir, AGENTED_API_KEY: KEY, AGENTED_DATA_DIR: path.join(temp.dir, 'data'), AGENTED_LOG_DIR: path.join(temp.dir, 'logs') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    cleanups.push(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    });
+    const stderr: string[] = [];
+    readline.createInterface({ input: child.stderr! }).on('line', (line) => stderr.push(line));
+    const lines = readline.createInterface({ input: child.stdout! });
+    const ready = await within(
+      new Promise<ReadyLine>((resolve) => lines.on('line', (line) => line.startsWith('{"event":"ready"') && resolve(JSON.parse(line) as ReadyLine))),
+      30_000,
+      'the ready line',
+    );
+    // What `agented serve | head -n 1` does.
+    lines.close();
+    child.stdout!.destroy();
+    const auth = { authorization: `Bearer ${KEY}` };
+    const before = (await request(ready.url, { path: '/health/ready', headers: auth })).json<HealthReady>().pid;
+
+    // Both processes log to stdout meanwhile (each request, the supervisor's own lines).
+    for (let i = 0; i < 20; i += 1) {
+      await request(ready.url, { path: '/health/ready', headers: auth }).catch(() => undefined);
+      await sleep(50);
+    }
+
+    expect(isAlive(ready.pid), stderr.join('\n')).toBe(true);
+    const after = await request(ready.url, { path: '/health/ready', headers: auth });
+    expect(after.status).toBe(200);
+    expect(after.json<HealthReady>().pid).toBe(before);
+    process.kill(ready.pid, 'SIGTERM');
+    expect(await within(exited, 20_000, 'agented serve exiting')).toBe(0);
+  }, 60_000);
+});
