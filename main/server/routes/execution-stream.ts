@@ -106,6 +106,8 @@ async function streamExecution(deps: StreamDependencies, id: string, after: numb
   while (!connection.isClosed) {
     const lines = deps.logs.records(id, last, REPLAY_PAGE);
     let chunk = '';
+    // Lines written while the client was waited for came after this read: the store has them, not the live output.
+    let waited = false;
     for (const line of lines) {
       chunk += logFrameOf(line.seq, line.json);
       last = line.seq;
@@ -113,18 +115,20 @@ async function streamExecution(deps: StreamDependencies, id: string, after: numb
         connection.send(chunk);
         chunk = '';
         await connection.drained();
+        waited = true;
       }
     }
     if (chunk !== '') connection.send(chunk);
-    if (lines.length === REPLAY_PAGE) {
+    if (lines.length === REPLAY_PAGE || waited) {
       await connection.drained();
       continue;
     }
     const execution = deps.executions.get(id)!;
+    // The usage so far, whether the execution has ended or not: a live update came before this client did.
+    if (execution.usage.inputTokens !== null || execution.usage.outputTokens !== null || execution.usage.costUsd !== null) {
+      connection.send(sseFrame('usage', execution.usage));
+    }
     if (TERMINAL_STATES.has(execution.state)) {
-      if (execution.usage.inputTokens !== null || execution.usage.outputTokens !== null || execution.usage.costUsd !== null) {
-        connection.send(sseFrame('usage', execution.usage));
-      }
       connection.send(sseFrame('status', { state: execution.state, reason: execution.reason }));
       connection.close();
       return;
