@@ -10,7 +10,7 @@ import { AuditRepository } from '../../main/storage/audit-repository.js';
 import { openDatabase } from '../../main/storage/database.js';
 import { ExecutionRepository } from '../../main/storage/execution-repository.js';
 import { TriggerRepository } from '../../main/storage/trigger-repository.js';
-import { request } from '../helpers/http.js';
+import { keyedApi } from '../helpers/http.js';
 import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
 import { makeTempDir } from '../helpers/temp.js';
 
@@ -115,15 +115,7 @@ describe('budgets API: what a budget covers must exist', () => {
   });
   afterAll(() => server.close());
 
-  async function api<T>(method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: T }> {
-    const response = await request(server.url, {
-      method,
-      path: urlPath,
-      headers: { authorization: `Bearer ${server.key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, body: response.body === '' ? (undefined as T) : response.json<T>() };
-  }
+  const api = <T>(method: string, urlPath: string, body?: unknown) => keyedApi(server.key)<T>(server.url, method, urlPath, body);
 
   type ErrorAnswer = { error: { code: string; issues?: { path: string; message: string }[] } };
 

@@ -13,11 +13,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function home(): KeychainHome {
-  const created = keychainHome();
-  cleanups.push(created.remove);
-  return created;
-}
+const home = (): KeychainHome => keychainHome(cleanups);
 
 async function key(args: string[], env: Record<string, string>) {
   const run = runCli({ args: ['key', ...args], env, wrap: inSecretService({ unlock: true }) });

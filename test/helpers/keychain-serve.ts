@@ -21,8 +21,10 @@ export interface KeychainHome {
   remove(): void;
 }
 
-export function keychainHome(): KeychainHome {
+export function keychainHome(cleanups?: (() => unknown)[]): KeychainHome {
   const temp = makeTempDir('agented-keychain-');
+  // Removed with the test's other cleanups, when it keeps a list of them.
+  cleanups?.push(temp.remove);
   const logDir = path.join(temp.dir, 'logs');
   return {
     // No AGENTED_API_KEY: the keychain is used.

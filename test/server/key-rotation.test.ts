@@ -19,11 +19,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function home(): KeychainHome {
-  const created = keychainHome();
-  cleanups.push(created.remove);
-  return created;
-}
+const home = (): KeychainHome => keychainHome(cleanups);
 
 async function serve(keychain: KeychainHome): Promise<{ server: ServeProcess; url: string }> {
   const server = serveWithKeychain(keychain);
