@@ -13,8 +13,8 @@ import type { Notifier } from '../notifications/notifier.js';
 import { credentialOf, type AccountRepository, type StoredAccount } from '../storage/account-repository.js';
 import type { EndState, ExecutionRepository, Usage } from '../storage/execution-repository.js';
 import type { Logger } from '../telemetry/logger.js';
-import { Redactor } from '../telemetry/redactor.js';
 import { currentBoot } from './boot-identity.js';
+import { CredentialMask } from './credential-mask.js';
 import { PIPE_DRAIN_MS, startAgentProcess, type AgentProcess, type OutputStream } from './agent-process.js';
 import type { LiveOutput } from './live-output.js';
 import type { LogStore, LogStream, OutputMask } from './log-store.js';
@@ -202,7 +202,8 @@ export class ExecutionRun {
     let rateLimit: Extract<AgentEvent, { type: 'error' }> | undefined;
     let authFailed = false;
     const env: Env = { ...deps.env, PATH: located.searchPath, ...accountEnv };
-    this.mask = credentialMask(backendSpec(choice.backend).apiKeyVariables.map((name) => env[name]));
+    // The values of the backend's key variables — the account's key, or the environment's: an agent that runs `env` would put them into the stored output and every viewer's stream.
+    this.mask = CredentialMask.of(backendSpec(choice.backend).apiKeyVariables.map((name) => env[name]));
     const usageFile = this.followUsageFile(adapter, env);
     this.totalsReported = false;
     this.resultReported = false;
@@ -393,22 +394,6 @@ export class ExecutionRun {
     this.log.info('execution ended', { state, reason, exit_code: exitCode });
     return { kind: 'ended' };
   }
-}
-
-/**
- * Masks the values of the backend's credential variables in the CLI's environment — the
- * account's key, or the environment's — in what the CLI prints: an agent that runs `env`
- * would otherwise put its key into the database and every viewer's stream.
- */
-function credentialMask(values: readonly (string | undefined)[]): OutputMask | undefined {
-  const redactor = new Redactor();
-  let any = false;
-  for (const value of values) {
-    if (value === undefined || value === '') continue;
-    redactor.addSecret(value);
-    any = true;
-  }
-  return any ? redactor : undefined;
 }
 
 /** A sum where null is unknown: unknown only when both are. */

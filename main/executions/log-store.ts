@@ -126,9 +126,9 @@ export class LogStore implements Disposable {
     } else {
       const capped = text.length > this.options.maxLineLength ? `${text.slice(0, this.options.maxLineLength)}… [line truncated: ${text.length} characters]` : text;
       line = { executionId, seq, stream, text: capped, ts, ...(event === undefined ? {} : { event }), json: logRecord(seq, stream, capped, ts, event) };
-      // Masked as serialised: one look at the record covers the text and every event, in the form JSON escapes a secret into.
+      // Masked as serialised: one look at the record covers the text and every event, in the forms JSON escapes a secret into.
       const masked = mask?.scrub(line.json);
-      if (masked !== undefined && masked !== line.json) line = parseLogRecord(executionId, masked);
+      if (masked !== undefined && masked !== line.json) line = maskedLine(line, masked, mask!);
     }
     this.nextSeq.set(executionId, seq + 1);
     this.pending.push(line);
@@ -246,6 +246,19 @@ export class LogStore implements Disposable {
       this.storedRecords(executionId, this.options.maxLinesPerExecution, 1_000).some((record) => isNotice(parseLogRecord(executionId, record.json))) ||
       this.pending.some((line) => line.executionId === executionId && isNotice(line))
     );
+  }
+}
+
+/**
+ * A line whose record a mask changed. A value that matched across the record's own syntax (the end of
+ * one string and the next key) leaves it unreadable: then the text alone is masked, without its events.
+ */
+function maskedLine(line: LogLine, masked: string, mask: OutputMask): LogLine {
+  try {
+    return parseLogRecord(line.executionId, masked);
+  } catch {
+    const text = mask.scrub(line.text);
+    return { executionId: line.executionId, seq: line.seq, stream: line.stream, text, ts: line.ts, json: logRecord(line.seq, line.stream, text, line.ts, undefined) };
   }
 }
 

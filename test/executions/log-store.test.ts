@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { LogStore } from '../../main/executions/log-store.js';
+import { CredentialMask } from '../../main/executions/credential-mask.js';
 import { openDatabase } from '../../main/storage/database.js';
 import { migrations } from '../../main/storage/migrations/index.js';
 import { makeTempDir } from '../helpers/temp.js';
@@ -173,6 +174,23 @@ describe('LogStore', () => {
     expect(visible('exe_a')).toBe(0);
     store.dispose();
     expect(visible('exe_a')).toBe(1);
+  });
+
+  it('a mask replaces a secret in the text and in the events; one that would span the record\'s own JSON leaves the text masked and a valid record', () => {
+    const { db } = database();
+    const store = new LogStore(db);
+    cleanups.push(() => store.dispose());
+    const key = 'sk-key-"quoted"-0123456789';
+    const mask = CredentialMask.of([key]);
+    const line = store.append('exe_a', 'stdout', JSON.stringify({ said: key }), [{ type: 'message', text: `the key is ${key}` }], mask)!;
+    expect(line.json).not.toContain('0123456789');
+    expect(line.text).toBe('{"said":"[REDACTED]"}');
+    expect(line.event).toEqual([{ type: 'message', text: 'the key is [REDACTED]' }]);
+
+    // A value that matches across the record's own syntax (a string's end and the next key): masking the record would break it.
+    const odd = CredentialMask.of(['done","ts']);
+    const spanning = store.append('exe_a', 'stdout', 'all done', undefined, odd)!;
+    expect(JSON.parse(spanning.json)).toMatchObject({ seq: spanning.seq, text: 'all done' });
   });
 
   it('stores each line as the JSON its log event carries, and reads any range across batches in order', () => {
