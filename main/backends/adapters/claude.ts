@@ -78,6 +78,12 @@ const ToolResultBlock = z.object({
   is_error: z.boolean().optional(),
 });
 const Content = z.union([z.string(), z.array(Block)]);
+/**
+ * A token count or cost: one that is negative, or not a number (`null` is how
+ * JSON.stringify writes NaN and Infinity), is unknown, so it can never lower
+ * what a run spent, nor cost the result line it came on.
+ */
+const Amount = z.number().nonnegative().optional().catch(undefined);
 
 /** When Claude Code tells a subscription's limit: the `anthropic-ratelimit-unified-*` headers, `resetsAt` in Unix seconds. */
 const RateLimitInfo = z.object({ status: z.string(), resetsAt: z.number().optional() });
@@ -100,23 +106,23 @@ const ClaudeMessage = z.discriminatedUnion('type', [
     is_error: z.boolean(),
     result: z.string().optional(),
     errors: z.array(z.string()).optional(),
-    total_cost_usd: z.number().optional(),
+    total_cost_usd: Amount,
     usage: z
       .object({
-        input_tokens: z.number().optional(),
-        output_tokens: z.number().optional(),
-        cache_creation_input_tokens: z.number().optional(),
-        cache_read_input_tokens: z.number().optional(),
+        input_tokens: Amount,
+        output_tokens: Amount,
+        cache_creation_input_tokens: Amount,
+        cache_read_input_tokens: Amount,
       })
       .optional(),
     modelUsage: z
       .record(
         z.string(),
         z.object({
-          inputTokens: z.number(),
-          outputTokens: z.number(),
-          cacheReadInputTokens: z.number().optional(),
-          cacheCreationInputTokens: z.number().optional(),
+          inputTokens: Amount,
+          outputTokens: Amount,
+          cacheReadInputTokens: Amount,
+          cacheCreationInputTokens: Amount,
         }),
       )
       .optional(),
@@ -176,6 +182,16 @@ function textOf(content: z.infer<typeof Content> | undefined): string {
     .join('\n');
 }
 
+/** The sum, or null when one part is unknown. */
+function sumOf(values: (number | undefined)[]): number | null {
+  let sum = 0;
+  for (const value of values) {
+    if (value === undefined) return null;
+    sum += value;
+  }
+  return sum;
+}
+
 /**
  * The run's tokens. `modelUsage` counts every model call (subagents and
  * Claude Code's own side calls too), where `usage` counts the main loop only
@@ -187,8 +203,8 @@ function tokensOf(result: Extract<ClaudeMessage, { type: 'result' }>): { input: 
   const models = Object.values(result.modelUsage ?? {});
   if (models.length > 0) {
     return {
-      input: models.reduce((sum, model) => sum + model.inputTokens + (model.cacheReadInputTokens ?? 0) + (model.cacheCreationInputTokens ?? 0), 0),
-      output: models.reduce((sum, model) => sum + model.outputTokens, 0),
+      input: sumOf(models.map((model) => (model.inputTokens === undefined ? undefined : model.inputTokens + (model.cacheReadInputTokens ?? 0) + (model.cacheCreationInputTokens ?? 0)))),
+      output: sumOf(models.map((model) => model.outputTokens)),
     };
   }
   const usage = result.usage;

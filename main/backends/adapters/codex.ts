@@ -37,7 +37,8 @@ function commandLine(invocation: Invocation): CommandLine {
       SANDBOX_MODES[invocation.permissionMode],
       '--config',
       'approval_policy="never"',
-      ...(invocation.model === null ? [] : ['--model', invocation.model]),
+      // Glued to its option: clap reads a separate value that starts with a dash as an option ("unexpected argument").
+      ...(invocation.model === null ? [] : [`--model=${invocation.model}`]),
       '--',
       invocation.prompt,
     ],
@@ -85,12 +86,15 @@ const Item = z.discriminatedUnion('type', [
   z.object({ id: z.string(), type: z.literal('error'), message: z.string() }),
 ]);
 
+/** A token count: a negative one is unknown, so it can never lower what a run spent. */
+const Count = z.number().transform((value) => (value >= 0 ? value : null));
+
 const CodexEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('item.started'), item: Item }),
   z.object({ type: z.literal('item.completed'), item: Item }),
   z.object({
     type: z.literal('turn.completed'),
-    usage: z.object({ input_tokens: z.number(), cached_input_tokens: z.number().optional(), output_tokens: z.number() }),
+    usage: z.object({ input_tokens: Count, cached_input_tokens: z.number().optional(), output_tokens: Count }),
   }),
   z.object({ type: z.literal('turn.failed'), error: z.object({ message: z.string() }) }),
   z.object({ type: z.literal('error'), message: z.string() }),

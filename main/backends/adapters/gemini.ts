@@ -22,10 +22,10 @@ const APPROVAL_MODES: Record<PermissionMode, string> = {
 
 /**
  * `gemini --prompt=… --output-format stream-json`: headless, one JSON event a
- * line (docs/cli/headless.md). The prompt is glued to its option because
- * `-p <prompt>` makes yargs read a prompt that starts with a dash as an
- * option ("Not enough arguments following: p"). Without a model the CLI picks
- * one itself (`auto`), so none is passed unless the trigger sets one.
+ * line (docs/cli/headless.md). The prompt and the model are glued to their
+ * options because yargs reads a separate value that starts with a dash as an
+ * option ("Not enough arguments following: p"). Without a model the CLI
+ * picks one itself (`auto`), so none is passed unless the trigger sets one.
  *
  * The environment: a headless run in a folder the user never trusted
  * interactively exits with code 55 unless told to trust it; the CLI otherwise
@@ -42,14 +42,16 @@ function commandLine(invocation: Invocation): CommandLine {
       'stream-json',
       '--approval-mode',
       APPROVAL_MODES[invocation.permissionMode],
-      ...(invocation.model === null ? [] : ['--model', invocation.model]),
+      ...(invocation.model === null ? [] : [`--model=${invocation.model}`]),
     ],
     env: { GEMINI_CLI_TRUST_WORKSPACE: 'true', GEMINI_CLI_NO_RELAUNCH: 'true', NO_COLOR: '1' },
   };
 }
 
 // The stream-json events (packages/core/src/output/types.ts in google-gemini/gemini-cli), only the fields read here.
-const Stats = z.object({ input_tokens: z.number(), output_tokens: z.number() });
+/** A token count: a negative one is unknown, so it can never lower what a run spent. */
+const Count = z.number().transform((value) => (value >= 0 ? value : null));
+const Stats = z.object({ input_tokens: Count, output_tokens: Count });
 const GeminiEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('init') }),
   z.object({ type: z.literal('message'), role: z.enum(['user', 'assistant']), content: z.string() }),

@@ -43,13 +43,27 @@ function permissionEnv(mode: PermissionMode): Record<string, string> {
 }
 
 /**
+ * One word of the prompt as a value of `run`'s message, which is declared a
+ * string: glued to its option, a word that starts with a dash is no option.
+ * yargs strips one pair of matching quotes around an option's value, so a
+ * word in quotes (`"quoted"`, a lone `'`) gets one more pair.
+ */
+function messageOption(word: string): string {
+  const quote = word[0];
+  const quoted = (quote === '"' || quote === "'") && word.endsWith(quote);
+  return `--message=${quoted ? `${quote}${word}${quote}` : word}`;
+}
+
+/**
  * `opencode run --format json`: one JSON event a line on stdout.
  *
- * The prompt goes after `--`, split at its spaces: `run` joins its message
- * words with spaces but first wraps each word that contains one in double
- * quotes (escaping the quotes inside), so a prompt passed whole would reach
- * the model quoted. Split, the words join back into the exact prompt, with no
- * shell in between.
+ * The prompt is split at its spaces: `run` joins its message words with
+ * spaces but first wraps each word that contains one in double quotes
+ * (escaping the quotes inside), so a prompt passed whole would reach the model
+ * quoted. Split, the words join back into the exact prompt, with no shell in
+ * between. Each word is a `--message=` option (see messageOption), not a
+ * word after `--`: yargs turns those that look like numbers ("PR 42") into
+ * numbers, on which `run` crashes ("G.includes is not a function").
  *
  * `--title=` (empty) names the session after the prompt; without it opencode
  * asks the model for a title, a second paid request each run. Warnings and
@@ -72,9 +86,9 @@ function commandLine(invocation: Invocation): CommandLine {
       '--print-logs',
       '--log-level',
       'WARN',
-      ...(invocation.model === null ? [] : ['--model', invocation.model]),
-      '--',
-      ...invocation.prompt.split(' '),
+      // Glued to its option: yargs reads a separate value that starts with a dash as an option of its own (`--agent=plan`, `--attach=<url>`).
+      ...(invocation.model === null ? [] : [`--model=${invocation.model}`]),
+      ...invocation.prompt.split(' ').map(messageOption),
     ],
     env: {
       PWD: invocation.workingDirectory,
@@ -96,11 +110,17 @@ const ToolState = z.discriminatedUnion('status', [
   }),
   z.object({ status: z.literal('error'), input: z.unknown(), error: z.string() }),
 ]);
+/**
+ * A token count or cost: a negative one is unknown, so it can never lower what
+ * a run spent; a cost that is no number (`null` is how JSON.stringify writes
+ * NaN and Infinity) is unknown too, without costing the step's result.
+ */
+const Count = z.number().transform((value) => (value >= 0 ? value : null));
 const Tokens = z.object({
-  input: z.number(),
-  output: z.number(),
-  reasoning: z.number().default(0),
-  cache: z.object({ read: z.number(), write: z.number() }).default({ read: 0, write: 0 }),
+  input: Count,
+  output: Count,
+  reasoning: Count.default(0),
+  cache: z.object({ read: Count, write: Count }).default({ read: 0, write: 0 }),
 });
 // Lenient: an error line is worth reporting even when a detail has an unexpected shape.
 const ErrorData = z.object({
@@ -113,7 +133,7 @@ const OpencodeEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('step_start') }),
   z.object({ type: z.literal('text'), part: z.object({ text: z.string() }) }),
   z.object({ type: z.literal('tool_use'), part: z.object({ tool: z.string(), callID: z.string(), state: ToolState }) }),
-  z.object({ type: z.literal('step_finish'), part: z.object({ reason: z.string(), tokens: Tokens, cost: z.number() }) }),
+  z.object({ type: z.literal('step_finish'), part: z.object({ reason: z.string(), tokens: Tokens, cost: Count.nullable().catch(null) }) }),
   z.object({
     type: z.literal('error'),
     timestamp: z.number(),
@@ -215,8 +235,8 @@ class OpencodeParser implements OutputParser {
         // opencode counts cached and reasoning tokens apart; the input and output billed include them.
         const usage: AgentEvent = {
           type: 'usage',
-          inputTokens: tokens.input + tokens.cache.read + tokens.cache.write,
-          outputTokens: tokens.output + tokens.reasoning,
+          inputTokens: sumOf([tokens.input, tokens.cache.read, tokens.cache.write]),
+          outputTokens: sumOf([tokens.output, tokens.reasoning]),
           costUsd: cost,
         };
         return reason === 'stop' ? [usage, { type: 'result', ok: true, text: this.lastText }] : [usage];
@@ -227,6 +247,16 @@ class OpencodeParser implements OutputParser {
         return event satisfies never;
     }
   }
+}
+
+/** The sum, or null when one part is unknown. */
+function sumOf(values: (number | null)[]): number | null {
+  let sum = 0;
+  for (const value of values) {
+    if (value === null) return null;
+    sum += value;
+  }
+  return sum;
 }
 
 function toolEvents(part: Extract<OpencodeEvent, { type: 'tool_use' }>['part']): AgentEvent[] {

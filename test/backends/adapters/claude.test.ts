@@ -233,6 +233,20 @@ describe('claude parser', () => {
     expect(parseAll([during])).toEqual([{ type: 'result', ok: false, text: 'tool crashed\ngave up' }]);
   });
 
+  it('reads a negative or unbounded cost or token count as unknown, never as less spent, and keeps the result', () => {
+    const result = (fields: Record<string, unknown>) => JSON.stringify({ type: 'result', subtype: 'success', is_error: false, result: 'done', ...fields });
+    expect(parseAll([result({ total_cost_usd: -5, usage: { input_tokens: -1000, output_tokens: 2 } })])).toEqual([
+      { type: 'usage', inputTokens: null, outputTokens: 2, costUsd: null },
+      { type: 'result', ok: true, text: 'done' },
+    ]);
+    expect(parseAll([result({ total_cost_usd: 0.1, modelUsage: { m: { inputTokens: 10, outputTokens: -3 } } })])).toEqual([
+      { type: 'usage', inputTokens: 10, outputTokens: null, costUsd: 0.1 },
+      { type: 'result', ok: true, text: 'done' },
+    ]);
+    // What JSON.stringify writes for a cost of NaN or Infinity.
+    expect(parseAll(['{"type":"result","subtype":"success","is_error":false,"result":"done","total_cost_usd":null}'])).toEqual([{ type: 'result', ok: true, text: 'done' }]);
+  });
+
   it('gives no events, and never throws, for lines that are not messages it knows', () => {
     const garbage = [
       '',

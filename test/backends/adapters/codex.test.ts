@@ -46,7 +46,7 @@ describe('codex command line', () => {
 
   it('passes the model when the trigger sets one', () => {
     const { args } = codexAdapter.commandLine({ ...invocation, model: 'gpt-5.5' });
-    expect(args.slice(-4)).toEqual(['--model', 'gpt-5.5', '--', invocation.prompt]);
+    expect(args.slice(-3)).toEqual(['--model=gpt-5.5', '--', invocation.prompt]);
   });
 });
 
@@ -86,6 +86,14 @@ describe('codex parser', () => {
       { type: 'message', role: 'system', text: 'Model metadata for `gpt-stand-in` not found. Defaulting to fallback metadata; this can degrade performance and cause issues.' },
       { type: 'message', role: 'assistant', text: 'Hello from the stand-in.' },
       { type: 'usage', inputTokens: 10097, outputTokens: 7, costUsd: null },
+      { type: 'result', ok: true, text: 'Hello from the stand-in.' },
+    ]);
+  });
+
+  it('reads a negative token count as unknown, never as fewer tokens spent', () => {
+    expect(parseAll([LINES.answer, LINES.turnCompleted.replace('"input_tokens":10097', '"input_tokens":-10097')])).toEqual([
+      { type: 'message', role: 'assistant', text: 'Hello from the stand-in.' },
+      { type: 'usage', inputTokens: null, outputTokens: 7, costUsd: null },
       { type: 'result', ok: true, text: 'Hello from the stand-in.' },
     ]);
   });
@@ -246,6 +254,14 @@ describe('codex exec, the real CLI, against a stand-in Responses API', () => {
     expect(request?.body).toMatchObject({ model: 'gpt-stand-in', stream: true });
     expect(lastUserText(request?.body)).toBe(prompt);
     expect(fs.existsSync(path.join(user.workingDirectory, 'injected'))).toBe(false);
+  });
+
+  it('passes a model that starts with a dash as the model, never as an option', { timeout: 20_000 }, async () => {
+    const user = await codexUser(() => ({ text: 'Hello from the stand-in.' }));
+    const exit = await runCodex(user, { model: '--help' }).agent.done;
+
+    expect(exit).toMatchObject({ code: 0, ok: true });
+    expect(user.standIn.requests[0]?.body).toMatchObject({ model: '--help' });
   });
 
   it("runs the model's shell call in the working directory with permission mode edit: the file is written", { timeout: 20_000 }, async () => {

@@ -46,7 +46,7 @@ describe('gemini command line', () => {
 
   it('passes the model when the trigger sets one', () => {
     const { args } = geminiAdapter.commandLine({ ...invocation, model: 'gemini-2.5-pro' });
-    expect(args.slice(-2)).toEqual(['--model', 'gemini-2.5-pro']);
+    expect(args.at(-1)).toBe('--model=gemini-2.5-pro');
   });
 });
 
@@ -97,6 +97,14 @@ describe('gemini parser', () => {
       { type: 'message', role: 'assistant', text: 'he stand-in.' },
       { type: 'usage', inputTokens: 145, outputTokens: 7, costUsd: null },
       { type: 'result', ok: true, text: 'Hello from the stand-in.' },
+    ]);
+  });
+
+  it('reads a negative token count as unknown, never as fewer tokens spent', () => {
+    expect(parseAll([LINES.answerStart, LINES.success.replace('"output_tokens":7', '"output_tokens":-7')])).toEqual([
+      { type: 'message', role: 'assistant', text: 'Hello from t' },
+      { type: 'usage', inputTokens: 145, outputTokens: null, costUsd: null },
+      { type: 'result', ok: true, text: 'Hello from t' },
     ]);
   });
 
@@ -300,6 +308,14 @@ describe('gemini, the real CLI, against a stand-in Gemini API', () => {
     expect(request?.headers['x-goog-api-key']).toBe(KEY);
     expect(lastUserText(request?.body)).toBe(prompt);
     expect(fs.existsSync(path.join(user.workingDirectory, 'injected'))).toBe(false);
+  });
+
+  it('passes a model that starts with a dash as the model, never as an option', { timeout: 30_000 }, async () => {
+    const user = await geminiUser(() => ({ text: 'Hello from the stand-in.' }));
+    const exit = await runGemini(user, { model: '--yolo' }).agent.done;
+
+    expect(exit).toMatchObject({ code: 0, ok: true });
+    expect(user.standIn.requests.map((request) => request.path)).toEqual(['/v1beta/models/--yolo:streamGenerateContent?alt=sse']);
   });
 
   it("writes the model's file in the working directory with permission mode edit", { timeout: 30_000 }, async () => {

@@ -21,10 +21,15 @@ function parseAll(lines: string[]): AgentEvent[] {
 
 const invocation: Invocation = { prompt: '-n  "$(rm -rf ~)" -- done', model: null, permissionMode: 'edit', workingDirectory: '/work/repo', env: {} };
 
-/** The message `opencode run` builds from its words: each joined with a space, a word with a space in it quoted. */
+/**
+ * The message `opencode run` builds from its `--message` words: each as yargs reads it (one pair of matching quotes
+ * around it stripped), joined with a space, a word with a space in it quoted.
+ */
 function messageOf(args: string[]): string {
   return args
-    .slice(args.indexOf('--') + 1)
+    .filter((arg) => arg.startsWith('--message='))
+    .map((arg) => arg.slice('--message='.length))
+    .map((word) => (/^(["']).*\1$|^["']$/s.test(word) ? word.slice(1, -1) : word))
     .map((word) => (word.includes(' ') ? `"${word.replace(/"/g, '\\"')}"` : word))
     .join(' ');
 }
@@ -32,7 +37,7 @@ function messageOf(args: string[]): string {
 describe('opencode command line', () => {
   it('runs run with JSON events, the session named after the prompt, warnings on stderr, in the working directory', () => {
     const { args, env } = opencodeAdapter.commandLine(invocation);
-    expect(args.slice(0, args.indexOf('--'))).toEqual(['run', '--format', 'json', '--title=', '--print-logs', '--log-level', 'WARN']);
+    expect(args.slice(0, args.findIndex((arg) => arg.startsWith('--message=')))).toEqual(['run', '--format', 'json', '--title=', '--print-logs', '--log-level', 'WARN']);
     expect(env).toMatchObject({ PWD: '/work/repo', OPENCODE_DISABLE_AUTOUPDATE: '1', OPENCODE_DISABLE_SHARE: '1' });
   });
 
@@ -42,14 +47,15 @@ describe('opencode command line', () => {
     ' leading and trailing  ',
     '',
     'one',
-  ])('passes the prompt after --, in words that opencode joins back into exactly the prompt: %j', (prompt) => {
+    `"quoted" 'single' " "" ''' Review PR 42 -5`,
+  ])('passes the prompt as --message words that opencode joins back into exactly the prompt: %j', (prompt) => {
     expect(messageOf(opencodeAdapter.commandLine({ ...invocation, prompt }).args)).toBe(prompt);
   });
 
   it('passes the model as opencode names it, provider/model', () => {
     const { args } = opencodeAdapter.commandLine({ ...invocation, model: 'anthropic/claude-haiku-4-5' });
-    expect(args.slice(args.indexOf('--model'), args.indexOf('--model') + 2)).toEqual(['--model', 'anthropic/claude-haiku-4-5']);
-    expect(opencodeAdapter.commandLine(invocation).args).not.toContain('--model');
+    expect(args).toContain('--model=anthropic/claude-haiku-4-5');
+    expect(opencodeAdapter.commandLine(invocation).args.some((arg) => arg.startsWith('--model'))).toBe(false);
   });
 
   it.each([
@@ -107,6 +113,20 @@ describe('opencode parser', () => {
       { type: 'message', role: 'assistant', text: 'Wrote it.' },
       { type: 'usage', inputTokens: 512 + 7000 + 200, outputTokens: 3 + 40, costUsd: 0.003181 },
       { type: 'result', ok: true, text: 'Wrote it.' },
+    ]);
+  });
+
+  it('reads a negative or unbounded cost or token count as unknown, never as less spent, and keeps the result', () => {
+    const negative = LINES.stop.replace('"cost":0.022974', '"cost":-0.5').replace('"reasoning":0', '"reasoning":-7');
+    expect(parseAll([LINES.text, negative])).toEqual([
+      { type: 'message', role: 'assistant', text: 'Hello from the stand-in.' },
+      { type: 'usage', inputTokens: 7623, outputTokens: null, costUsd: null },
+      { type: 'result', ok: true, text: 'Hello from the stand-in.' },
+    ]);
+    // What JSON.stringify writes for a cost of NaN or Infinity.
+    expect(parseAll([LINES.stop.replace('"cost":0.022974', '"cost":null')])).toEqual([
+      { type: 'usage', inputTokens: 7623, outputTokens: 7, costUsd: null },
+      { type: 'result', ok: true, text: null },
     ]);
   });
 
@@ -315,6 +335,26 @@ describe('opencode run, the real CLI, against a stand-in Anthropic API', () => {
     expect(request?.body).toMatchObject({ model: 'claude-haiku-4-5', stream: true });
     expect(lastUserText(request?.body)).toBe(prompt);
     expect(fs.existsSync(path.join(user.workingDirectory, 'injected'))).toBe(false);
+  });
+
+  it('passes a prompt with words that look like numbers as text: "Review PR 42" runs, exactly as written', { timeout: 90_000 }, async (context) => {
+    const user = await opencodeUser(context, () => ({ text: 'Hello from the stand-in.' }));
+    const prompt = `Review PR 42 (-5 lines, 1e3 0x10 .5 007) true --no-x --model=x -- = "quoted" 'single' " "" '`;
+    const { agent, stderr } = runOpencode(context, user, { prompt });
+    const exit = await agent.done;
+
+    expect(exit, stderr.join('\n')).toMatchObject({ code: 0, ok: true });
+    expect(lastUserText(user.standIn.requests[0]?.body)).toBe(prompt);
+  });
+
+  it('reads a model that starts with a dash as the model, never as an option', { timeout: 90_000 }, async (context) => {
+    const user = await opencodeUser(context, () => ({ text: 'Hello from the stand-in.' }));
+    // Read as an option, this would run the plan agent on opencode's default model.
+    const { agent, stderr } = runOpencode(context, user, { model: '--agent=plan' });
+    const exit = await agent.done;
+
+    expect(exit.ok, stderr.join('\n')).toBe(false);
+    expect(user.standIn.requests).toEqual([]);
   });
 
   it("runs the model's write call in the working directory (not the worker's PWD) with permission mode edit: the file is written", { timeout: 90_000 }, async (context) => {
