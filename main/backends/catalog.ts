@@ -42,7 +42,8 @@ export const backendCatalog: readonly BackendSpec[] = [
     loginHint: 'run `claude`, then `/login` (or `claude setup-token`), or set ANTHROPIC_API_KEY',
     accountEnvironment: ({ apiKey, configDir }) => ({
       ...keyVariables(apiKey, ['ANTHROPIC_API_KEY'], ['CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_AUTH_TOKEN']),
-      ...(configDir === null ? {} : { CLAUDE_CONFIG_DIR: configDir }),
+      // A folder's own login (no key): Claude Code prefers any key in its environment to it, so the environment's are removed, or the account would run, and be billed, on them.
+      ...(configDir === null ? {} : { CLAUDE_CONFIG_DIR: configDir, ...(apiKey === null ? { ANTHROPIC_API_KEY: undefined, CLAUDE_CODE_OAUTH_TOKEN: undefined, ANTHROPIC_AUTH_TOKEN: undefined } : {}) }),
     }),
   },
   {

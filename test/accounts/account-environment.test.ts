@@ -56,22 +56,23 @@ async function addAccount(fields: Record<string, unknown>): Promise<Account> {
   return created.body;
 }
 
-const cases: { backend: Backend; folder: string; keys: string[]; unset: string[] }[] = [
-  { backend: 'claude', folder: 'CLAUDE_CONFIG_DIR', keys: ['ANTHROPIC_API_KEY'], unset: ['CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_AUTH_TOKEN'] },
-  { backend: 'codex', folder: 'CODEX_HOME', keys: ['OPENAI_API_KEY', 'CODEX_API_KEY'], unset: [] },
-  { backend: 'gemini', folder: 'GEMINI_CLI_HOME', keys: ['GEMINI_API_KEY'], unset: ['GOOGLE_API_KEY'] },
-  { backend: 'opencode', folder: 'XDG_DATA_HOME', keys: ['ANTHROPIC_API_KEY'], unset: [] },
+/** `folderUnsets`: the environment's keys a folder's own login needs gone, because the CLI would prefer them to it. */
+const cases: { backend: Backend; folder: string; keys: string[]; unset: string[]; folderUnsets: boolean }[] = [
+  { backend: 'claude', folder: 'CLAUDE_CONFIG_DIR', keys: ['ANTHROPIC_API_KEY'], unset: ['CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_AUTH_TOKEN'], folderUnsets: true },
+  { backend: 'codex', folder: 'CODEX_HOME', keys: ['OPENAI_API_KEY', 'CODEX_API_KEY'], unset: [], folderUnsets: false },
+  { backend: 'gemini', folder: 'GEMINI_CLI_HOME', keys: ['GEMINI_API_KEY'], unset: ['GOOGLE_API_KEY'], folderUnsets: false },
+  { backend: 'opencode', folder: 'XDG_DATA_HOME', keys: ['ANTHROPIC_API_KEY'], unset: [], folderUnsets: false },
 ];
 
 describe("an account's credentials reach the CLI it runs (a real spawn of a fixture recording its environment)", () => {
-  for (const { backend, folder, keys, unset } of cases) {
+  for (const { backend, folder, keys, unset, folderUnsets } of cases) {
     it(`${backend}: the account's configuration folder as ${folder}, then its API key as ${keys.join(' and ')}${unset.length > 0 ? `, without ${unset.join(' or ')}` : ''}`, async () => {
-      // A folder only: the CLI's own login in it; the environment's keys are left as they are.
+      // A folder only: the CLI's own login in it. Claude Code would use a key of the environment instead (test/backends/claude-account-login.test.ts): those are removed; the others' are left as they are.
       const loginDir = path.join(temp, `${backend}-login`);
       const login = await addAccount({ backend, name: 'own-login', configDir: loginDir, priority: 1 });
       const withFolder = await environmentOf(backend, 'own-login');
       expect(withFolder[folder]).toBe(loginDir);
-      for (const name of [...keys, ...unset]) expect(withFolder[name]).toBe(ENVIRONMENT[name as keyof typeof ENVIRONMENT]);
+      for (const name of [...keys, ...unset]) expect(withFolder[name], name).toBe(folderUnsets ? undefined : ENVIRONMENT[name as keyof typeof ENVIRONMENT]);
 
       // A key: it goes to the CLI's key variables, and what the CLI would prefer to it is removed.
       expect((await engine.api('PATCH', `/api/accounts/${login.id}`, { enabled: false })).status).toBe(200);
