@@ -74,6 +74,14 @@ export function childEnvironment(base: Invocation['env'], extra: Record<string, 
   return env;
 }
 
+/**
+ * Characters of a stdout line handed to the parser whole. A CLI's JSON line can be long — Claude Code's
+ * final result carries the whole answer, a tool call the whole file it writes — and a line cut in pieces
+ * parses as nothing: its usage and result were lost. Bounded, so a CLI that never ends a line cannot
+ * fill the worker's memory.
+ */
+const MAX_PARSED_LINE = 32 * 1024 * 1024;
+
 function isHighSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff;
 }
@@ -147,16 +155,21 @@ export function startAgentProcess(options: AgentProcessOptions): AgentProcess {
   const reading =
     stdout && stderr
       ? Promise.all([
-          readLines(stdout, (line) => {
-            const parsed = parser.parseLine(line);
-            for (const event of parsed) {
-              if (event.type === 'result') deciding.result = event;
-              else if (event.type === 'error') deciding.error = event;
-              recent.push(event);
-            }
-            if (recent.length >= 2 * RECENT_EVENTS) recent = recent.slice(-RECENT_EVENTS);
-            options.onLine('stdout', line, parsed);
-          }),
+          // Parsed whole up to MAX_PARSED_LINE: a final result that carries a long answer still counts (what is stored of it is cut).
+          readLines(
+            stdout,
+            (line) => {
+              const parsed = parser.parseLine(line);
+              for (const event of parsed) {
+                if (event.type === 'result') deciding.result = event;
+                else if (event.type === 'error') deciding.error = event;
+                recent.push(event);
+              }
+              if (recent.length >= 2 * RECENT_EVENTS) recent = recent.slice(-RECENT_EVENTS);
+              options.onLine('stdout', line, parsed);
+            },
+            MAX_PARSED_LINE,
+          ),
           readLines(stderr, (line) => options.onLine('stderr', line, [])),
         ])
       : Promise.resolve();

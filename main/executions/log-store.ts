@@ -124,8 +124,14 @@ export class LogStore implements Disposable {
       const notice = this.truncationNotice();
       line = { executionId, seq, stream: 'system', text: notice, ts, json: logRecord(seq, 'system', notice, ts, undefined) };
     } else {
-      const capped = text.length > this.options.maxLineLength ? `${text.slice(0, this.options.maxLineLength)}… [line truncated: ${text.length} characters]` : text;
+      const limit = this.options.maxLineLength;
+      const capped = cut(text, limit);
       line = { executionId, seq, stream, text: capped, ts, ...(event === undefined ? {} : { event }), json: logRecord(seq, stream, capped, ts, event) };
+      // A long line's events repeat its text (a final result carries the whole answer): their strings are cut the same way, so a record stays bounded.
+      if (event !== undefined && line.json.length > 4 * limit) {
+        const bounded = cutStrings(event, limit);
+        line = { ...line, event: bounded, json: logRecord(seq, stream, capped, ts, bounded) };
+      }
       // Masked as serialised: one look at the record covers the text and every event, in the forms JSON escapes a secret into.
       const masked = mask?.scrub(line.json);
       if (masked !== undefined && masked !== line.json) line = maskedLine(line, masked, mask!);
@@ -260,6 +266,19 @@ function maskedLine(line: LogLine, masked: string, mask: OutputMask): LogLine {
     const text = mask.scrub(line.text);
     return { executionId: line.executionId, seq: line.seq, stream: line.stream, text, ts: line.ts, json: logRecord(line.seq, line.stream, text, line.ts, undefined) };
   }
+}
+
+/** A text of at most `limit` characters, with a mark saying how long it was. */
+function cut(text: string, limit: number): string {
+  return text.length > limit ? `${text.slice(0, limit)}… [line truncated: ${text.length} characters]` : text;
+}
+
+/** A copy of an event (or a list of them) with every string longer than `limit` cut. */
+function cutStrings(value: unknown, limit: number): unknown {
+  if (typeof value === 'string') return cut(value, limit);
+  if (Array.isArray(value)) return value.map((item) => cutStrings(item, limit));
+  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, cutStrings(item, limit)]));
+  return value;
 }
 
 interface Chunk {
