@@ -54,6 +54,8 @@ export function validateTriggerDefinition(definition: TriggerDefinition, check: 
   }
   // The name is shown in the UI and in notifications and goes into prompts as {{trigger.name}}, as it is.
   if (check.name && NOT_IN_A_NAME.test(definition.name.replace(SUBDIVISION_FLAG, ''))) issues.push({ path: 'body.name', message: 'no control characters, and no bidi or invisible formatting characters' });
+  // The rendered prompt is a command-line argument, which cannot carry a NUL: the CLI could never start (values put into it are cleaned of them).
+  if (definition.promptTemplate.includes('\u0000')) issues.push({ path: 'body.promptTemplate', message: 'no NUL characters: a command line cannot carry them' });
   // A request body may not carry a key named __proto__ (json-body.ts): such a parameter could never be given.
   if (definition.params.some((param) => param.name === '__proto__')) issues.push({ path: 'body.params', message: 'a parameter cannot be named __proto__' });
   if (new Set(definition.params.map((param) => param.name)).size !== definition.params.length) {

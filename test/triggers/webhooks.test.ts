@@ -199,6 +199,8 @@ describe('trigger administration', () => {
       [{ name: 'no events', kind: 'github', promptTemplate: 'Review' }, 'body.github'],
       [{ name: 'review\u202Etxt.exe', kind: 'manual', promptTemplate: 'Go' }, 'body.name'],
       [{ name: 'nul\u0000byte', kind: 'manual', promptTemplate: 'Go' }, 'body.name'],
+      // A command line cannot carry a NUL: such a template could never start its CLI.
+      [{ name: 'nul in template', kind: 'manual', promptTemplate: 'Review\u0000 this' }, 'body.promptTemplate'],
       [{ name: 'proto param', kind: 'manual', promptTemplate: 'Go', params: [{ name: '__proto__', type: 'string', required: false }] }, 'body.params'],
     ];
     for (const [definition, field] of cases) {
