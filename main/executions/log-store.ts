@@ -125,11 +125,12 @@ export class LogStore implements Disposable {
       line = { executionId, seq, stream: 'system', text: notice, ts, json: logRecord(seq, 'system', notice, ts, undefined) };
     } else {
       const limit = this.options.maxLineLength;
-      const capped = cut(text, limit);
+      // A credential across the cut would keep a part the mask no longer matches: a long line is masked before it is cut.
+      const capped = cut(mask && text.length > limit ? mask.scrub(text) : text, limit);
       line = { executionId, seq, stream, text: capped, ts, ...(event === undefined ? {} : { event }), json: logRecord(seq, stream, capped, ts, event) };
       // A long line's events repeat its text (a final result carries the whole answer): their strings are cut the same way, so a record stays bounded.
       if (event !== undefined && line.json.length > 4 * limit) {
-        const bounded = cutStrings(event, limit);
+        const bounded = cutStrings(event, limit, mask);
         line = { ...line, event: bounded, json: logRecord(seq, stream, capped, ts, bounded) };
       }
       // Masked as serialised: one look at the record covers the text and every event, in the forms JSON escapes a secret into.
@@ -273,11 +274,11 @@ function cut(text: string, limit: number): string {
   return text.length > limit ? `${text.slice(0, limit)}… [line truncated: ${text.length} characters]` : text;
 }
 
-/** A copy of an event (or a list of them) with every string longer than `limit` cut. */
-function cutStrings(value: unknown, limit: number): unknown {
-  if (typeof value === 'string') return cut(value, limit);
-  if (Array.isArray(value)) return value.map((item) => cutStrings(item, limit));
-  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, cutStrings(item, limit)]));
+/** A copy of an event (or a list of them) with every string longer than `limit` masked, then cut. */
+function cutStrings(value: unknown, limit: number, mask: OutputMask | undefined): unknown {
+  if (typeof value === 'string') return cut(mask && value.length > limit ? mask.scrub(value) : value, limit);
+  if (Array.isArray(value)) return value.map((item) => cutStrings(item, limit, mask));
+  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, cutStrings(item, limit, mask)]));
   return value;
 }
 

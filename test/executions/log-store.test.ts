@@ -193,6 +193,22 @@ describe('LogStore', () => {
     expect(JSON.parse(spanning.json)).toMatchObject({ seq: spanning.seq, text: 'all done' });
   });
 
+  it('a credential across the cut of a long line or of a long event string leaves no part of it stored', () => {
+    const { db } = database();
+    const store = new LogStore(db);
+    cleanups.push(() => store.dispose());
+    const key = 'sk-ant-api03-SECRETSECRETSECRETSECRET0123456789abcdef';
+    const mask = CredentialMask.of([key]);
+    const limit = 64 * 1024; // the default maxLineLength
+    // The key starts 20 characters before the cut.
+    const plain = store.append('exe_a', 'stdout', `${'x'.repeat(limit - 20)}${key}${'m'.repeat(100)}`, undefined, mask)!;
+    expect(plain.json).not.toContain(key.slice(0, 20));
+    expect(plain.text).toMatch(/… \[line truncated: \d+ characters\]$/);
+    const answer = `${'y'.repeat(limit - 20)}${key}${'z'.repeat(4 * limit)}`;
+    const result = store.append('exe_a', 'stdout', JSON.stringify({ type: 'result', result: answer }), [{ type: 'result', text: answer }], mask)!;
+    expect(result.json).not.toContain(key.slice(0, 20));
+  });
+
   it('stores each line as the JSON its log event carries, and reads any range across batches in order', () => {
     const { db } = database();
     const store = new LogStore(db, { maxBatchLines: 7 });
