@@ -114,8 +114,10 @@ export class OutboxNotifier implements Notifier, Disposable {
   private pass(): void {
     if (this.disposed) return;
     try {
-      // Rows under way are still due: ask for enough rows to find BATCH more.
-      for (const delivery of this.deps.outbox.due(this.now(), this.inFlight.size + BATCH)) {
+      // Rows under way are still due: ask for enough rows to find BATCH more. A channel with BATCH under way is left out in
+      // SQL: a backlog of a receiver that hangs would otherwise fill the page and hide every other channel's rows.
+      const full = [...new Set([...this.inFlight.values()].map((sending) => sending.channel))].filter((channel) => this.underWay(channel) >= BATCH);
+      for (const delivery of this.deps.outbox.due(this.now(), this.inFlight.size + BATCH, full)) {
         if (this.inFlight.has(delivery.id) || this.underWay(delivery.channel) >= BATCH) continue;
         const done = this.deliver(delivery)
           .catch((error: unknown) => this.log.error('the notification sender failed; it tries again with the next notification', { err: error }))

@@ -42,7 +42,9 @@ export class NotificationOutbox {
       insert: db.prepare<[string, string, string, string, number]>(
         'INSERT INTO notifications (notification_id, channel, payload, created_at, attempts, next_at) VALUES (?, ?, ?, ?, 0, ?)',
       ),
-      due: db.prepare<[number, number], Row>('SELECT * FROM notifications WHERE delivered_at IS NULL AND failed_at IS NULL AND next_at <= ? ORDER BY next_at, id LIMIT ?'),
+      due: db.prepare<[number, string, number], Row>(
+        'SELECT * FROM notifications WHERE delivered_at IS NULL AND failed_at IS NULL AND next_at <= ? AND channel NOT IN (SELECT value FROM json_each(?)) ORDER BY next_at, id LIMIT ?',
+      ),
       nextDue: db.prepare<[], { next: number | null }>('SELECT min(next_at) AS next FROM notifications WHERE delivered_at IS NULL AND failed_at IS NULL'),
       delivered: db.prepare<[string, number]>('UPDATE notifications SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?'),
       retry: db.prepare<[string, number, number]>('UPDATE notifications SET attempts = attempts + 1, last_error = ?, next_at = ? WHERE id = ?'),
@@ -64,9 +66,9 @@ export class NotificationOutbox {
     this.enqueueAll(channels.map((channel) => ({ notificationId, channel, message, now })));
   }
 
-  /** Pending deliveries whose time has come, the longest-waiting first. */
-  due(now: number, limit: number): PendingDelivery[] {
-    return this.statements.due.all(now, limit).map((row) => ({
+  /** Pending deliveries whose time has come, the longest-waiting first, leaving out the channels in `skip`. */
+  due(now: number, limit: number, skip: readonly NotificationChannel[] = []): PendingDelivery[] {
+    return this.statements.due.all(now, JSON.stringify(skip), limit).map((row) => ({
       id: row.id,
       notificationId: row.notification_id,
       channel: row.channel,

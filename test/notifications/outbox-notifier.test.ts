@@ -115,6 +115,20 @@ describe('OutboxNotifier', () => {
     expect(outbox.recent(10).filter((entry) => entry.channel === 'webhook').map((entry) => entry.status)).toEqual(['pending', 'pending']);
   });
 
+  it('a backlog held by a receiver that hangs hides no other channel: a burst of 45 reaches Slack and the desktop while the webhook still hangs', async () => {
+    // Answers only after the test is over: every webhook delivery stays under way (20 at once) or waits.
+    const hanging = await receiver(() => ({ status: 200, delayMs: 20_000 }));
+    const slack = await startSlackStandIn();
+    cleanups.push(() => slack.close());
+    const shown: DesktopNotification[] = [];
+    const { notifier, channels } = await notifierOn(tempDatabase(), { retry: { ...FAST, timeoutMs: 25_000 }, desktop: (notification) => shown.push(notification) });
+    await channels.update({ slackUrl: slack.hookUrl, webhookUrl: `${hanging.url}/hook` }, actor);
+    for (let index = 0; index < 45; index += 1) notifier.notify({ ...budgetNotification, title: `burst ${index}` });
+    // The page of due rows once held the webhook's 20 under way and its 25 waiting: nothing else until they ended.
+    await until(() => slack.texts().length === 45 && shown.length === 45, 5_000);
+    expect(hanging.requests.length).toBe(20);
+  }, 30_000);
+
   it('never throws at its caller: a notification that cannot be stored is logged instead', async () => {
     const slack = await startSlackStandIn();
     cleanups.push(() => slack.close());
