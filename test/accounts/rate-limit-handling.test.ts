@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Account, AccountStats } from '../../common/accounts.js';
 import { startEngine, type Engine } from '../helpers/engine.js';
@@ -52,13 +54,17 @@ describe('rate limits (the real claude CLI against the Anthropic stand-in)', () 
     const resetsAt = Math.floor(Date.now() / 1000) + 2 * 3600;
     const resetIso = new Date(resetsAt * 1000).toISOString();
     const headers = { 'anthropic-ratelimit-unified-status': 'rejected', 'anthropic-ratelimit-unified-reset': String(resetsAt), 'anthropic-ratelimit-unified-representative-claim': 'five_hour' };
-    // A subscription's login (Claude Code reads these headers only for one): the OAuth token of the environment, each account its own folder.
-    const engine = await engineWith({ ANTHROPIC_API_KEY: '', CLAUDE_CODE_OAUTH_TOKEN: 'sk-ant-oat01-stand-in-0123456789' }, (_recorded, index) => (index === 0 ? { status: 429, headers } : { text: 'Done on the second login.' }));
+    // Subscription logins (Claude Code reads these headers only for one): each account its own folder, with what `claude /login` writes there.
+    const engine = await engineWith({ ANTHROPIC_API_KEY: '' }, (_recorded, index) => (index === 0 ? { status: 429, headers } : { text: 'Done on the second login.' }));
     const folders = makeTempDir('agented-claude-logins-');
     cleanups.push(folders.remove);
     const accounts: Account[] = [];
     for (const [name, priority] of [['five-hour', 1], ['spare', 2]] as const) {
-      const created = await engine.api<Account>('POST', '/api/accounts', { backend: 'claude', name, configDir: `${folders.dir}/${name}`, priority });
+      const folder = path.join(folders.dir, name);
+      fs.mkdirSync(folder);
+      const login = { claudeAiOauth: { accessToken: `sk-ant-oat01-${name}`, refreshToken: `sk-ant-ort01-${name}`, expiresAt: Date.now() + 3_600_000, scopes: ['user:inference', 'user:profile'], subscriptionType: 'max' } };
+      fs.writeFileSync(path.join(folder, '.credentials.json'), JSON.stringify(login));
+      const created = await engine.api<Account>('POST', '/api/accounts', { backend: 'claude', name, configDir: folder, priority });
       expect(created.status, JSON.stringify(created.body)).toBe(201);
       accounts.push(created.body);
     }
@@ -71,7 +77,8 @@ describe('rate limits (the real claude CLI against the Anthropic stand-in)', () 
       ['five-hour', 'rate_limited'],
       ['spare', 'succeeded'],
     ]);
-    expect(messagesOf(engine)[0]!.headers.authorization).toBe('Bearer sk-ant-oat01-stand-in-0123456789');
+    // Each attempt on its account's own login.
+    expect(messagesOf(engine).map((recorded) => recorded.headers.authorization)).toEqual(['Bearer sk-ant-oat01-five-hour', 'Bearer sk-ant-oat01-spare']);
 
     // The reset time, not the 60 s backoff.
     const stats = (await engine.api<AccountStats[]>('GET', '/api/accounts/stats')).body;
