@@ -8,6 +8,7 @@ import { ExecutionRepository } from '../../main/storage/execution-repository.js'
 import { request } from '../helpers/http.js';
 import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
 import { mountApp, type MountedApp } from './mount-app.js';
+import { named, plantFinished, shownExecutions } from './planted-executions.js';
 
 /**
  * The executions list kept live against a real worker: executions written
@@ -35,16 +36,9 @@ async function api<T>(method: string, urlPath: string, body?: unknown): Promise<
 /** Finished executions, newest first in `ids`, one second apart and ending `agoMs` ago; written oldest first. */
 function plant(ids: string[], agoMs: number): void {
   const now = Date.now();
-  const write = db.transaction(() => {
-    for (let index = ids.length - 1; index >= 0; index--) {
-      const createdAt = new Date(now - agoMs - index * 1_000).toISOString();
-      executions.insert({ id: ids[index]!, triggerId, source: 'manual', state: 'queued', reason: null, backend: 'claude', model: null, params: {}, prompt: 'hello', promptContext: [], concurrencyKey: null, deliveryId: null, replayOf: null, createdAt });
-      db.prepare("UPDATE executions SET state = 'succeeded', started_at = ?, ended_at = ? WHERE id = ?").run(createdAt, createdAt, ids[index]!);
-    }
-  });
-  write();
+  const write = plantFinished(db, executions);
+  for (let index = ids.length - 1; index >= 0; index--) write(ids[index]!, triggerId, new Date(now - agoMs - index * 1_000).toISOString());
 }
-const named = (prefix: string, count: number) => Array.from({ length: count }, (_value, index) => `${prefix}${String(index + 1).padStart(2, '0')}`);
 
 beforeAll(async () => {
   server = await startInProcess();
@@ -64,7 +58,7 @@ afterEach(async () => {
   app = undefined;
 });
 
-const rows = () => app!.wrapper.findAll('[data-testid="execution-table"] tbody tr').map((row) => row.attributes('data-testid')!.replace('execution-row-', ''));
+const rows = () => shownExecutions(app!);
 
 /** Every execution in the server's order, page by page. */
 async function serverOrder(): Promise<string[]> {

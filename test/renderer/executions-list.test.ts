@@ -7,6 +7,7 @@ import { ExecutionRepository } from '../../main/storage/execution-repository.js'
 import { request } from '../helpers/http.js';
 import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
 import { mountApp, type MountedApp } from './mount-app.js';
+import { named, plantFinished, shownExecutions } from './planted-executions.js';
 
 /**
  * The executions list in the whole renderer against a real worker whose
@@ -40,12 +41,8 @@ beforeAll(async () => {
   db = openDatabase({ file: path.join(server.dataDir, 'agented.db') });
   const executions = new ExecutionRepository(db);
   const now = Date.now();
-  const plant = db.transaction((id: string, triggerId: string, createdAt: string) => {
-    executions.insert({ id, triggerId, source: 'manual', state: 'queued', reason: null, backend: 'claude', model: null, params: {}, prompt: 'hello', promptContext: [], concurrencyKey: null, deliveryId: null, replayOf: null, createdAt });
-    db.prepare("UPDATE executions SET state = 'succeeded', started_at = ?, ended_at = ? WHERE id = ?").run(createdAt, createdAt, id);
-  });
+  const plant = plantFinished(db, executions);
   const at = (msAgo: number) => new Date(now - msAgo).toISOString();
-  const named = (prefix: string, count: number) => Array.from({ length: count }, (_value, index) => `${prefix}${String(index + 1).padStart(2, '0')}`);
   ids.nightly = named('exe_nightly', 60);
   ids.recentWeekly = named('exe_weekly_recent', 3);
   ids.oldWeekly = named('exe_weekly_old', 2);
@@ -70,7 +67,7 @@ afterEach(async () => {
 });
 
 /** The ids of the rows shown, top to bottom. */
-const rows = () => app!.wrapper.findAll('[data-testid="execution-table"] tbody tr').map((row) => row.attributes('data-testid')!.replace('execution-row-', ''));
+const rows = () => shownExecutions(app!);
 const totalsLine = () => app!.wrapper.get('[data-testid="execution-totals"]').text();
 const everything = () => [...ids.nightly, ...ids.recentWeekly, ...ids.oldWeekly];
 
