@@ -31,6 +31,8 @@ export interface TunnelManagerOptions {
   secrets: SecretStore;
   audit: AuditRepository;
   logger: Logger;
+  /** The worker's limit for a delivery's body (AGENTED_MAX_HOOK_BODY_BYTES), which the ngrok gate applies too. */
+  maxHookBodyBytes: number;
   /** How long PUT /api/tunnel waits for the tunnel to come up before answering `starting`. */
   startWaitMs?: number;
   /** First pause before a failed tunnel is started again; doubles up to `retryMaxMs`. */
@@ -77,12 +79,7 @@ export class TunnelManager implements Disposable {
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
   private readonly listeners = new Set<(view: TunnelView) => void>();
-  /** Resolved as the worker resolves it when it starts (a change to it needs a restart there too). */
-  private readonly maxHookBodyBytes: number;
-
-  constructor(private readonly options: TunnelManagerOptions) {
-    this.maxHookBodyBytes = resolveConfig({ env: options.env, stored: options.settings.all() }).maxHookBodyBytes;
-  }
+  constructor(private readonly options: TunnelManagerOptions) {}
 
   /** The tunnel settings in use (environment > stored > default), for GET /api/settings. */
   liveSettings(): Partial<Record<SettingName, unknown>> {
@@ -403,7 +400,7 @@ export class TunnelManager implements Disposable {
           domain: settings.ngrokDomain,
           serverAddr: settings.ngrokServerAddr,
           workerUrl,
-          maxBodyBytes: this.maxHookBodyBytes,
+          maxBodyBytes: this.options.maxHookBodyBytes,
           logger,
           events,
           registerSecret: (value) => logger.redactor.addSecret(value),

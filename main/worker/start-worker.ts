@@ -282,7 +282,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     };
 
     // Started once the server listens; its secrets (the ngrok authtoken) live where the trigger secrets do.
-    const tunnel = new TunnelManager({ env: options.env, settings, secrets: triggerSecrets, audit, logger });
+    const tunnel = new TunnelManager({ env: options.env, settings, secrets: triggerSecrets, audit, logger, maxHookBodyBytes: config.maxHookBodyBytes });
     const { tunnelChanges } = options;
     if (tunnelChanges) {
       // The manager reports every change of its view; the parent hears only those it shows.

@@ -25,6 +25,7 @@ const manager = new TunnelManager({
   secrets: new SealedSecretStore(db, 'test-key-0123456789abcdefghijklmnop'),
   audit: new AuditRepository(db),
   logger: Logger.create({ sink, level: 'debug' }),
+  maxHookBodyBytes: 1024 * 1024,
   startWaitMs: 2_000,
   retryBaseMs: 100,
   retryMaxMs: 400,
