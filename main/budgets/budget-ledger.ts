@@ -143,14 +143,7 @@ export class BudgetLedger {
       const budget = this.toApi(row);
       if (budget.used >= 1) return exhaustedText(budget);
     }
-    const firstStart = this.statements.firstStart.get(executionId)?.first_started_at;
-    if (!firstStart) return null;
-    const startedAt = new Date(firstStart);
-    const now = this.now();
-    for (const row of rows) {
-      // Started in the current period: checked above.
-      if (periodAt(row.period, startedAt).end > now) continue;
-      const budget = this.toApi(row, startedAt);
+    for (const budget of this.periodOfFirstStart(rows, executionId)) {
       if (budget.used >= 1) return `${describe(budget)} is used up (${spentText(budget)} in the ${budget.period} the execution started in, from ${budget.periodStart} until ${budget.periodEnd})`;
     }
     return null;
@@ -164,15 +157,16 @@ export class BudgetLedger {
   checkThresholds(triggerId: string, accountId: string | null, executionId: string): void {
     const rows = this.statements.all.all().filter((row) => row.scope === 'global' || (row.scope === 'trigger' && row.scope_id === triggerId) || (row.scope === 'account' && row.scope_id === accountId));
     for (const row of rows) this.notifyCrossings(this.toApi(row));
+    for (const budget of this.periodOfFirstStart(rows, executionId)) this.notifyCrossings(budget);
+  }
+
+  /** These budgets over the period the execution first started in, for those whose period has ended since (the current one is the caller's). */
+  private periodOfFirstStart(rows: readonly Row[], executionId: string): Budget[] {
     const firstStart = this.statements.firstStart.get(executionId)?.first_started_at;
-    if (!firstStart) return;
+    if (!firstStart) return [];
     const startedAt = new Date(firstStart);
     const now = this.now();
-    for (const row of rows) {
-      // Started in the current period: checked above.
-      if (periodAt(row.period, startedAt).end > now) continue;
-      this.notifyCrossings(this.toApi(row, startedAt));
-    }
+    return rows.filter((row) => periodAt(row.period, startedAt).end <= now).map((row) => this.toApi(row, startedAt));
   }
 
   private notifyCrossings(budget: Budget): void {
