@@ -50,6 +50,14 @@ export interface LogStoreOptions {
   onWriteFailure?: (error: Error | undefined) => void;
 }
 
+/**
+ * Line numbers reserved ahead in one write (executions.log_seq_reserved): a
+ * line is streamed live as it arrives, before its batch is stored, so its
+ * number must already be on disk for the next worker to count past. One small
+ * write per thousand lines; a crash leaves at most this many numbers unused.
+ */
+const SEQ_RESERVATION = 1_000;
+
 interface ChunkRow {
   first_seq: number;
   data: string;
@@ -78,10 +86,14 @@ export class LogStore implements Disposable {
   private readonly stored = new Map<string, number>();
   /** Executions whose truncation line is written (stored or waiting). */
   private readonly truncated = new Set<string>();
+  /** The highest number reserved on disk, per execution (see SEQ_RESERVATION). */
+  private readonly reserved = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
   private readonly writeBatch: (lines: LogLine[]) => void;
   private readonly maxSeq: Database.Statement<[string], { seq: number | null }>;
   private readonly chunksAfter: Database.Statement<[string, number], ChunkRow>;
+  private readonly reserveStatement: Database.Statement<[number, string]>;
+  private readonly reservedStatement: Database.Statement<[string], { seq: number | null }>;
   private readonly options: Required<Omit<LogStoreOptions, 'now' | 'onWriteFailure'>> & Pick<LogStoreOptions, 'onWriteFailure'> & { now: () => Date };
   /** The last write failed: only the timer tries again, not every line that arrives meanwhile. */
   private failing = false;
@@ -101,6 +113,8 @@ export class LogStore implements Disposable {
     });
     this.maxSeq = db.prepare('SELECT max(last_seq) AS seq FROM execution_log_chunks WHERE execution_id = ?');
     this.chunksAfter = db.prepare('SELECT first_seq, data FROM execution_log_chunks WHERE execution_id = ? AND last_seq > ? ORDER BY last_seq');
+    this.reserveStatement = db.prepare('UPDATE executions SET log_seq_reserved = ? WHERE id = ?');
+    this.reservedStatement = db.prepare('SELECT log_seq_reserved AS seq FROM executions WHERE id = ?');
     this.timer = setInterval(() => this.flush(), this.options.flushIntervalMs);
     this.timer.unref();
   }
@@ -138,6 +152,7 @@ export class LogStore implements Disposable {
       if (masked !== undefined && masked !== line.json) line = maskedLine(line, masked, mask!);
     }
     this.nextSeq.set(executionId, seq + 1);
+    if (seq > (this.reserved.get(executionId) ?? 0)) this.reserve(executionId, seq);
     this.pending.push(line);
     if (this.pending.length >= this.options.maxBatchLines && !this.failing) this.flush();
     return line;
@@ -206,6 +221,7 @@ export class LogStore implements Disposable {
   finish(executionId: string): void {
     this.flush();
     this.nextSeq.delete(executionId);
+    this.reserved.delete(executionId);
     this.stored.delete(executionId);
     this.truncated.delete(executionId);
   }
@@ -213,6 +229,22 @@ export class LogStore implements Disposable {
   dispose(): void {
     clearInterval(this.timer);
     this.flush();
+  }
+
+  /**
+   * Stores that numbers up to `seq + SEQ_RESERVATION - 1` may be in use. When
+   * the database refuses (a full disk), the line is still numbered and
+   * streamed — it is buffered like the others — and the next line tries again.
+   */
+  private reserve(executionId: string, seq: number): void {
+    if (this.failing) return;
+    const upTo = seq + SEQ_RESERVATION - 1;
+    try {
+      this.reserveStatement.run(upTo, executionId);
+    } catch {
+      return;
+    }
+    this.reserved.set(executionId, upTo);
   }
 
   private lastPendingSeq(executionId: string): number {
@@ -230,7 +262,9 @@ export class LogStore implements Disposable {
       // Continue after what an earlier worker stored (a restart mid-execution, or crash recovery's interrupted line).
       this.flush();
       const stored = Math.max(this.maxSeq.get(executionId)?.seq ?? 0, this.lastPendingSeq(executionId));
-      next = stored + 1;
+      // A worker that died between two batches streamed numbers it never stored: they are not used again.
+      const reserved = this.reservedStatement.get(executionId)?.seq ?? 0;
+      next = Math.max(stored, reserved) + 1;
       this.nextSeq.set(executionId, next);
       // Agented's own lines among the stored ones are counted too: close enough, and exact would mean reading them all.
       this.stored.set(executionId, stored);

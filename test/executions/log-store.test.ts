@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LogStore } from '../../main/executions/log-store.js';
 import { CredentialMask } from '../../main/executions/credential-mask.js';
 import { openDatabase } from '../../main/storage/database.js';
+import { ExecutionRepository } from '../../main/storage/execution-repository.js';
 import { migrations } from '../../main/storage/migrations/index.js';
 import { makeTempDir } from '../helpers/temp.js';
 
@@ -63,6 +64,25 @@ describe('LogStore', () => {
     cleanups.push(() => second.dispose());
     expect(second.append('exe_a', 'stdout', 'd')?.seq).toBe(4);
     expect(second.read('exe_a', 0).map((line) => line.text)).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('a worker killed between two batches: the next numbers its lines after every number the dead one handed out, not after what was stored', () => {
+    const { db } = database();
+    new ExecutionRepository(db).insert({
+      id: 'exe_a', triggerId: 'trg_a', source: 'manual', state: 'running', reason: null, backend: 'claude', model: null, params: {}, prompt: 'p',
+      promptContext: [], concurrencyKey: null, deliveryId: null, replayOf: null, createdAt: new Date().toISOString(),
+    });
+    const dead = new LogStore(db, { maxBatchLines: 3, flushIntervalMs: 60_000 });
+    // Three lines reach the database, two more are numbered and streamed live, then the worker dies: no dispose, no flush.
+    const shown = ['a', 'b', 'c', 'd', 'e'].map((text) => dead.append('exe_a', 'stdout', text)!.seq);
+    expect(shown).toEqual([1, 2, 3, 4, 5]);
+    const next = new LogStore(db, { flushIntervalMs: 60_000 });
+    cleanups.push(() => next.dispose());
+    const interrupted = next.append('exe_a', 'system', 'interrupted: Agented stopped while it ran')!;
+    // A client that saw 5 resumes after 5: the new line must come after it, or that client never gets it.
+    expect(interrupted.seq).toBeGreaterThan(5);
+    expect(next.read('exe_a', 5).map((line) => line.text)).toEqual(['interrupted: Agented stopped while it ran']);
+    expect(next.read('exe_a', 0).map((line) => line.text)).toEqual(['a', 'b', 'c', 'interrupted: Agented stopped while it ran']);
   });
 
   it('a flood ends with one truncation line, after which lines are dropped; long lines are cut', () => {
