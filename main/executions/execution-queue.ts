@@ -40,6 +40,7 @@ const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
 const slotOf = (triggerId: string, key: string | null) => (key === null ? null : `${triggerId}\u0000${key}`);
 const keyOfSlot = (slot: string) => slot.slice(slot.indexOf('\u0000') + 1);
+const dropReason = (concurrencyKey: string) => `dropped: an execution with the same concurrency key "${concurrencyKey}" was already running or queued`;
 
 /**
  * Starts queued executions as soon as the limits allow. Queued executions are
@@ -58,8 +59,8 @@ export class ExecutionQueue implements Disposable {
   private closed = false;
   /** A pass at the earliest moment a waiting execution's cool-down ends. */
   private wake: { at: number; timer: NodeJS.Timeout } | undefined;
-  /** An execution with a concurrency key arrived since the last pass: its strategy must be applied even when no slot is free. */
-  private keyedArrival = false;
+  /** Executions with a concurrency key that arrived since the last pass: their strategy must be applied even when no slot is free. */
+  private readonly keyedArrivals: { triggerId: string; concurrencyKey: string }[] = [];
   /**
    * Whether anything but the arrival of unkeyed executions happened since the last pass (an end,
    * a cancel, a cool-down over, a trigger changed). When only arrivals happened, the executions
@@ -85,7 +86,7 @@ export class ExecutionQueue implements Disposable {
     this.log = deps.logger.child({ component: 'queue' });
     this.subscription = deps.executions.onChange((change) => {
       if (change.kind === 'created' && change.state === 'queued') {
-        if (change.concurrencyKey !== null) this.keyedArrival = true;
+        if (change.concurrencyKey !== null) this.keyedArrivals.push({ triggerId: change.triggerId, concurrencyKey: change.concurrencyKey });
         else this.arrivals.add(change.triggerId);
         this.schedule();
       }
@@ -239,8 +240,8 @@ export class ExecutionQueue implements Disposable {
   private pass(): void {
     if (this.closed || this.stopping) return;
     // With every slot taken, only a keyed arrival can change anything (drop it, or cancel what it supersedes).
-    const strategiesPending = this.keyedArrival;
-    this.keyedArrival = false;
+    const keyedArrivals = this.keyedArrivals.splice(0);
+    const strategiesPending = keyedArrivals.length > 0;
     const changed = this.changed;
     this.changed = false;
     const arrivals = [...this.arrivals];
@@ -303,7 +304,7 @@ export class ExecutionQueue implements Disposable {
             }
           } else if (taken.has(slot)) {
             if (strategy === 'drop-newest') {
-              this.deps.executions.skip(execution.id, `dropped: an execution with the same concurrency key "${execution.concurrencyKey}" was already running or queued`, now);
+              this.deps.executions.skip(execution.id, dropReason(execution.concurrencyKey!), now);
             }
             // queue: waits for the one ahead of it.
             continue;
@@ -333,8 +334,12 @@ export class ExecutionQueue implements Disposable {
         }
         if (this.launch(execution, trigger, slot, now, selection.choice)) perTrigger.set(trigger.id, (perTrigger.get(trigger.id) ?? 0) + 1);
       }
-      // The queue ends here, or the slots are full (a keyed arrival's strategy was applied to the first page and to the keys running).
-      if (!more || this.running.size >= this.options.maxConcurrent) return;
+      if (!more) return;
+      if (this.running.size >= this.options.maxConcurrent) {
+        // The slots are full: the pass ends with this page, but a keyed arrival past it is dropped now, not once the backlog ahead has drained.
+        this.dropNewestAfter(page.at(-1)!.id, keyedArrivals, taken, triggerOf, now);
+        return;
+      }
       afterId = page.at(-1)!.id;
     }
   }
@@ -368,6 +373,21 @@ export class ExecutionQueue implements Disposable {
       const slot = slotOf(triggerId, concurrencyKey)!;
       newest.set(slot, id);
       if (runningKeys.has(slot)) this.supersede(slot, id);
+    }
+  }
+
+  /**
+   * drop-newest for the queue past `afterId`, which this pass reads no further: of the executions
+   * queued there with an arriving key, each whose key is taken (running, or queued before it) is
+   * skipped, as the pass would skip it on reaching it. cancel-in-progress needs no such step:
+   * findNewest looks past the page.
+   */
+  private dropNewestAfter(afterId: string, arrivals: readonly { triggerId: string; concurrencyKey: string }[], taken: Set<string>, triggerOf: (id: string) => StoredTrigger | undefined, now: string): void {
+    const keys = arrivals.filter((arrival) => triggerOf(arrival.triggerId)?.definition.concurrency.strategy === 'drop-newest');
+    for (const execution of this.deps.executions.queuedWithKeys(afterId, keys)) {
+      const slot = slotOf(execution.triggerId, execution.concurrencyKey)!;
+      if (!taken.has(slot)) taken.add(slot);
+      else this.deps.executions.skip(execution.id, dropReason(execution.concurrencyKey!), now);
     }
   }
 

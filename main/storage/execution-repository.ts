@@ -199,6 +199,7 @@ export class ExecutionRepository {
   private readonly queuedStatement: Database.Statement<[number], QueuedRow>;
   private readonly queuedAfterStatement: Database.Statement<{ afterId: string; limit: number; skipTriggers: string; skipKeys: string }, QueuedRow>;
   private readonly newestQueuedStatement: Database.Statement<{ afterId: string; keys: string }, { id: string; trigger_id: string; concurrency_key: string }>;
+  private readonly queuedWithKeysStatement: Database.Statement<{ afterId: string; keys: string }, QueuedRow>;
   private readonly runningStatement: Database.Statement<[], { id: string; trigger_id: string; pgid: number | null; pgid_boot: string | null }>;
   private readonly lastPerTriggerStatement: Database.Statement<[string], { trigger_id: string; id: string; state: ExecutionState; created_at: string; ended_at: string | null }>;
   private readonly stateOf: Database.Statement<[string], { id: string; state: ExecutionState }>;
@@ -246,6 +247,12 @@ export class ExecutionRepository {
        WHERE trigger_id IN (SELECT json_extract(value, '$[0]') FROM json_each(@keys)) AND seq > (SELECT seq FROM executions WHERE id = @afterId) AND +state = 'queued'
          AND (trigger_id, concurrency_key) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(@keys))
        GROUP BY trigger_id, concurrency_key`,
+    );
+    this.queuedWithKeysStatement = db.prepare(
+      `SELECT id, trigger_id, concurrency_key, first_started_at FROM executions
+       WHERE trigger_id IN (SELECT json_extract(value, '$[0]') FROM json_each(@keys)) AND seq > (SELECT seq FROM executions WHERE id = @afterId) AND +state = 'queued'
+         AND (trigger_id, concurrency_key) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(@keys))
+       ORDER BY seq`,
     );
     this.runningStatement = db.prepare("SELECT id, trigger_id, pgid, pgid_boot FROM executions WHERE state = 'running' ORDER BY seq");
     this.lastPerTriggerStatement = db.prepare(
@@ -439,6 +446,12 @@ export class ExecutionRepository {
     if (keys.length === 0) return [];
     const rows = this.newestQueuedStatement.all({ afterId, keys: JSON.stringify(keys.map((key) => [key.triggerId, key.concurrencyKey])) });
     return rows.map((row) => ({ triggerId: row.trigger_id, concurrencyKey: row.concurrency_key, id: row.id }));
+  }
+
+  /** The queued executions after `afterId` that have one of these concurrency keys, first in first out. */
+  queuedWithKeys(afterId: string, keys: readonly { triggerId: string; concurrencyKey: string }[]): QueuedExecution[] {
+    if (keys.length === 0) return [];
+    return this.queuedWithKeysStatement.all({ afterId, keys: JSON.stringify(keys.map((key) => [key.triggerId, key.concurrencyKey])) }).map(queuedExecutionOf);
   }
 
   /** Executions marked running, with their process groups (after a crash: the ones a dead worker left). */

@@ -64,7 +64,7 @@ describe('execution queue: a backlog that cannot start does not hide the executi
 
   /** Long enough for a wrongly started execution to show up as running. */
   const settle = () => sleep(500);
-  const keyed = (strategy: 'queue' | 'cancel-in-progress', maxConcurrent: number): Partial<TriggerCreate> => ({
+  const keyed = (strategy: 'queue' | 'cancel-in-progress' | 'drop-newest', maxConcurrent: number): Partial<TriggerCreate> => ({
     maxConcurrent,
     concurrency: { key: '{{params.pr}}', strategy },
     params: [{ name: 'pr', type: 'number', required: true }],
@@ -128,5 +128,21 @@ describe('execution queue: a backlog that cannot start does not hide the executi
     expect(stopped).toMatchObject({ state: 'cancelled', reason: `superseded by ${second} (cancel-in-progress)` });
     // Its slot freed, the newer one starts although the busy trigger's backlog is ahead of it.
     await engine.waitForState(second, ['running'], 10_000);
+  });
+
+  it('strategy "drop-newest": a run of a running key is dropped as it arrives, with every slot taken and the run queued past the first page', async () => {
+    const { dataDir, ids } = queuedBeforeStart({ trg_busy: { maxConcurrent: 1 }, trg_pr: keyed('drop-newest', 2) }, [
+      { triggerId: 'trg_pr', pr: 7 },
+      { triggerId: 'trg_busy', count: BACKLOG },
+    ]);
+    const [[first], busy] = ids as [string[], string[]];
+    const engine = await start(dataDir, 2);
+    await engine.waitForState(first!, ['running']);
+    await engine.waitForState(busy[0]!, ['running']);
+    const second = await engine.run('trg_pr', { pr: 7 });
+    // Decided when it arrives, not when the backlog ahead of it has drained — by then the running one may have ended, and the newest would run.
+    const dropped = await engine.waitForState(second, ['skipped', 'running'], 10_000);
+    expect(dropped).toMatchObject({ state: 'skipped', reason: 'dropped: an execution with the same concurrency key "7" was already running or queued', startedAt: null });
+    expect((await engine.execution(first!)).state).toBe('running');
   });
 });
