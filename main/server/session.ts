@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import type { Disposable } from '../lifecycle/disposables.js';
 
 function sha256(value: string): string {
   return crypto.createHash('sha256').update(value).digest('hex');
@@ -77,6 +78,8 @@ export class InMemorySessionRevocations implements SessionRevocations {
  * their browsers sign in again once.
  */
 export class SessionCookies {
+  private readonly revokedListeners = new Set<(id: string) => void>();
+
   constructor(
     private readonly secret: () => Buffer,
     readonly ttlSeconds: number,
@@ -113,6 +116,17 @@ export class SessionCookies {
   /** Ends the session on the server: every cookie of it (renewals included) is refused from now on. */
   revoke(session: BrowserSession): void {
     this.revocations.revoke(session.id, session.startedAt.getTime() + SESSION_MAX_LIFETIME_SECONDS * 1000, this.now());
+    for (const listener of [...this.revokedListeners]) listener(session.id);
+  }
+
+  /** Calls `listener` with the id of each session ended by `revoke`, so what it holds open (its event streams) can end with it. */
+  onRevoked(listener: (id: string) => void): Disposable {
+    this.revokedListeners.add(listener);
+    return {
+      dispose: () => {
+        this.revokedListeners.delete(listener);
+      },
+    };
   }
 
   private sign(payload: string): string {

@@ -12,9 +12,10 @@ export interface SseOptions {
   /** How long a replay waits for a client's socket to take a page before giving up on the client. */
   stallTimeoutMs?: number;
   /**
-   * Asked at every heartbeat: whether the request's credentials still hold.
-   * A stream whose session was signed out, or whose key was rotated, is
-   * closed then; the client's reconnect gets a 401.
+   * Asked before every write and at every heartbeat: whether the request's
+   * credentials still hold. A stream whose session was signed out, or whose
+   * key was rotated, gets nothing more and is closed; the client's reconnect
+   * gets a 401.
    */
   stillAuthorized?: () => boolean;
 }
@@ -84,6 +85,11 @@ export class SseConnection {
     this.queued = '';
     if (this.res.writableLength > this.options.maxBufferedBytes) {
       this.abort();
+      return;
+    }
+    // Events come far more often than heartbeats: credentials that lapsed in between must not receive the next one.
+    if (this.options.stillAuthorized?.() === false) {
+      this.close();
       return;
     }
     this.res.write(frames);

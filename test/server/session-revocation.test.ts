@@ -1,10 +1,13 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { keyRotate } from '../../main/cli/key.js';
 import type { SecretStore } from '../../main/secrets/keychain.js';
 import { startWorker, type RunningWorker } from '../../main/worker/start-worker.js';
 import { request, type RawResponse } from '../helpers/http.js';
+import { openEventStream } from '../helpers/sse.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { sleep, within } from '../helpers/time.js';
 
@@ -183,6 +186,92 @@ describe('event streams already open', () => {
     // A rotation by the key: the streams of the old key and of every session end.
     expect((await request(worker.url, { method: 'POST', path: '/api/key/rotate', headers: { ...bearer(key), 'content-type': 'application/json' }, body: '{}' })).status).toBe(200);
     await within(Promise.all([streams.key.ended, streams.staying.ended]), 5_000, 'the streams of the old key and of the other session ending');
+  });
+});
+
+describe('event streams at a sign-out or a key rotation', () => {
+  /** A stand-in agent CLI in Claude Code's output format: a line every 50 ms for 20 s, so its execution stream stays live. */
+  const AGENT = `let index = 0;
+const timer = setInterval(() => {
+  process.stdout.write(JSON.stringify({ type: 'assistant', message: { role: 'assistant', content: [{ type: 'text', text: 'line ' + index++ }] } }) + '\\n');
+  if (index === 400) clearInterval(timer);
+}, 50);
+`;
+
+  /** A worker with the default heartbeat (15 s, far longer than any wait below) and the dripping agent as its Claude Code. */
+  async function startDripping(): Promise<{ worker: RunningWorker; key: string; run: () => Promise<string> }> {
+    const at = home();
+    const script = path.join(at.env.HOME!, 'agent.mjs');
+    fs.writeFileSync(script, AGENT);
+    const agent = path.join(at.env.HOME!, 'agent');
+    fs.writeFileSync(agent, `#!/bin/sh\nexec "${process.execPath}" "${script}" "$@"\n`, { mode: 0o755 });
+    at.env.AGENTED_CLAUDE_PATH = agent;
+    const worker = await start(at);
+    const key = at.secrets.get('api-key')!;
+    const json = { 'content-type': 'application/json' };
+    const created = await request(worker.url, {
+      method: 'POST',
+      path: '/api/triggers',
+      headers: { ...bearer(key), ...json },
+      body: JSON.stringify({ name: 'drip', kind: 'manual', backend: 'claude', promptTemplate: 'Say hello' }),
+    });
+    expect(created.status, created.body).toBe(201);
+    const triggerId = created.json<{ id: string }>().id;
+    // Always with the key in the keychain now (a rotation replaces it).
+    const run = async () => {
+      const accepted = await request(worker.url, { method: 'POST', path: `/api/triggers/${triggerId}/run`, headers: { ...bearer(at.secrets.get('api-key')!), ...json }, body: '{"params":{}}' });
+      expect(accepted.status, accepted.body).toBe(202);
+      return accepted.json<{ executionId: string }>().executionId;
+    };
+    return { worker, key, run };
+  }
+
+  const createdEvent = (id: string) => (event: { event: string; data: string }) => event.event === 'execution' && event.data.includes(id);
+
+  it('the streams of a signed-out session end at once and get nothing more; the streams of the key and of other sessions go on', async () => {
+    const { worker, key, run } = await startDripping();
+    const [signedOut, staying] = [await signIn(worker, key), await signIn(worker, key)];
+    const first = await run();
+    const streams = {
+      events: openEventStream(worker.url, '/api/events', { cookie: cookieFor(worker, signedOut) }),
+      output: openEventStream(worker.url, `/api/executions/${first}/stream`, { cookie: cookieFor(worker, signedOut) }),
+      otherSession: openEventStream(worker.url, '/api/events', { cookie: cookieFor(worker, staying) }),
+      key: openEventStream(worker.url, '/api/events', bearer(key)),
+      keyOutput: openEventStream(worker.url, `/api/executions/${first}/stream`, bearer(key)),
+    };
+    cleanups.push(() => Object.values(streams).forEach((stream) => stream.close()));
+    await within(streams.output.waitFor((event) => event.event === 'log'), 15_000, 'the live output reaching the session');
+
+    expect((await request(worker.url, { method: 'DELETE', path: '/api/session', headers: { cookie: cookieFor(worker, signedOut), origin: worker.url } })).status).toBe(204);
+    // Nothing happens on the dashboard meanwhile: the stream ends at the sign-out itself, not at the next event or heartbeat.
+    await within(streams.events.ended, 2_000, 'the signed-out dashboard stream ending');
+    await within(streams.output.ended, 2_000, 'the signed-out output stream ending');
+
+    const second = await run();
+    await within(Promise.all([streams.key.waitFor(createdEvent(second)), streams.otherSession.waitFor(createdEvent(second))]), 5_000, 'the other streams hearing of the new execution');
+    expect(streams.events.events.filter(createdEvent(second))).toEqual([]);
+    const lastSeen = Number(streams.keyOutput.events.at(-1)!.id);
+    await within(streams.keyOutput.waitFor((event) => Number(event.id) > lastSeen), 5_000, 'the key\'s output stream going on');
+  });
+
+  it('after a key rotation, the streams of the old key and of every session get nothing more', async () => {
+    const { worker, key, run } = await startDripping();
+    const session = await signIn(worker, key);
+    const first = await run();
+    const streams = {
+      events: openEventStream(worker.url, '/api/events', { cookie: cookieFor(worker, session) }),
+      output: openEventStream(worker.url, `/api/executions/${first}/stream`, { cookie: cookieFor(worker, session) }),
+      oldKey: openEventStream(worker.url, '/api/events', bearer(key)),
+      oldKeyOutput: openEventStream(worker.url, `/api/executions/${first}/stream`, bearer(key)),
+    };
+    cleanups.push(() => Object.values(streams).forEach((stream) => stream.close()));
+    await within(Promise.all([streams.output.waitFor((event) => event.event === 'log'), streams.oldKeyOutput.waitFor((event) => event.event === 'log')]), 15_000, 'the live output reaching both');
+
+    expect((await request(worker.url, { method: 'POST', path: '/api/key/rotate', headers: { ...bearer(key), 'content-type': 'application/json' }, body: '{}' })).status).toBe(200);
+    const second = await run();
+    await within(Promise.all(Object.values(streams).map((stream) => stream.ended)), 2_000, 'the streams of the old credentials ending');
+    expect(streams.events.events.filter(createdEvent(second))).toEqual([]);
+    expect(streams.oldKey.events.filter(createdEvent(second))).toEqual([]);
   });
 });
 

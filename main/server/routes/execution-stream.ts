@@ -42,14 +42,24 @@ export interface StreamDependencies {
   health: BackendHealth;
   registry: SseRegistry;
   sse: SseOptions;
-  /** To ask, at every heartbeat, whether a stream's credentials still hold (a sign-out or a key rotation ends it). */
+  /** To ask whether a stream's credentials still hold (a sign-out or a key rotation ends it), and to hear of sign-outs. */
   auth: AuthDependencies;
 }
 
 /** Live output of executions and the dashboard's event stream (server-sent events). */
 export function executionStreamRoutes(deps: StreamDependencies): Route[] {
-  /** An event stream that ends at a heartbeat once the request's credentials no longer hold. */
-  const openStream = (req: Request, res: Response) => new SseConnection(req, res, { ...deps.sse, stillAuthorized: () => stillAuthenticated(req, deps.auth) });
+  /** An event stream that sends nothing more once the request's credentials no longer hold, and ends at once when its session signs out. */
+  const openStream = (req: Request, res: Response) => {
+    const connection = new SseConnection(req, res, { ...deps.sse, stillAuthorized: () => stillAuthenticated(req, deps.auth) });
+    const session = req.auth?.session;
+    if (session) {
+      const signOuts = deps.auth.sessions.onRevoked((id) => {
+        if (id === session.id) connection.close();
+      });
+      connection.onClose(() => signOuts.dispose());
+    }
+    return connection;
+  };
   return [
     defineRoute<z.infer<typeof ExecutionIdParams>, z.infer<typeof StreamQuery>>({
       method: 'get',
