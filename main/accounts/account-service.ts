@@ -131,7 +131,8 @@ export class AccountService {
     };
     this.deps.accounts.update(next);
     // A cool-down belongs to the credential that was rate-limited: another key or login starts afresh (and whatever waits for the account runs now).
-    if (typeof patch.apiKey === 'string' || configDir !== current.configDir) this.deps.accounts.clearCooldown(credentialOf(current.backend, id));
+    // Switching the account on asks for it to be tried now: the way to say an account without credit has been paid for.
+    if (typeof patch.apiKey === 'string' || configDir !== current.configDir || patch.enabled === true) this.deps.accounts.clearCooldown(credentialOf(current.backend, id));
     // The key itself is never audited, only that it changed.
     this.deps.audit.record({ action: 'account.updated', ...actor, targetId: id, detail: { fields: Object.keys(patch) } });
     this.changed();

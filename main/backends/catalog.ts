@@ -26,6 +26,15 @@ function keyVariables(apiKey: string | null, variables: string[], conflicting: s
   return Object.fromEntries([...variables.map((name) => [name, apiKey]), ...conflicting.map((name) => [name, undefined])]);
 }
 
+/**
+ * Sets `variable` to the account's folder and, for a folder's own login (no key), unsets the environment's keys: the CLI would
+ * prefer them to the login (or use them where the folder has none), and the account would run, and be billed, on them.
+ */
+function folderVariables(configDir: string | null, apiKey: string | null, variable: string, environmentKeys: string[]): Record<string, string | undefined> {
+  if (configDir === null) return {};
+  return { [variable]: configDir, ...(apiKey === null ? Object.fromEntries(environmentKeys.map((name) => [name, undefined])) : {}) };
+}
+
 const home = (env: Env) => env.HOME || os.homedir();
 
 export function backendSpec(backend: Backend): BackendSpec {
@@ -42,8 +51,7 @@ export const backendCatalog: readonly BackendSpec[] = [
     loginHint: 'run `claude`, then `/login` (or `claude setup-token`), or set ANTHROPIC_API_KEY',
     accountEnvironment: ({ apiKey, configDir }) => ({
       ...keyVariables(apiKey, ['ANTHROPIC_API_KEY'], ['CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_AUTH_TOKEN']),
-      // A folder's own login (no key): Claude Code prefers any key in its environment to it, so the environment's are removed, or the account would run, and be billed, on them.
-      ...(configDir === null ? {} : { CLAUDE_CONFIG_DIR: configDir, ...(apiKey === null ? { ANTHROPIC_API_KEY: undefined, CLAUDE_CODE_OAUTH_TOKEN: undefined, ANTHROPIC_AUTH_TOKEN: undefined } : {}) }),
+      ...folderVariables(configDir, apiKey, 'CLAUDE_CONFIG_DIR', ['ANTHROPIC_API_KEY', 'CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_AUTH_TOKEN']),
     }),
   },
   {
@@ -53,7 +61,11 @@ export const backendCatalog: readonly BackendSpec[] = [
     apiKeyVariables: ['OPENAI_API_KEY', 'CODEX_API_KEY'],
     credentialFiles: (env) => [path.join(env.CODEX_HOME || path.join(home(env), '.codex'), 'auth.json')],
     loginHint: 'run `codex login`, or set OPENAI_API_KEY',
-    accountEnvironment: ({ apiKey, configDir }) => ({ ...keyVariables(apiKey, ['OPENAI_API_KEY', 'CODEX_API_KEY']), ...(configDir === null ? {} : { CODEX_HOME: configDir }) }),
+    // `codex exec` prefers CODEX_API_KEY to the login in CODEX_HOME.
+    accountEnvironment: ({ apiKey, configDir }) => ({
+      ...keyVariables(apiKey, ['OPENAI_API_KEY', 'CODEX_API_KEY']),
+      ...folderVariables(configDir, apiKey, 'CODEX_HOME', ['OPENAI_API_KEY', 'CODEX_API_KEY']),
+    }),
   },
   {
     name: 'gemini',
@@ -62,8 +74,12 @@ export const backendCatalog: readonly BackendSpec[] = [
     apiKeyVariables: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'],
     credentialFiles: (env) => [path.join(home(env), '.gemini', 'oauth_creds.json')],
     loginHint: 'run `gemini` and choose "Login with Google", or set GEMINI_API_KEY',
-    // GEMINI_CLI_HOME stands in for the home folder: the account's settings and login live in its .gemini.
-    accountEnvironment: ({ apiKey, configDir }) => ({ ...keyVariables(apiKey, ['GEMINI_API_KEY'], ['GOOGLE_API_KEY']), ...(configDir === null ? {} : { GEMINI_CLI_HOME: configDir }) }),
+    // GEMINI_CLI_HOME stands in for the home folder: the account's settings and login live in its .gemini. Gemini CLI takes
+    // GEMINI_API_KEY before a key saved by its login, and when the folder's settings choose no way to sign in.
+    accountEnvironment: ({ apiKey, configDir }) => ({
+      ...keyVariables(apiKey, ['GEMINI_API_KEY'], ['GOOGLE_API_KEY']),
+      ...folderVariables(configDir, apiKey, 'GEMINI_CLI_HOME', ['GEMINI_API_KEY', 'GOOGLE_API_KEY']),
+    }),
   },
   {
     name: 'opencode',
@@ -73,6 +89,10 @@ export const backendCatalog: readonly BackendSpec[] = [
     credentialFiles: (env) => [path.join(env.XDG_DATA_HOME || path.join(home(env), '.local', 'share'), 'opencode', 'auth.json')],
     loginHint: 'run `opencode auth login`, or set ANTHROPIC_API_KEY (or another provider key)',
     // A key is taken as Anthropic's (OpenCode's default provider); for another provider, give the account a folder and run `opencode auth login` with XDG_DATA_HOME set to it.
-    accountEnvironment: ({ apiKey, configDir }) => ({ ...keyVariables(apiKey, ['ANTHROPIC_API_KEY']), ...(configDir === null ? {} : { XDG_DATA_HOME: configDir }) }),
+    // Without a key, OpenCode would also offer the providers whose keys the environment has.
+    accountEnvironment: ({ apiKey, configDir }) => ({
+      ...keyVariables(apiKey, ['ANTHROPIC_API_KEY']),
+      ...folderVariables(configDir, apiKey, 'XDG_DATA_HOME', ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY']),
+    }),
   },
 ];

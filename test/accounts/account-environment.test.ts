@@ -26,6 +26,7 @@ const ENVIRONMENT = {
   CLAUDE_CODE_OAUTH_TOKEN: 'sk-ant-oat01-environment-0123456789',
   ANTHROPIC_AUTH_TOKEN: 'environment-auth-token-0123456789',
   OPENAI_API_KEY: 'sk-openai-environment-0123456789',
+  CODEX_API_KEY: 'sk-codex-environment-0123456789',
   GEMINI_API_KEY: 'gemini-environment-0123456789',
   GOOGLE_API_KEY: 'google-environment-0123456789',
 };
@@ -56,23 +57,29 @@ async function addAccount(fields: Record<string, unknown>): Promise<Account> {
   return created.body;
 }
 
-/** `folderUnsets`: the environment's keys a folder's own login needs gone, because the CLI would prefer them to it. */
-const cases: { backend: Backend; folder: string; keys: string[]; unset: string[]; folderUnsets: boolean }[] = [
-  { backend: 'claude', folder: 'CLAUDE_CONFIG_DIR', keys: ['ANTHROPIC_API_KEY'], unset: ['CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_AUTH_TOKEN'], folderUnsets: true },
-  { backend: 'codex', folder: 'CODEX_HOME', keys: ['OPENAI_API_KEY', 'CODEX_API_KEY'], unset: [], folderUnsets: false },
-  { backend: 'gemini', folder: 'GEMINI_CLI_HOME', keys: ['GEMINI_API_KEY'], unset: ['GOOGLE_API_KEY'], folderUnsets: false },
-  { backend: 'opencode', folder: 'XDG_DATA_HOME', keys: ['ANTHROPIC_API_KEY'], unset: [], folderUnsets: false },
+/** `folderUnsets`: the environment's keys removed for a folder's own login: the CLI would prefer them to it (or use them where the folder has none), and the account would run, and be billed, on them. */
+const cases: { backend: Backend; folder: string; keys: string[]; unset: string[]; folderUnsets: string[] }[] = [
+  {
+    backend: 'claude',
+    folder: 'CLAUDE_CONFIG_DIR',
+    keys: ['ANTHROPIC_API_KEY'],
+    unset: ['CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_AUTH_TOKEN'],
+    folderUnsets: ['ANTHROPIC_API_KEY', 'CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_AUTH_TOKEN'],
+  },
+  { backend: 'codex', folder: 'CODEX_HOME', keys: ['OPENAI_API_KEY', 'CODEX_API_KEY'], unset: [], folderUnsets: ['OPENAI_API_KEY', 'CODEX_API_KEY'] },
+  { backend: 'gemini', folder: 'GEMINI_CLI_HOME', keys: ['GEMINI_API_KEY'], unset: ['GOOGLE_API_KEY'], folderUnsets: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'] },
+  { backend: 'opencode', folder: 'XDG_DATA_HOME', keys: ['ANTHROPIC_API_KEY'], unset: [], folderUnsets: ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY'] },
 ];
 
 describe("an account's credentials reach the CLI it runs (a real spawn of a fixture recording its environment)", () => {
   for (const { backend, folder, keys, unset, folderUnsets } of cases) {
-    it(`${backend}: the account's configuration folder as ${folder}, then its API key as ${keys.join(' and ')}${unset.length > 0 ? `, without ${unset.join(' or ')}` : ''}`, async () => {
-      // A folder only: the CLI's own login in it. Claude Code would use a key of the environment instead (test/backends/claude-account-login.test.ts): those are removed; the others' are left as they are.
+    it(`${backend}: the account's configuration folder as ${folder}, without the environment's ${folderUnsets.join(', ')}; then its API key as ${keys.join(' and ')}${unset.length > 0 ? `, without ${unset.join(' or ')}` : ''}`, async () => {
+      // A folder only: the CLI's own login in it, and none of the environment's keys (test/backends/claude-account-login.test.ts, codex-account-login.test.ts).
       const loginDir = path.join(temp, `${backend}-login`);
       const login = await addAccount({ backend, name: 'own-login', configDir: loginDir, priority: 1 });
       const withFolder = await environmentOf(backend, 'own-login');
       expect(withFolder[folder]).toBe(loginDir);
-      for (const name of [...keys, ...unset]) expect(withFolder[name], name).toBe(folderUnsets ? undefined : ENVIRONMENT[name as keyof typeof ENVIRONMENT]);
+      for (const name of folderUnsets) expect(withFolder, name).not.toHaveProperty(name);
 
       // A key: it goes to the CLI's key variables, and what the CLI would prefer to it is removed.
       expect((await engine.api('PATCH', `/api/accounts/${login.id}`, { enabled: false })).status).toBe(200);

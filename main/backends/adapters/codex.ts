@@ -169,9 +169,21 @@ export function errorKindOf(message: string): Extract<AgentEvent, { type: 'error
   return 'other';
 }
 
+/**
+ * An API key whose organisation has no credit left (OpenAI's 429
+ * `insufficient_quota`, which codex words "Quota exceeded…") gives no reset
+ * time: it works again only once someone pays. A rate limit still, so the
+ * execution moves to the next account at once, but the account is set aside
+ * for a day rather than tried again after a minute's backoff; switching it
+ * off and on ends that sooner (docs/accounts.md).
+ */
+const NO_CREDIT = /quota exceeded/i;
+const NO_CREDIT_COOLDOWN_MS = 24 * 3_600_000;
+
 function errorEvent(message: string, now: Date): AgentEvent {
   const kind = errorKindOf(message);
-  return { type: 'error', message, kind, retryAt: kind === 'rate_limit' ? retryTimeOf(message, now) : null };
+  if (kind !== 'rate_limit') return { type: 'error', message, kind, retryAt: null };
+  return { type: 'error', message, kind, retryAt: NO_CREDIT.test(message) ? new Date(now.getTime() + NO_CREDIT_COOLDOWN_MS).toISOString() : retryTimeOf(message, now) };
 }
 
 /**

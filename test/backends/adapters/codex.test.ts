@@ -131,11 +131,15 @@ describe('codex parser', () => {
     ['500 (worded by codex)', LINES.serverError, 'server'],
     ['503', LINES.unavailable, 'server'],
     ['a dropped stream', LINES.disconnected, 'server'],
-    ['an exhausted quota', LINES.quota, 'rate_limit'],
     ['a missing key variable', LINES.missingKey, 'auth'],
     ['a 400 (codex shows only the body message)', LINES.badRequest, 'other'],
   ] as const)('classifies %s', (_what, line, kind) => {
     expect(parseAll([line])).toEqual([{ type: 'error', message: (JSON.parse(line) as { message: string }).message, kind, retryAt: null }]);
+  });
+
+  it('reads an exhausted quota (OpenAI insufficient_quota, no credit left) as a rate limit that sets the account aside for a day', () => {
+    const now = () => new Date('2026-11-26T12:05:00.000Z');
+    expect(parseAll([LINES.quota], now)).toEqual([{ type: 'error', message: 'Quota exceeded. Check your plan and billing details.', kind: 'rate_limit', retryAt: '2026-11-27T12:05:00.000Z' }]);
   });
 
   it("reads when a usage limit resets from codex's local-time wording: a time today, or a date", () => {
