@@ -32,3 +32,19 @@ export function coalesce(task: () => void | Promise<void>, waitMs: number): { ru
     cancel,
   };
 }
+
+/**
+ * Which of a page's loads still has its answer wanted. Answers do not come in the order they
+ * were asked for: the report of the period chosen first, arriving last, would otherwise replace
+ * the one of the period chosen since. `start()` begins a load that makes every earlier one stale;
+ * `current()` one that asks for more of the latest (the next page), stale once another starts.
+ * Each returns the check to make when the answer comes.
+ */
+export function latestLoad(): { start: () => () => boolean; current: () => () => boolean } {
+  let latest = 0;
+  const checkFor = (load: number) => () => load === latest;
+  return {
+    start: () => checkFor(++latest),
+    current: () => checkFor(latest),
+  };
+}

@@ -1,0 +1,208 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Page, Request } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Execution, ExecutionState } from '../../common/executions.js';
+import { launchBrowser } from '../helpers/browser.js';
+import { repoRoot, runCli, type ReadyLine, type ServeProcess } from '../helpers/serve.js';
+import { makeTempDir } from '../helpers/temp.js';
+
+/**
+ * A page asked for one thing, then another: the first answer arriving last must
+ * not replace the second. Chromium against `agented serve` (its Claude Code the
+ * scripted agent); one answer is held back in the browser, as a slow network
+ * would, and let through once the later choice is shown.
+ */
+const API_KEY = 'renderer-stale-answers-key-0123456789abcdef';
+const temp = makeTempDir('agented-stale-answers-');
+let cli: ServeProcess | undefined;
+let server: ReadyLine;
+
+beforeAll(async () => {
+  const agent = path.join(temp.dir, 'scripted-agent');
+  fs.writeFileSync(agent, `#!/bin/sh\nexec "${process.execPath}" "${path.join(repoRoot, 'test', 'fixtures', 'scripted-agent.mjs')}" "$@"\n`, { mode: 0o755 });
+  cli = runCli({ env: { HOME: temp.dir, AGENTED_API_KEY: API_KEY, AGENTED_DATA_DIR: `${temp.dir}/data`, AGENTED_LOG_DIR: `${temp.dir}/logs`, AGENTED_CLAUDE_PATH: agent } });
+  server = await cli.ready;
+}, 60_000);
+
+afterAll(async () => {
+  await cli?.stop('SIGINT');
+  temp.remove();
+});
+
+async function api<T>(method: string, urlPath: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${server.url}${urlPath}`, {
+    method,
+    headers: { authorization: `Bearer ${API_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  expect(response.status).toBeLessThan(300);
+  return (await response.json()) as T;
+}
+
+const createTrigger = async (name: string, promptTemplate = 'hello') => (await api<{ id: string }>('POST', '/api/triggers', { name, kind: 'manual', promptTemplate })).id;
+
+/** Waits until the execution is in one of `states`. */
+async function reaches(id: string, states: ExecutionState[]): Promise<Execution> {
+  for (let waited = 0; waited < 20_000; waited += 100) {
+    const execution = await api<Execution>('GET', `/api/executions/${id}`);
+    if (states.includes(execution.state)) return execution;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`execution ${id} did not reach ${states.join(' or ')}`);
+}
+
+const run = async (triggerId: string) => (await api<{ executionId: string }>('POST', `/api/triggers/${triggerId}/run`, { params: {} })).executionId;
+const runToEnd = async (triggerId: string) => (await reaches(await run(triggerId), ['succeeded', 'failed'])).id;
+
+async function signIn(page: Page, to: string): Promise<void> {
+  await page.goto(`${server.url}/login?next=${encodeURIComponent(to)}`);
+  await page.getByTestId('login-secret').fill(API_KEY);
+  await page.getByTestId('login-submit').click();
+  await page.waitForURL((url) => url.pathname === new URL(to, server.url).pathname);
+}
+
+/**
+ * Holds back the answer to the first request of each path that `matches` picks: the server
+ * answers at once, the page gets the answer only on `release()`. Later requests pass.
+ */
+async function holdFirstAnswers(page: Page, matches: (url: URL) => boolean): Promise<{ held: () => number; release: () => Promise<void> }> {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const heldPaths = new Set<string>();
+  const delivered: Promise<void>[] = [];
+  await page.route(
+    (url) => url.pathname.startsWith('/api/') && matches(url),
+    async (route) => {
+      const request = route.request();
+      const { pathname } = new URL(request.url());
+      if (heldPaths.has(pathname)) return route.continue();
+      heldPaths.add(pathname);
+      const response = await route.fetch();
+      delivered.push(new Promise<void>((resolve) => page.on('requestfinished', (done: Request) => done === request && resolve())));
+      await released;
+      await route.fulfill({ response });
+    },
+  );
+  return {
+    /** How many answers are held (each made by the server already). */
+    held: () => delivered.length,
+    release: async () => {
+      release();
+      await Promise.all(delivered);
+      // The page has the answer; give it time to read it and render what it does with it.
+      await page.waitForTimeout(300);
+    },
+  };
+}
+
+describe('a late answer to an earlier choice', () => {
+  it('the usage page shows the period chosen last, not the one whose answer came last', async () => {
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.context.newPage();
+      await signIn(page, '/usage');
+      const total = page.getByTestId('usage-total').locator('h2');
+      await expect.poll(() => total.textContent()).toBe('Total today');
+
+      const week = await holdFirstAnswers(page, (url) => url.pathname === '/api/usage' && url.searchParams.get('period') === 'week');
+      await page.getByTestId('period-week').check({ force: true });
+      await expect.poll(week.held).toBe(1);
+      await page.getByTestId('period-month').check({ force: true });
+      await expect.poll(() => total.textContent()).toBe('Total this month');
+
+      await week.release();
+      expect(await total.textContent()).toBe('Total this month');
+      expect(await page.getByTestId('period-month').isChecked()).toBe(true);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('the accounts page counts the requests of the period chosen last', async () => {
+    const triggerId = await createTrigger('Counted trigger');
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.context.newPage();
+      await signIn(page, '/accounts');
+      const claude = page.getByTestId('accounts-claude');
+      const before = Number(/— (\d+) requests?/.exec((await claude.textContent()) ?? '')?.[1]);
+      expect(before).toBeGreaterThanOrEqual(0);
+
+      // The week's answer is made now, before the run: it counts one request fewer than an answer made after it.
+      const week = await holdFirstAnswers(page, (url) => url.pathname === '/api/accounts/stats' && url.searchParams.get('period') === 'week');
+      await page.getByTestId('period-week').check({ force: true });
+      await expect.poll(week.held).toBe(1);
+      await runToEnd(triggerId);
+      const counted = `— ${before + 1} request`;
+      // The run's live changes reload the page, at most once a second: those answers for the week pass, and count it.
+      await page.waitForTimeout(1_500);
+      await expect.poll(() => claude.textContent()).toContain(counted);
+      await page.getByTestId('period-month').check({ force: true });
+      await expect.poll(() => claude.textContent()).toContain(counted);
+
+      await week.release();
+      expect(await claude.textContent()).toContain(counted);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('the executions list shows the trigger chosen last in its filter', async () => {
+    const first = await createTrigger('First filtered trigger');
+    const second = await createTrigger('Second filtered trigger');
+    const firstRun = await runToEnd(first);
+    const secondRun = await runToEnd(second);
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.context.newPage();
+      await signIn(page, '/executions');
+      await page.getByTestId(`execution-row-${firstRun}`).waitFor();
+      const rows = () => page.locator('[data-testid="execution-table"] tbody tr').evaluateAll((found) => found.map((row) => row.getAttribute('data-testid')));
+
+      const slow = await holdFirstAnswers(page, (url) => url.pathname.startsWith('/api/executions') && url.searchParams.get('trigger') === first);
+      await page.getByTestId('filter-trigger').selectOption(first);
+      await expect.poll(slow.held).toBe(2);
+      await page.getByTestId('filter-trigger').selectOption(second);
+      await expect.poll(rows).toEqual([`execution-row-${secondRun}`]);
+
+      await slow.release();
+      expect(await rows()).toEqual([`execution-row-${secondRun}`]);
+      expect(await page.getByTestId('execution-totals').textContent()).toContain('1 execution match');
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('the execution page shows the execution of its address after a quick switch', async () => {
+    // The replay is still running when the page shows it: nothing from its stream or the live changes reloads it.
+    const triggerId = await createTrigger('Replayed trigger', 'WORK 30000');
+    const original = await run(triggerId);
+    await reaches(original, ['running']);
+    await api('POST', `/api/executions/${original}/cancel`);
+    await reaches(original, ['cancelled']);
+    const replay = (await api<{ executionId: string }>('POST', `/api/executions/${original}/replay`)).executionId;
+    await reaches(replay, ['running']);
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.context.newPage();
+      await signIn(page, `/executions/${replay}`);
+      const lede = page.locator('.page-lede');
+      await expect.poll(() => lede.textContent()).toContain(replay);
+
+      const slow = await holdFirstAnswers(page, (url) => url.pathname === `/api/executions/${original}`);
+      await page.getByRole('link', { name: original, exact: true }).click();
+      await expect.poll(slow.held).toBe(1);
+      await page.goBack();
+      await expect.poll(() => lede.textContent()).toContain(replay);
+      await expect.poll(() => page.getByTestId('execution-state').getAttribute('data-state')).toBe('running');
+
+      await slow.release();
+      expect(await lede.textContent()).toContain(`${replay} · replay of ${original}`);
+      expect(await page.getByTestId('execution-state').getAttribute('data-state')).toBe('running');
+    } finally {
+      await browser.close();
+      await api('POST', `/api/executions/${replay}/cancel`);
+    }
+  });
+});
