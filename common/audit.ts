@@ -16,9 +16,14 @@ export const AuditEntry = z
   .meta({ id: 'AuditEntry' });
 export type AuditEntry = z.infer<typeof AuditEntry>;
 
+/** Filters combine (all must hold); `since` is an instant with its offset (`2026-11-26T09:00:00Z`), entries at or after it. */
 export const AuditQuery = z.object({
+  action: AuditAction.optional(),
+  targetId: z.string().min(1).max(100).optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: z.string().regex(/^\d+$/).optional(),
 });
+export type AuditQuery = z.infer<typeof AuditQuery>;
 
 export const AuditList = z.object({ items: z.array(AuditEntry), nextCursor: z.string().nullable() }).meta({ id: 'AuditList' });

@@ -9,6 +9,14 @@ export interface AuditRecord {
   detail?: Record<string, unknown>;
 }
 
+/** Which entries a page holds; an absent field selects every entry. */
+export interface AuditFilter {
+  action?: AuditAction;
+  targetId?: string;
+  /** at ≥ since: an ISO instant in UTC as toISOString writes it (the stored form, so text order is time order). */
+  since?: string;
+}
+
 interface Row {
   id: number;
   at: string;
@@ -21,11 +29,19 @@ interface Row {
 
 export class AuditRepository {
   private readonly insertStatement: Database.Statement<[string, string, string, string | null, string | null, string]>;
-  private readonly selectPage: Database.Statement<[number, number], Row>;
+  private readonly selectPage: Database.Statement<[{ before: number; limit: number; action: string | null; targetId: string | null; since: string | null }], Row>;
 
   constructor(db: Database.Database) {
     this.insertStatement = db.prepare('INSERT INTO audit_log (at, action, actor, request_id, target_id, detail) VALUES (?, ?, ?, ?, ?, ?)');
-    this.selectPage = db.prepare('SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?');
+    // The log holds administrative actions, not traffic: walking it by id and testing each filter is enough.
+    this.selectPage = db.prepare(
+      `SELECT * FROM audit_log
+        WHERE id < @before
+          AND (@action IS NULL OR action = @action)
+          AND (@targetId IS NULL OR target_id = @targetId)
+          AND (@since IS NULL OR at >= @since)
+        ORDER BY id DESC LIMIT @limit`,
+    );
   }
 
   record(entry: AuditRecord, now = new Date()): void {
@@ -33,8 +49,8 @@ export class AuditRepository {
   }
 
   /** Newest first; `before` is the id of the last entry of the previous page. */
-  page(before: number, limit: number): AuditEntry[] {
-    return this.selectPage.all(before, limit).map((row) => ({
+  page(before: number, limit: number, filter: AuditFilter = {}): AuditEntry[] {
+    return this.selectPage.all({ before, limit, action: filter.action ?? null, targetId: filter.targetId ?? null, since: filter.since ?? null }).map((row) => ({
       id: row.id,
       at: row.at,
       action: row.action,

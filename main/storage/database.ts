@@ -50,6 +50,35 @@ export function schemaVersion(db: Database.Database): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
 
+/** Below this much free space on the data folder's disk, a delivery (or the WAL growing to take it) fails with SQLITE_FULL. */
+const MIN_FREE_BYTES = 1024 * 1024;
+
+export interface DatabaseCheck {
+  ok: boolean;
+  detail: string;
+  schemaVersion: number;
+}
+
+/**
+ * Whether the database can be used, for readiness: `probe` (a read the caller relies on) answers, and the disk
+ * has room for what is written next. Free space is measured rather than a write tried, because SQLite reuses the
+ * WAL pages it already has: a small write succeeds on a full disk where a delivery fails.
+ */
+export function checkDatabase(db: Database.Database, probe: () => void): DatabaseCheck {
+  try {
+    probe();
+    const version = schemaVersion(db);
+    const { bavail, bsize } = fs.statfsSync(path.dirname(db.name));
+    const free = bavail * bsize;
+    if (free < MIN_FREE_BYTES) {
+      return { ok: false, detail: `the disk of the data folder is full (${free} bytes free): nothing new can be stored until space is freed`, schemaVersion: version };
+    }
+    return { ok: true, detail: 'SQLite readable, with space to write', schemaVersion: version };
+  } catch (error) {
+    return { ok: false, detail: `SQLite cannot be used: ${(error as Error).message}`, schemaVersion: -1 };
+  }
+}
+
 function migrate(db: Database.Database, file: string, migrations: readonly Migration[]): void {
   const latest = migrations.at(-1)?.version ?? 0;
   const current = schemaVersion(db);

@@ -29,6 +29,8 @@ export class TriggerRepository {
   private readonly selectPage: Database.Statement<[string, number], Row>;
   private readonly selectEnabledByKind: Database.Statement<[TriggerKind], Row>;
   private readonly deleteStatement: Database.Statement<[string]>;
+  private readonly deleteDeliveries: Database.Statement<[string]>;
+  private readonly deleteWithDeliveries: (id: string) => boolean;
 
   constructor(db: Database.Database) {
     this.insertStatement = db.prepare('INSERT INTO triggers (id, kind, enabled, definition, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)');
@@ -37,6 +39,11 @@ export class TriggerRepository {
     this.selectPage = db.prepare('SELECT * FROM triggers WHERE id > ? ORDER BY id LIMIT ?');
     this.selectEnabledByKind = db.prepare('SELECT * FROM triggers WHERE kind = ? AND enabled = 1 ORDER BY id');
     this.deleteStatement = db.prepare('DELETE FROM triggers WHERE id = ?');
+    this.deleteDeliveries = db.prepare('DELETE FROM deliveries WHERE trigger_id = ?');
+    this.deleteWithDeliveries = db.transaction((id: string) => {
+      this.deleteDeliveries.run(id);
+      return this.deleteStatement.run(id).changes > 0;
+    });
   }
 
   insert(id: string, definition: TriggerDefinition, now: string): StoredTrigger {
@@ -62,7 +69,11 @@ export class TriggerRepository {
     return this.selectEnabledByKind.all(kind).map(fromRow);
   }
 
+  /**
+   * Deletes the trigger and its deliveries: the inspector shows them per trigger, and the pruner keeps each
+   * trigger's newest, so nothing else would ever remove them. Its executions stay, for history.
+   */
   delete(id: string): boolean {
-    return this.deleteStatement.run(id).changes > 0;
+    return this.deleteWithDeliveries(id);
   }
 }

@@ -33,7 +33,7 @@ import { LiveCredentials } from '../secrets/live-credentials.js';
 import { allowedHostnames, buildApp, type App } from '../server/app.js';
 import { LoginTokens, SessionCookies } from '../server/session.js';
 import { Checkpointer } from '../storage/checkpointer.js';
-import { openDatabase, schemaVersion } from '../storage/database.js';
+import { checkDatabase, openDatabase } from '../storage/database.js';
 import { lockDataDir } from '../storage/data-dir-lock.js';
 import { SettingsRepository } from '../storage/settings-repository.js';
 import { ElectronLogFileSink } from '../telemetry/file-sink.js';
@@ -246,14 +246,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const version = readVersion();
 
     const readiness = async (): Promise<HealthReady> => {
-      const database = (() => {
-        try {
-          db.prepare('SELECT 1').get();
-          return { ok: true, detail: 'SQLite reachable', schemaVersion: schemaVersion(db) };
-        } catch (error) {
-          return { ok: false, detail: (error as Error).message, schemaVersion: -1 };
-        }
-      })();
+      // The count is a read readiness needs anyway: a damaged table fails it here, not as a 500.
+      let queued = 0;
+      const database = checkDatabase(db, () => {
+        queued = executions.countInState('queued');
+      });
       const keychain = await (async () => {
         if (credentials.source === 'environment') {
           return { ok: true, detail: 'API key from AGENTED_API_KEY; keychain not used', source: 'environment' as const };
@@ -277,7 +274,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         uptimeSeconds: (Date.now() - startedAt) / 1000,
         pid: process.pid,
         checks: { database, keychain, backends },
-        executions: { queued: executions.countInState('queued'), running: queue.runningCount },
+        executions: { queued, running: queue.runningCount },
       };
     };
 

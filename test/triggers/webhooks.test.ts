@@ -228,6 +228,30 @@ describe('trigger administration', () => {
     expectError(await deliver(created.id, body, githubHeaders({ secret: created.secret!, event: 'pull_request', body })), 404, 'ERR_TRIGGER_NOT_FOUND');
   });
 
+  it('DELETE removes the trigger\'s deliveries (the inspector\'s) with it and keeps its executions', async () => {
+    const created = await createTrigger(githubTrigger());
+    const other = await createTrigger(githubTrigger());
+    const body = JSON.stringify(githubExample('pull_request', 'opened'));
+    const accepted: string[] = [];
+    for (const trigger of [created, created, other]) {
+      const answer = await deliver(trigger.id, body, githubHeaders({ secret: trigger.secret!, event: 'pull_request', body }));
+      expect(answer.status, answer.body).toBe(202);
+      accepted.push(answer.json<{ executionId: string }>().executionId);
+    }
+    expect(await deliveriesOf(created.id)).toHaveLength(2);
+
+    expect((await api('DELETE', `/api/triggers/${created.id}`)).status).toBe(204);
+    const db = new Database(path.join(server.dataDir, 'agented.db'), { readonly: true });
+    try {
+      const deliveries = db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM deliveries WHERE trigger_id = ?');
+      expect(deliveries.get(created.id)!.n).toBe(0);
+      expect(deliveries.get(other.id)!.n).toBe(1);
+    } finally {
+      db.close();
+    }
+    for (const id of accepted) expect((await execution(id)).id).toBe(id);
+  });
+
   it('every administrative action is in the audit log with the request id that did it', async () => {
     const requestId = (step: string) => `audit-${step}-${crypto.randomUUID()}`;
     const ids = { create: requestId('create'), update: requestId('update'), disable: requestId('disable'), rotate: requestId('rotate'), delete: requestId('delete') };

@@ -22,7 +22,7 @@ export function healthRoutes(deps: HealthDependencies): Route[] {
       path: '/health/ready',
       auth: 'key',
       tag: 'health',
-      summary: 'Readiness: database, keychain, version and uptime.',
+      summary: 'Readiness: database (readable, with room on its disk), keychain, version and uptime.',
       responses: {
         200: { description: 'Every check passed', schema: HealthReady },
         503: { description: 'A check failed; the body says which', schema: HealthReady },

@@ -85,7 +85,7 @@ export function triggerRoutes(deps: TriggerRouteDependencies): Route[] {
       path: '/api/triggers/:id',
       auth: 'key',
       tag: 'triggers',
-      summary: 'Deletes a trigger and its webhook secret. Its executions and deliveries stay for history.',
+      summary: 'Deletes a trigger, its webhook secret and its deliveries (the payload inspector). Its executions stay for history.',
       params: TriggerIdParams,
       responses: { 204: { description: 'Deleted' }, 401: errors[401], 404: errors[404] },
       handler: async ({ params, req, res }) => {
