@@ -51,10 +51,10 @@ const TRUNCATION_MARK = '\n…[truncated by Agented]';
  * kept (DeliveryRepository.add).
  */
 export class DeliveryIngest {
-  private readonly cache = new Map<string, Promise<CachedTrigger | undefined>>();
-  private readonly accepts: GroupCommit<AcceptInput, { executionId: string } | { duplicate: true }>;
+  private readonly cache = new Map<string, CacheEntry>();
+  private readonly accepts: GroupCommit<AcceptInput, { executionId: string } | { duplicate: true } | { triggerGone: true }>;
   /** Records the deliveries that start nothing (rejected, ignored), also grouped by turn: a flood of bad signatures costs a commit a turn, not one each. */
-  private readonly records: GroupCommit<NewDelivery, void>;
+  private readonly records: GroupCommit<{ delivery: NewDelivery; entry: CacheEntry }, void>;
 
   constructor(
     private readonly deps: {
@@ -72,6 +72,7 @@ export class DeliveryIngest {
     const keep = deps.options.deliveriesKept;
     this.accepts = new GroupCommit(deps.db, (input: AcceptInput) => {
       const { delivery } = input;
+      if (this.deleted(input.trigger.id, input.entry)) return { triggerGone: true as const };
       if (!deps.dedup.claim(input.trigger.id, input.dedupKey, input.dedupTtlMs, input.now.getTime())) {
         delivery.outcome = 'duplicate';
         delivery.reason = `dedup key ${input.dedupKey} already seen`;
@@ -87,7 +88,9 @@ export class DeliveryIngest {
       deps.deliveries.add(delivery, keep);
       return { executionId: execution.id };
     });
-    this.records = new GroupCommit(deps.db, (delivery: NewDelivery) => deps.deliveries.add(delivery, keep));
+    this.records = new GroupCommit(deps.db, ({ delivery, entry }: { delivery: NewDelivery; entry: CacheEntry }) => {
+      if (!this.deleted(delivery.triggerId, entry)) deps.deliveries.add(delivery, keep);
+    });
   }
 
   /** Forget a trigger's cached definition and secret (it changed). */
@@ -96,7 +99,8 @@ export class DeliveryIngest {
   }
 
   async receive(triggerId: string, headers: IncomingHttpHeaders, body: Buffer, log: Logger): Promise<IngestAnswer> {
-    const cached = await this.lookup(triggerId);
+    const entry = this.lookup(triggerId);
+    const cached = await entry;
     if (!cached) throw new ApiError('ERR_TRIGGER_NOT_FOUND');
     const { trigger, preparation } = cached;
     const now = this.deps.now?.() ?? new Date();
@@ -119,18 +123,19 @@ export class DeliveryIngest {
     const verdict = await this.deps.preparer.prepare(preparation, headers, body);
     switch (verdict.kind) {
       case 'rejected':
-        await this.records.run({ ...delivery, verified: verdict.verified, signatureCheck: signatureCheckOf(verdict, checked), outcome: 'rejected', reason: verdict.reason });
+        await this.records.run({ delivery: { ...delivery, verified: verdict.verified, signatureCheck: signatureCheckOf(verdict, checked), outcome: 'rejected', reason: verdict.reason }, entry });
         log.info('delivery rejected', { trigger_id: triggerId, delivery_id: delivery.id, reason: verdict.reason });
         throw new ApiError(verdict.code, verdict.reason);
       case 'ignored':
-        await this.records.run({ ...delivery, verified: true, signatureCheck: checked, outcome: verdict.outcome, reason: verdict.reason });
+        await this.records.run({ delivery: { ...delivery, verified: true, signatureCheck: checked, outcome: verdict.outcome, reason: verdict.reason }, entry });
         return { status: verdict.status, body: verdict.answer, logFields: { trigger_id: triggerId, delivery_id: delivery.id, outcome: verdict.outcome, reason: verdict.reason } };
       case 'accepted': {
         const { dedupKey } = verdict;
         delivery.verified = true;
         delivery.signatureCheck = checked;
         delivery.dedupKey = dedupKey;
-        const result = await this.accepts.run({ trigger, content: verdict.content, now, dedupKey, dedupTtlMs: verdict.dedupTtlMs, delivery });
+        const result = await this.accepts.run({ trigger, entry, content: verdict.content, now, dedupKey, dedupTtlMs: verdict.dedupTtlMs, delivery });
+        if ('triggerGone' in result) throw new ApiError('ERR_TRIGGER_NOT_FOUND');
         const logFields = { trigger_id: triggerId, delivery_id: delivery.id, dedup_key: dedupKey };
         if ('duplicate' in result) return { status: 200, body: { duplicate: true }, logFields: { ...logFields, outcome: 'duplicate' } };
         return { status: 202, body: { executionId: result.executionId }, logFields: { ...logFields, outcome: 'execution', execution_id: result.executionId } };
@@ -140,7 +145,16 @@ export class DeliveryIngest {
     }
   }
 
-  private lookup(triggerId: string): Promise<CachedTrigger | undefined> {
+  /**
+   * Whether the trigger was deleted while its delivery was prepared (its rows then go with it: a delivery
+   * must not outlive its trigger, nor start an execution after the DELETE answered). Only a trigger whose
+   * cached entry changed meanwhile is looked up: the usual delivery costs a map lookup, not a query.
+   */
+  private deleted(triggerId: string, entry: CacheEntry): boolean {
+    return this.cache.get(triggerId) !== entry && this.deps.triggers.get(triggerId) === undefined;
+  }
+
+  private lookup(triggerId: string): CacheEntry {
     let entry = this.cache.get(triggerId);
     if (!entry) {
       entry = (async () => {
@@ -162,8 +176,12 @@ export class DeliveryIngest {
   }
 }
 
+type CacheEntry = Promise<CachedTrigger | undefined>;
+
 interface AcceptInput {
   trigger: StoredTrigger;
+  /** The cache entry the trigger came from (see `deleted`). */
+  entry: CacheEntry;
   content: ExecutionContent;
   now: Date;
   dedupKey: string;

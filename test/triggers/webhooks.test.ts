@@ -252,6 +252,30 @@ describe('trigger administration', () => {
     for (const id of accepted) expect((await execution(id)).id).toBe(id);
   });
 
+  it('a delivery still being prepared when its trigger is deleted is answered 404 and leaves nothing behind', async () => {
+    const created = await createTrigger(githubTrigger());
+    // Large payloads keep the preparation thread busy (signature and JSON of 400 KB each), so most are under way when the DELETE commits.
+    const example = githubExample('pull_request', 'opened') as Record<string, unknown>;
+    const bodies = Array.from({ length: 40 }, (_, index) => JSON.stringify({ ...example, padding: `${index} ${'x'.repeat(400_000)}` }));
+    const answers = bodies.map((body) => deliver(created.id, body, githubHeaders({ secret: created.secret!, event: 'pull_request', body })));
+    await Promise.race(answers);
+    expect((await api('DELETE', `/api/triggers/${created.id}`)).status).toBe(204);
+    const settled = await Promise.all(answers);
+    for (const answer of settled) expect([202, 404], answer.body).toContain(answer.status);
+    // Some were still being prepared: those are refused like any delivery for a trigger that is not there.
+    expect(settled.filter((answer) => answer.status === 404).length).toBeGreaterThan(0);
+    const db = new Database(path.join(server.dataDir, 'agented.db'), { readonly: true });
+    try {
+      expect(db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM deliveries WHERE trigger_id = ?').get(created.id)!.n).toBe(0);
+      // Exactly the accepted deliveries have an execution.
+      const executions = db.prepare<[string], { id: string }>('SELECT id FROM executions WHERE trigger_id = ?').all(created.id).map((row) => row.id);
+      const acceptedIds = settled.filter((answer) => answer.status === 202).map((answer) => answer.json<{ executionId: string }>().executionId);
+      expect(executions.sort()).toEqual(acceptedIds.sort());
+    } finally {
+      db.close();
+    }
+  });
+
   it('every administrative action is in the audit log with the request id that did it', async () => {
     const requestId = (step: string) => `audit-${step}-${crypto.randomUUID()}`;
     const ids = { create: requestId('create'), update: requestId('update'), disable: requestId('disable'), rotate: requestId('rotate'), delete: requestId('delete') };
