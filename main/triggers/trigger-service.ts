@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { REPLACED_WHOLE, TriggerCreate, TriggerPatch, type Trigger, type TriggerCreated, type TriggerDefinition, type TriggerUpdated } from '../../common/triggers.js';
 import type { SecretStore } from '../secrets/keychain.js';
 import { ApiError } from '../server/errors.js';
@@ -115,12 +116,15 @@ export class TriggerService {
     const definition = TriggerCreate.parse(mergePatch(current.definition, patch));
     // A name stored before the rules on names is still read, and the trigger still edited, until the name itself changes.
     validateTriggerDefinition(definition, { name: patch.name !== undefined });
+    // As PATCH /api/settings: a value already in place is no change to store or to record in the audit log.
+    const fields = Object.keys(patch).filter((field) => !isDeepStrictEqual(definition[field as keyof TriggerDefinition], current.definition[field as keyof TriggerDefinition]));
+    if (fields.length === 0) return toApiTrigger(current);
     const schemeChanged = effectiveSignature(definition).scheme !== effectiveSignature(current.definition).scheme;
     const secret = schemeChanged ? await this.replaceSecret(id, definition) : undefined;
     this.deps.triggers.update(id, definition, this.now());
-    const onlyEnabled = Object.keys(patch).length === 1 && patch.enabled !== undefined;
-    const action = onlyEnabled ? (patch.enabled ? 'trigger.enabled' : 'trigger.disabled') : 'trigger.updated';
-    this.deps.audit.record({ action, ...actor, targetId: id, detail: { fields: Object.keys(patch) } });
+    const onlyEnabled = fields.length === 1 && fields[0] === 'enabled';
+    const action = onlyEnabled ? (definition.enabled ? 'trigger.enabled' : 'trigger.disabled') : 'trigger.updated';
+    this.deps.audit.record({ action, ...actor, targetId: id, detail: { fields } });
     if (secret !== undefined) this.deps.audit.record({ action: 'trigger.secret_rotated', ...actor, targetId: id, detail: { reason: 'signature scheme changed' } });
     this.changed(id);
     const updated = toApiTrigger(this.get(id));

@@ -191,6 +191,25 @@ describe('trigger administration', () => {
     expect(unsigned.json<TriggerCreated>().secret).toBeNull();
   });
 
+  it('a PATCH records in the audit log only the fields it changed, and one that changes nothing records nothing', async () => {
+    const created = await createTrigger(githubTrigger({ name: 'patched without change', maxConcurrent: 2 }));
+    const patch = async (body: unknown) => {
+      const requestId = `patch-${crypto.randomUUID()}`;
+      const answer = await api('PATCH', `/api/triggers/${created.id}`, body, { 'x-request-id': requestId });
+      expect(answer.status, answer.body).toBe(200);
+      const audit = (await api('GET', `/api/audit?limit=500&targetId=${created.id}`)).json<{ items: AuditEntry[] }>().items;
+      return { trigger: answer.json<Trigger>(), audited: audit.filter((entry) => entry.requestId === requestId) };
+    };
+    for (const same of [{}, { name: 'patched without change' }, { maxConcurrent: 2, enabled: true }, { github: { events: ['pull_request.opened'] } }]) {
+      const { trigger, audited } = await patch(same);
+      expect(audited, JSON.stringify(same)).toEqual([]);
+      expect(trigger.updatedAt).toBe(created.updatedAt);
+    }
+    const { trigger, audited } = await patch({ name: 'patched with change', maxConcurrent: 2 });
+    expect(trigger.name).toBe('patched with change');
+    expect(audited.map((entry) => [entry.action, entry.detail])).toEqual([['trigger.updated', { fields: ['name'] }]]);
+  });
+
   it('invalid definitions → 400 ERR_VALIDATION naming the field', async () => {
     const cases: [TriggerCreate, string][] = [
       [{ name: 'nightly', kind: 'schedule', promptTemplate: 'Tidy up', schedule: { cron: '61 25 * * *' } }, 'body.schedule.cron'],
