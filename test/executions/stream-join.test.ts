@@ -3,24 +3,35 @@ import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEngine, type Engine } from '../helpers/engine.js';
-import { openEventStream } from '../helpers/sse.js';
+import { logLines, openEventStream } from '../helpers/sse.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { sleep, within } from '../helpers/time.js';
 
 /** Lines the agent writes at once (about 8 MB: more than a paused client's socket takes), then one at a time. */
 const BURST_LINES = 800;
 const DRIP_LINES = 300;
+/** Lines the CLI writes right before it exits, and its tool child after that. */
+const LEFTOVER_LINES = 200;
 
 /**
  * A stand-in agent CLI in Claude Code's output format, doing what its prompt says:
  * "DRIP" writes a burst of long lines, then one every 5 ms; "LINGER" reports its
- * result with its usage, then takes a while to exit, as a CLI closing its session does.
+ * result with its usage, then takes a while to exit, as a CLI closing its session does;
+ * "LEAVE" starts a tool child that ignores SIGINT and writes to the inherited stdout
+ * after the CLI has exited, then writes a burst of lines and its result and exits.
  */
-const AGENT = `const prompt = process.argv.at(-1) ?? '';
+const AGENT = `import { spawn } from 'node:child_process';
+const prompt = process.argv.at(-1) ?? '';
 const say = (message) => process.stdout.write(JSON.stringify(message) + '\\n');
 const text = (index) => say({ type: 'assistant', message: { role: 'assistant', content: [{ type: 'text', text: 'line ' + index + ' ' + 'x'.repeat(10000) }] } });
 const result = () => say({ type: 'result', subtype: 'success', is_error: false, result: 'Done.', total_cost_usd: 0.0125, usage: { input_tokens: 1200, output_tokens: 340 } });
-if (prompt.includes('DRIP')) {
+if (process.argv[2] === 'tool-child') {
+  process.on('SIGINT', () => {});
+  process.send('ready', () => process.disconnect());
+  setTimeout(() => {
+    for (let index = 0; index < ${LEFTOVER_LINES}; index++) process.stdout.write('tool child ' + index + '\\n');
+  }, 300);
+} else if (prompt.includes('DRIP')) {
   for (let index = 0; index < ${BURST_LINES}; index++) text(index);
   let index = ${BURST_LINES};
   const timer = setInterval(() => {
@@ -31,6 +42,13 @@ if (prompt.includes('DRIP')) {
     }
     text(index++);
   }, 5);
+} else if (prompt.includes('LEAVE')) {
+  const child = spawn(process.execPath, [process.argv[1], 'tool-child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  child.unref();
+  child.once('message', () => {
+    for (let index = 0; index < ${LEFTOVER_LINES}; index++) text(index);
+    result();
+  });
 } else {
   result();
   setTimeout(() => process.exit(0), 1500);
@@ -111,5 +129,19 @@ describe('joining an execution stream while it runs', () => {
     expect(tail.map((event) => event.event)).toEqual(['usage', 'status']);
     expect(JSON.parse(tail[0]!.data)).toMatchObject({ inputTokens: 1200, outputTokens: 340, costUsd: 0.0125 });
     expect(JSON.parse(tail[1]!.data)).toEqual({ state: 'succeeded', reason: null });
+  });
+
+  it('a client watching from the start gets every line a replay of the ended execution has, the tool child\'s after the CLI exited too, then the status', async () => {
+    const trigger = await engine.createTrigger({ promptTemplate: 'LEAVE' });
+    const id = await engine.run(trigger);
+    const live = openEventStream(engine.server.url, `/api/executions/${id}/stream`, auth());
+    await within(live.ended, 20_000, 'the live stream ending');
+    const replay = openEventStream(engine.server.url, `/api/executions/${id}/stream`, auth());
+    await within(replay.ended, 10_000, 'the replay ending');
+    const replayed = logLines(replay.events);
+    expect(replayed.filter((line) => line.text.startsWith('tool child ')).length).toBe(LEFTOVER_LINES);
+    expect(logLines(live.events).map((line) => line.seq)).toEqual(replayed.map((line) => line.seq));
+    expect(live.events.at(-1)).toMatchObject({ event: 'status', data: JSON.stringify({ state: 'succeeded', reason: null }) });
+    expect(replayed.at(-1)!.text).toBe('succeeded (exit code 0)');
   });
 });
