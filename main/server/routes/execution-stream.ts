@@ -81,7 +81,11 @@ export function executionStreamRoutes(deps: StreamDependencies): Route[] {
         const after = lastEventId !== undefined && /^\d{1,15}$/.test(lastEventId.trim()) ? Number(lastEventId.trim()) : (query.after ?? 0);
         const connection = openStream(req, res);
         deps.registry.add(connection);
-        void streamExecution(deps, params.id, after, connection);
+        streamExecution(deps, params.id, after, connection).catch((error: unknown) => {
+          // Its stored lines could not be read (a damaged file, a disk error): this stream ends, the worker goes on.
+          req.log.error('execution stream failed', { err: error, execution_id: params.id });
+          connection.close();
+        });
       },
     }),
     defineRoute({
