@@ -162,7 +162,7 @@ export class ExecutionQueue implements Disposable {
     const running = this.running.get(id);
     if (running) {
       await running.run.stop('cancelled', reason);
-    } else if (!this.deps.executions.cancelQueued(id, reason, new Date().toISOString())) {
+    } else if (!this.endQueued(id, 'cancelled', reason, () => this.deps.executions.cancelQueued(id, reason, new Date().toISOString()))) {
       const execution = this.deps.executions.get(id);
       if (execution && execution.state !== 'running') throw new ExecutionFinishedError(`The execution has already ended (${execution.state}).`);
       // Claimed by a pass in this very turn: stop it as it starts.
@@ -284,7 +284,7 @@ export class ExecutionQueue implements Disposable {
         if (!strategiesPending && this.running.size >= this.options.maxConcurrent) break;
         const trigger = triggerOf(execution.triggerId);
         if (!trigger) {
-          this.deps.executions.skip(execution.id, 'its trigger was deleted before it could start', now);
+          this.skip(execution, 'its trigger was deleted before it could start', now);
           continue;
         }
         const { strategy } = trigger.definition.concurrency;
@@ -293,7 +293,7 @@ export class ExecutionQueue implements Disposable {
           if (strategy === 'cancel-in-progress') {
             const latest = newest.get(slot);
             if (latest !== execution.id) {
-              this.deps.executions.skip(execution.id, `superseded by ${latest} (same concurrency key "${execution.concurrencyKey}")`, now);
+              this.skip(execution, `superseded by ${latest} (same concurrency key "${execution.concurrencyKey}")`, now);
               // The newest may lie past this pass's pages: what runs for the key stops now all the same.
               if (latest !== undefined && taken.has(slot)) this.supersede(slot, latest);
               continue;
@@ -304,7 +304,7 @@ export class ExecutionQueue implements Disposable {
             }
           } else if (taken.has(slot)) {
             if (strategy === 'drop-newest') {
-              this.deps.executions.skip(execution.id, dropReason(execution.concurrencyKey!), now);
+              this.skip(execution, dropReason(execution.concurrencyKey!), now);
             }
             // queue: waits for the one ahead of it.
             continue;
@@ -387,7 +387,7 @@ export class ExecutionQueue implements Disposable {
     for (const execution of this.deps.executions.queuedWithKeys(afterId, keys)) {
       const slot = slotOf(execution.triggerId, execution.concurrencyKey)!;
       if (!taken.has(slot)) taken.add(slot);
-      else this.deps.executions.skip(execution.id, dropReason(execution.concurrencyKey!), now);
+      else this.skip(execution, dropReason(execution.concurrencyKey!), now);
     }
   }
 
@@ -454,8 +454,28 @@ export class ExecutionQueue implements Disposable {
    * stopped for the same reason does.
    */
   private refuse(execution: QueuedExecution, reason: string, now: string): void {
-    if (execution.started) this.deps.executions.failQueued(execution.id, `stopped while waiting: ${reason}`, now);
-    else this.deps.executions.skip(execution.id, `not started: ${reason}`, now);
+    if (execution.started) this.endQueued(execution.id, 'failed', `stopped while waiting: ${reason}`, () => this.deps.executions.failQueued(execution.id, `stopped while waiting: ${reason}`, now));
+    else this.skip(execution, `not started: ${reason}`, now);
+  }
+
+  private skip(execution: QueuedExecution, reason: string, now: string): void {
+    if (execution.started) this.endQueued(execution.id, 'skipped', reason, () => this.deps.executions.skip(execution.id, reason, now));
+    else this.deps.executions.skip(execution.id, reason, now);
+  }
+
+  /**
+   * Ends a queued execution with `end` (false when it was no longer queued). One that ran before (it waits out
+   * a rate limit) has a log: it gets its closing line first, as one that ends running does, so the status is
+   * still the last event of its stream.
+   */
+  private endQueued(id: string, state: 'cancelled' | 'failed' | 'skipped', reason: string, end: () => boolean): boolean {
+    const execution = this.deps.executions.get(id);
+    if (execution?.state !== 'queued') return false;
+    if (execution.attempts.length > 0) {
+      this.deps.logs.append(id, 'system', `${state}: ${reason}`);
+      this.deps.logs.finish(id);
+    }
+    return end();
   }
 
   private supersede(slot: string, newerId: string): void {

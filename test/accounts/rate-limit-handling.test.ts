@@ -5,6 +5,7 @@ import type { Account, AccountStats } from '../../common/accounts.js';
 import { startEngine, type Engine } from '../helpers/engine.js';
 import type { AnthropicReply } from '../helpers/stand-ins/anthropic.js';
 import type { RecordedRequest } from '../helpers/stand-ins/server.js';
+import { logLines, openEventStream } from '../helpers/sse.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -50,6 +51,25 @@ describe('rate limits (the real claude CLI against the Anthropic stand-in)', () 
     expect(held.reason).toMatch(/^waiting: nothing is usable — claude \(environment credentials\) is rate-limited until /);
   }, 60_000);
 
+  it('an execution waiting out a rate limit after it ran, then cancelled, ends its log with a closing line before the status', async () => {
+    const engine = await engineWith({}, () => ({ status: 429 }));
+    const trigger = await engine.createTrigger({ promptTemplate: 'Say hello' });
+    const id = await engine.run(trigger);
+    for (let waited = 0; (await engine.execution(id)).attempts.length === 0; waited += 50) {
+      if (waited > 30_000) throw new Error('the execution never ran');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const waiting = await engine.waitForState(id, ['queued'], 30_000);
+    expect(waiting.reason).toMatch(/^waiting: /);
+    expect((await engine.api('POST', `/api/executions/${id}/cancel`)).status).toBe(200);
+    const stream = openEventStream(engine.server.url, `/api/executions/${id}/stream`, { authorization: `Bearer ${engine.server.key}` });
+    await stream.ended;
+    const lines = logLines(stream.events);
+    expect(lines.at(-1)).toMatchObject({ stream: 'system', text: 'cancelled: cancelled through the API (key)' });
+    expect(stream.events.at(-1)).toMatchObject({ event: 'status' });
+    expect(JSON.parse(stream.events.at(-1)!.data)).toMatchObject({ state: 'cancelled' });
+  }, 60_000);
+
   it("the reset time Claude Code reports (Anthropic's unified rate-limit headers) becomes the account's cool-down end", async () => {
     const resetsAt = Math.floor(Date.now() / 1000) + 2 * 3600;
     const resetIso = new Date(resetsAt * 1000).toISOString();
@@ -86,7 +106,7 @@ describe('rate limits (the real claude CLI against the Anthropic stand-in)', () 
     expect(stats.find((row) => row.accountId === limited.id)!.lastRateLimitAt).not.toBeNull();
     expect(stats.find((row) => row.accountId === spare.id)).toMatchObject({ requests: 1, rateLimits: 0, coolingDownUntil: null });
     const listed = (await engine.api<{ items: Account[] }>('GET', '/api/accounts')).body.items;
-    expect(listed.find((account) => account.id === limited.id)!.coolingDownUntil).toBe(resetIso);
+    expect(listed.find((account) => account.id === limited.id)).toMatchObject({ coolingDownUntil: resetIso, coolingDownReason: 'rate_limit' });
 
     // Until then it is passed over: the next execution goes straight to the spare login.
     const next = await engine.waitForState(await engine.run(trigger), ['succeeded', 'failed'], 30_000);
