@@ -1,6 +1,7 @@
 import type { BackendChecklist } from '../../common/backends.js';
 import { DEFAULT_VERSION_TIMEOUT_MS, detectBackends } from './detect.js';
 import type { ResolvedPath } from './login-path.js';
+import type { GroupJournal } from '../executions/process-group.js';
 import type { Disposable } from '../lifecycle/disposables.js';
 import type { BackendLocator } from './locator.js';
 
@@ -39,7 +40,7 @@ export class BackendHealth implements Disposable {
   private readonly versionTimeoutMs: number;
 
   constructor(
-    private readonly options: { env: Env; locator: BackendLocator; maxAgeMs?: number; versionTimeoutMs?: number },
+    private readonly options: { env: Env; locator: BackendLocator; maxAgeMs?: number; versionTimeoutMs?: number; journal?: GroupJournal },
   ) {
     this.maxAgeMs = options.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
     this.versionTimeoutMs = options.versionTimeoutMs ?? DEFAULT_VERSION_TIMEOUT_MS;
@@ -111,6 +112,7 @@ export class BackendHealth implements Disposable {
       overrides: this.options.locator.overrides,
       versionTimeoutMs: this.versionTimeoutMs,
       signal: this.stopping.signal,
+      journal: this.options.journal,
     });
     const checklist: BackendChecklist = { items, checkedAt: new Date().toISOString(), pathSource: resolved.source };
     const fingerprint = JSON.stringify(items);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { BackendStatus } from '../../common/backends.js';
 import type { Backend } from '../../common/triggers.js';
 import { childEnvironment } from '../executions/agent-process.js';
-import { spawnGroup } from '../executions/process-group.js';
+import { spawnGroup, type GroupJournal } from '../executions/process-group.js';
 import { backendCatalog, type BackendSpec } from './catalog.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -19,6 +19,8 @@ export interface DetectOptions {
   versionTimeoutMs?: number;
   /** Ends the `--version` runs still going (the worker is stopping). */
   signal?: AbortSignal;
+  /** Where the worker writes down each `--version` while it runs, for the next worker to end it should this one be killed. */
+  journal?: GroupJournal;
 }
 
 /**
@@ -104,9 +106,10 @@ async function readVersion(
   searchPath: string,
   timeoutMs: number,
   signal?: AbortSignal,
+  journal?: GroupJournal,
 ): Promise<{ version: string } | { error: string } | { noVersion: string }> {
   if (signal?.aborted) return { error: 'the check was stopped' };
-  const group = spawnGroup([executable, '--version'], { env: childEnvironment(env, { PATH: searchPath }) });
+  const group = spawnGroup([executable, '--version'], { env: childEnvironment(env, { PATH: searchPath }), journal });
   let stdout = '';
   let stderr = '';
   group.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -114,10 +117,6 @@ async function readVersion(
   });
   group.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     if (stderr.length < VERSION_OUTPUT_LIMIT) stderr += chunk;
-  });
-  const outputRead = new Promise<void>((resolve) => {
-    group.child.once('close', () => resolve());
-    group.child.once('error', () => resolve());
   });
   let stopped: 'timeout' | 'aborted' | undefined;
   const stop = (why: 'timeout' | 'aborted') => {
@@ -138,7 +137,7 @@ async function readVersion(
   }
   // Whatever it started ends with it (and lets go of the pipes), then what is still in the pipes is read.
   await group.stop({ graceMs: VERSION_STOP_GRACE_MS });
-  await outputRead;
+  await group.closeOutput();
   if (stopped === 'timeout') return { error: `timed out after ${timeoutMs} ms` };
   if (stopped === 'aborted') return { error: 'the check was stopped' };
   if (exit.code !== 0) return { error: cleanOutputLine(stderr) || `exited with ${exit.signal ?? `code ${exit.code}`}` };
@@ -165,7 +164,7 @@ async function detectOne(spec: BackendSpec, options: DetectOptions): Promise<Bac
     return status;
   }
   status.installed = true;
-  const version = await readVersion(executable, options.env, options.searchPath, options.versionTimeoutMs ?? DEFAULT_VERSION_TIMEOUT_MS, options.signal);
+  const version = await readVersion(executable, options.env, options.searchPath, options.versionTimeoutMs ?? DEFAULT_VERSION_TIMEOUT_MS, options.signal, options.journal);
   if ('error' in version) {
     status.hint = `\`${executable} --version\` failed (${version.error}); reinstall it: npm install -g ${spec.npmPackage}`;
     return status;

@@ -1,4 +1,5 @@
 import type { Backend } from '../../common/triggers.js';
+import type { GroupJournal } from '../executions/process-group.js';
 import { backendCatalog } from './catalog.js';
 import { findExecutable, isExecutable } from './detect.js';
 import { loginShellPath, type ResolvedPath } from './login-path.js';
@@ -16,7 +17,7 @@ export type Located = { ok: true; executable: string; searchPath: string } | { o
 export class BackendLocator {
   private resolved: Promise<ResolvedPath> | undefined;
 
-  constructor(private readonly options: { env: Env; overrides: Partial<Record<Backend, string>>; shellTimeoutMs?: number }) {}
+  constructor(private readonly options: { env: Env; overrides: Partial<Record<Backend, string>>; shellTimeoutMs?: number; journal?: GroupJournal }) {}
 
   get overrides(): Partial<Record<Backend, string>> {
     return this.options.overrides;
@@ -25,7 +26,7 @@ export class BackendLocator {
   /** The login shell's PATH (or this process's when that fails), read on first use and on refresh. */
   searchPath(refresh = false): Promise<ResolvedPath> {
     if (refresh || !this.resolved) {
-      this.resolved = loginShellPath({ env: this.options.env, timeoutMs: this.options.shellTimeoutMs });
+      this.resolved = loginShellPath({ env: this.options.env, timeoutMs: this.options.shellTimeoutMs, journal: this.options.journal });
     }
     return this.resolved;
   }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
+import { currentBoot, sameBoot } from './boot-identity.js';
 
 export interface StopPolicy {
   /** How long the group gets after SIGINT before SIGTERM, and after SIGTERM before SIGKILL. */
@@ -20,6 +21,26 @@ export interface SpawnedGroup {
    * joins it, at its grace, rather than signalling the group again.
    */
   stop(policy: StopPolicy): Promise<void>;
+  /**
+   * Resolves once the child's pipes have closed, or after OUTPUT_CLOSE_MS,
+   * when they are closed on this side: a process that left the group (a
+   * daemon in a session of its own) may hold them open for ever. Meant for
+   * after `stop`: what the group wrote has been read by then.
+   */
+  closeOutput(): Promise<void>;
+}
+
+/**
+ * Where process groups started outside an execution (`<cli> --version`, the
+ * login shell read for its PATH) are written down while they run
+ * (ProcessGroupRepository): a worker killed with SIGKILL runs no cleanup and
+ * its detached groups outlive it, so the next worker ends what is written
+ * there (endLeftGroups). Executions keep theirs on their own row.
+ */
+export interface GroupJournal {
+  opened(group: { pgid: number; boot: string; command: string }): void;
+  closed(pgid: number): void;
+  left(): { pgid: number; boot: string; command: string }[];
 }
 
 /** The state letter and process group of a pid from /proc (Linux), or undefined where /proc is not there. */
@@ -33,6 +54,9 @@ function procStat(pid: number): { state: string; pgrp: number } | undefined {
     return undefined;
   }
 }
+
+/** How long a stopped group's pipes may take to close (what is in them to be read) before they are closed on this side. */
+const OUTPUT_CLOSE_MS = 500;
 
 const HAS_PROC = process.platform === 'linux' && fs.existsSync('/proc/self/stat');
 
@@ -105,11 +129,31 @@ export async function killGroup(pgid: number, policy: StopPolicy): Promise<void>
 }
 
 /**
+ * Ends the groups a journal still lists (a worker killed while they ran left
+ * them), with the same escalation as `stop`, and forgets them. A group id
+ * from an earlier boot names nothing of ours any more: it is forgotten
+ * without being signalled. Resolves with the groups found.
+ */
+export async function endLeftGroups(journal: GroupJournal, policy: StopPolicy): Promise<{ pgid: number; command: string; signalled: boolean }[]> {
+  const boot = currentBoot();
+  return Promise.all(
+    journal.left().map(async (group) => {
+      const signalled = sameBoot(group.boot, boot);
+      if (signalled) await killGroup(group.pgid, policy);
+      journal.closed(group.pgid);
+      return { pgid: group.pgid, command: group.command, signalled };
+    }),
+  );
+}
+
+/**
  * Starts a command (argv, never a shell string) as the leader of its own
  * process group, with stdin closed, so everything it starts — an agent CLI's
  * tool calls, their children — can be stopped together and none is orphaned.
+ * With a journal, the group is written down as soon as it has an id and
+ * forgotten once `stop` has seen it gone: the caller ends with `stop`.
  */
-export function spawnGroup(argv: readonly string[], options: { cwd?: string; env: NodeJS.ProcessEnv }): SpawnedGroup {
+export function spawnGroup(argv: readonly string[], options: { cwd?: string; env: NodeJS.ProcessEnv; journal?: GroupJournal }): SpawnedGroup {
   const [command, ...args] = argv;
   if (!command) throw new Error('spawnGroup needs a command');
   const child = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -119,13 +163,22 @@ export function spawnGroup(argv: readonly string[], options: { cwd?: string; env
       throw error;
     });
     failed.catch(() => undefined);
-    return { child, pgid: -1, exited: failed, stop: async () => undefined };
+    return { child, pgid: -1, exited: failed, stop: async () => undefined, closeOutput: async () => undefined };
   }
   const pgid = child.pid;
+  options.journal?.opened({ pgid, boot: currentBoot(), command });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const closeOutput = async () => {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, OUTPUT_CLOSE_MS)))]);
+    clearTimeout(timer);
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+  };
   // A second escalation beside the first would send its SIGINT again and its SIGTERM early, cutting the grace short.
   let stopping: Promise<void> | undefined;
-  return { child, pgid, exited, stop: (policy) => (stopping ??= killGroup(pgid, policy)) };
+  return { child, pgid, exited, stop: (policy) => (stopping ??= killGroup(pgid, policy).then(() => options.journal?.closed(pgid))), closeOutput };
 }

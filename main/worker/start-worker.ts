@@ -8,6 +8,7 @@ import { backendAdapters } from '../backends/adapters/index.js';
 import { BackendLocator } from '../backends/locator.js';
 import { ExecutionQueue } from '../executions/execution-queue.js';
 import { currentStopSettings } from '../executions/stop-policy.js';
+import { endLeftGroups } from '../executions/process-group.js';
 import { AccountService } from '../accounts/account-service.js';
 import { CredentialPool } from '../accounts/credential-pool.js';
 import { BudgetLedger } from '../budgets/budget-ledger.js';
@@ -44,6 +45,7 @@ import { AuditRepository } from '../storage/audit-repository.js';
 import { DedupRepository } from '../storage/dedup-repository.js';
 import { DeliveryRepository } from '../storage/delivery-repository.js';
 import { ExecutionRepository } from '../storage/execution-repository.js';
+import { ProcessGroupRepository } from '../storage/process-group-repository.js';
 import { TriggerRepository } from '../storage/trigger-repository.js';
 import { DeliveryIngest } from '../triggers/delivery-ingest.js';
 import { PreparationThread } from '../triggers/delivery-preparer.js';
@@ -190,8 +192,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     );
     pruner.start(60_000);
 
-    const locator = new BackendLocator({ env: options.env, overrides: backendPathOverrides(config) });
-    const health = disposables.add(new BackendHealth({ env: options.env, locator, versionTimeoutMs: config.versionTimeoutMs, maxAgeMs: config.backendsMaxAgeMs }));
+    const processGroups = new ProcessGroupRepository(db);
+    // The `--version` runs and login shells are written down while they run, for the next worker to end should this one be killed.
+    const locator = new BackendLocator({ env: options.env, overrides: backendPathOverrides(config), journal: processGroups });
+    const health = disposables.add(
+      new BackendHealth({ env: options.env, locator, versionTimeoutMs: config.versionTimeoutMs, maxAgeMs: config.backendsMaxAgeMs, journal: processGroups }),
+    );
     const logs = disposables.add(
       new LogStore(db, {
         onWriteFailure: (error) =>
@@ -233,6 +239,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     );
     // Before anything can start: what a dead worker left running is marked interrupted and its processes ended.
     await queue.recover();
+    // Its `--version` runs and login shells too (they are detached, so its death did not end them).
+    const leftGroups = await endLeftGroups(processGroups, { graceMs: config.stopGraceMs });
+    if (leftGroups.length > 0) logger.warn('process groups left by a previous worker ended', { groups: leftGroups });
     disposables.add(queue);
     // A changed trigger (a higher maxConcurrent, enabled again) may let its queued executions start now.
     triggerService.onChange((id) => queue.triggerChanged(id));
