@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { BackendChecklist } from '../../common/backends.js';
@@ -59,7 +60,23 @@ export async function doctor(options: { json: boolean }): Promise<number> {
     return EXIT_FAILURE;
   }
   const config = resolveConfig({ env: process.env, stored });
-  const checklist = await new BackendHealth({ env: process.env, locator: new BackendLocator({ env: process.env, overrides: backendPathOverrides(config) }), versionTimeoutMs: config.versionTimeoutMs }).checklist();
+  const health = new BackendHealth({ env: process.env, locator: new BackendLocator({ env: process.env, overrides: backendPathOverrides(config) }), versionTimeoutMs: config.versionTimeoutMs });
+  // Each `--version` runs in a process group of its own, which a Ctrl-C sent to this command's group does not
+  // reach: it would outlive the command (for ever, if it hangs). A signal ends them first, then the command.
+  let interrupted: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupted ??= signal;
+    void health.dispose();
+  };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  let checklist: BackendChecklist;
+  try {
+    checklist = await health.checklist();
+    await health.dispose();
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+  }
+  if (interrupted) return 128 + os.constants.signals[interrupted];
   process.stdout.write(`${options.json ? JSON.stringify(checklist) : formatChecklist(checklist)}\n`);
   return checklist.items.some((item) => item.usable) ? 0 : 1;
 }

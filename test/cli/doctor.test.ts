@@ -8,7 +8,7 @@ import { migrations } from '../../main/storage/migrations/index.js';
 import { SettingsRepository } from '../../main/storage/settings-repository.js';
 import { runCli } from '../helpers/serve.js';
 import { makeTempDir } from '../helpers/temp.js';
-import { within } from '../helpers/time.js';
+import { untilTrue, within } from '../helpers/time.js';
 
 /* `agented doctor` reads the stored settings and changes nothing: not the data folder, not the database. */
 
@@ -104,4 +104,33 @@ describe('agented doctor', () => {
     expect(fs.statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0).toBe(0);
     expect(userVersion(file)).toBe(1);
   });
+
+  it('interrupted (Ctrl-C) while a --version hangs: that CLI and what it started are ended, exit 130', async () => {
+    const { home, env } = tempHome();
+    const pidFile = path.join(home, 'version.pid');
+    const cli = path.join(home, 'claude');
+    // A `--version` that never answers, ignores SIGINT and SIGTERM, and has a child: only its whole group stopped ends it.
+    fs.writeFileSync(cli, `#!/bin/sh\ntrap '' INT TERM\necho $$ > "${pidFile}"\nsleep 600 &\nwait\n`, { mode: 0o755 });
+    const run = runCli({ args: ['doctor'], env: { ...env, AGENTED_CLAUDE_PATH: cli, AGENTED_VERSION_TIMEOUT_MS: '120000' } });
+    cleanups.push(() => run.killGroup('SIGKILL'));
+    await untilTrue(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').trim() !== '', 'the --version run starting');
+    const group = Number(fs.readFileSync(pidFile, 'utf8'));
+    cleanups.push(() => groupAlive(group) && process.kill(-group, 'SIGKILL'));
+    expect(groupAlive(group)).toBe(true);
+
+    // As the terminal does: the signal goes to the command's process group, not to the --version's own.
+    process.kill(-run.child.pid!, 'SIGINT');
+    expect(await within(run.exited, 20_000, 'agented doctor exiting')).toBe(130);
+    await untilTrue(() => !groupAlive(group), 'the --version group ending', 10_000);
+  }, 60_000);
 });
+
+/** Whether any process of the group is left. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
