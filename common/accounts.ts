@@ -51,6 +51,8 @@ export const Account = z
     enabled: z.boolean(),
     /** Rate-limited until then (ISO 8601), or null. */
     coolingDownUntil: z.string().nullable(),
+    /** Why it is cooling down: a rate limit, or no credit (set aside for a day, until switched off and on); null when it is not. */
+    coolingDownReason: z.enum(['rate_limit', 'no_credit']).nullable(),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

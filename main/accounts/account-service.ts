@@ -6,6 +6,7 @@ import { credentialOf, type AccountRepository, type StoredAccount } from '../sto
 import type { AuditRepository } from '../storage/audit-repository.js';
 import type { Actor } from '../triggers/trigger-service.js';
 import { newId } from '../triggers/ids.js';
+import { isNoCredit } from './no-credit.js';
 
 export function accountKeyName(accountId: string): string {
   return `account:${accountId}:api-key`;
@@ -43,8 +44,8 @@ export class AccountService {
   }
 
   toApi(account: StoredAccount): Account {
-    const cooldown = this.deps.accounts.cooldown(credentialOf(account.backend, account.id));
-    const now = (this.deps.now?.() ?? new Date()).getTime();
+    const stored = this.deps.accounts.cooldown(credentialOf(account.backend, account.id));
+    const cooldown = stored && stored.until > (this.deps.now?.() ?? new Date()).getTime() ? stored : undefined;
     return {
       id: account.id,
       backend: account.backend,
@@ -53,7 +54,8 @@ export class AccountService {
       configDir: account.configDir,
       priority: account.priority,
       enabled: account.enabled,
-      coolingDownUntil: cooldown && cooldown.until > now ? new Date(cooldown.until).toISOString() : null,
+      coolingDownUntil: cooldown ? new Date(cooldown.until).toISOString() : null,
+      coolingDownReason: cooldown ? (isNoCredit(cooldown.reason) ? 'no_credit' : 'rate_limit') : null,
       createdAt: account.createdAt,
       updatedAt: account.updatedAt,
     };

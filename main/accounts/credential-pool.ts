@@ -1,5 +1,6 @@
 import type { Backend } from '../../common/triggers.js';
 import { credentialOf, type AccountRepository, type StoredAccount } from '../storage/account-repository.js';
+import { isNoCredit } from './no-credit.js';
 
 /** What an execution runs with: a backend, and one of its accounts (null: the environment's own credentials). */
 export interface Choice {
@@ -62,7 +63,8 @@ export class CredentialPool {
         const label = account ? `${backend} account "${account.name}"` : `${backend} (environment credentials)`;
         const cooldown = this.options.accounts.cooldown(credential);
         if (cooldown && cooldown.until > now) {
-          consider(cooldown.until, `${label} is rate-limited until ${new Date(cooldown.until).toISOString()}`);
+          const until = new Date(cooldown.until).toISOString();
+          consider(cooldown.until, isNoCredit(cooldown.reason) ? `${label} has no credit (set aside until ${until})` : `${label} is rate-limited until ${until}`);
           continue;
         }
         const blocked = account ? this.options.accountBlocked?.(account.id) : null;

@@ -89,9 +89,10 @@ export const backendCatalog: readonly BackendSpec[] = [
     credentialFiles: (env) => [path.join(env.XDG_DATA_HOME || path.join(home(env), '.local', 'share'), 'opencode', 'auth.json')],
     loginHint: 'run `opencode auth login`, or set ANTHROPIC_API_KEY (or another provider key)',
     // A key is taken as Anthropic's (OpenCode's default provider); for another provider, give the account a folder and run `opencode auth login` with XDG_DATA_HOME set to it.
-    // Without a key, OpenCode would also offer the providers whose keys the environment has.
+    // OpenCode offers every provider whose key the environment has: with those keys left in place, a run of the account (a model of another
+    // provider, or another provider chosen by default) would be billed to the environment.
     accountEnvironment: ({ apiKey, configDir }) => ({
-      ...keyVariables(apiKey, ['ANTHROPIC_API_KEY']),
+      ...keyVariables(apiKey, ['ANTHROPIC_API_KEY'], ['OPENAI_API_KEY', 'GEMINI_API_KEY']),
       ...folderVariables(configDir, apiKey, 'XDG_DATA_HOME', ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY']),
     }),
   },

@@ -33,7 +33,7 @@ describe('accounts API', () => {
   it('creates an account with a key that is stored sealed, never returned; changes and deletes it, audited', async () => {
     const created = await api<Account>('POST', '/api/accounts', { backend: 'claude', name: 'work', apiKey: KEY, priority: 5 });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ backend: 'claude', name: 'work', hasApiKey: true, configDir: null, priority: 5, enabled: true, coolingDownUntil: null });
+    expect(created.body).toMatchObject({ backend: 'claude', name: 'work', hasApiKey: true, configDir: null, priority: 5, enabled: true, coolingDownUntil: null, coolingDownReason: null });
     expect(JSON.stringify(created.body)).not.toContain(KEY);
     const id = created.body.id;
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AgentEvent } from '../../../common/executions.js';
 import type { PermissionMode } from '../../../common/triggers.js';
+import { isNoCredit, NO_CREDIT_COOLDOWN_MS } from '../../accounts/no-credit.js';
 import type { RunAdapter } from '../../executions/usage-file.js';
 import { isoTime, knownEvent, type CommandLine, type Invocation, type OutputParser } from '../adapter.js';
 import { codexUsageFile } from './codex-usage.js';
@@ -160,30 +161,22 @@ export function retryTimeOf(message: string, now: Date): string | null {
  * its text ("unexpected status 401 Unauthorized: …", "exceeded retry limit,
  * last status: 429 Too Many Requests") except for a few it words itself: a
  * 5xx is "We’re currently experiencing high demand…", an exhausted quota or
- * plan is "Quota exceeded…" or "You’ve hit your usage limit…".
+ * plan is "Quota exceeded…" or "You’ve hit your usage limit…". An account
+ * that cannot pay (no credit, or a plan without Codex) is a rate limit too:
+ * the next account may run.
  */
 export function errorKindOf(message: string): Extract<AgentEvent, { type: 'error' }>['kind'] {
-  if (/status:? 429\b|too many requests|rate limit|usage limit|quota exceeded|at capacity/i.test(message)) return 'rate_limit';
+  if (isNoCredit(message) || /status:? 429\b|too many requests|rate limit|usage limit|quota exceeded|at capacity/i.test(message)) return 'rate_limit';
   if (/status:? 40[13]\b|unauthorized|missing environment variable|api key|sign in again|log in again/i.test(message)) return 'auth';
   if (/status:? 5\d\d\b|high demand|stream disconnected|internal server error|service unavailable|bad gateway/i.test(message)) return 'server';
   return 'other';
 }
 
-/**
- * An API key whose organisation has no credit left (OpenAI's 429
- * `insufficient_quota`, which codex words "Quota exceeded…") gives no reset
- * time: it works again only once someone pays. A rate limit still, so the
- * execution moves to the next account at once, but the account is set aside
- * for a day rather than tried again after a minute's backoff; switching it
- * off and on ends that sooner (docs/accounts.md).
- */
-const NO_CREDIT = /quota exceeded/i;
-const NO_CREDIT_COOLDOWN_MS = 24 * 3_600_000;
-
+/** An account that cannot pay gives no reset time: it is set aside for a day (see no-credit.ts). */
 function errorEvent(message: string, now: Date): AgentEvent {
   const kind = errorKindOf(message);
   if (kind !== 'rate_limit') return { type: 'error', message, kind, retryAt: null };
-  return { type: 'error', message, kind, retryAt: NO_CREDIT.test(message) ? new Date(now.getTime() + NO_CREDIT_COOLDOWN_MS).toISOString() : retryTimeOf(message, now) };
+  return { type: 'error', message, kind, retryAt: isNoCredit(message) ? new Date(now.getTime() + NO_CREDIT_COOLDOWN_MS).toISOString() : retryTimeOf(message, now) };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AgentEvent } from '../../../common/executions.js';
 import type { PermissionMode } from '../../../common/triggers.js';
+import { isNoCredit, NO_CREDIT_COOLDOWN_MS, NO_CREDIT_MESSAGES } from '../../accounts/no-credit.js';
 import { isoTime, knownEvent, type BackendAdapter, type CommandLine, type Invocation, type OutputParser } from '../adapter.js';
 
 type PermissionRules = Partial<Record<'edit' | 'bash' | 'external_directory', 'allow' | 'deny'>>;
@@ -127,6 +128,7 @@ const ErrorData = z.object({
   message: z.string().optional().catch(undefined),
   statusCode: z.number().optional().catch(undefined),
   responseHeaders: z.record(z.string(), z.string()).optional().catch(undefined),
+  responseBody: z.string().optional().catch(undefined),
 });
 
 const OpencodeEvent = z.discriminatedUnion('type', [
@@ -149,6 +151,8 @@ type ErrorKind = Extract<AgentEvent, { type: 'error' }>['kind'];
  * `overloaded_error` event) has only its message.
  */
 export function errorKindOf(name: string | undefined, message: string, statusCode: number | undefined): ErrorKind {
+  // An account that cannot pay: the next account may run (no-credit.ts).
+  if (isNoCredit(message)) return 'rate_limit';
   if (name === 'ProviderAuthError' || statusCode === 401 || statusCode === 403) return 'auth';
   if (statusCode === 429) return 'rate_limit';
   if (statusCode !== undefined && statusCode >= 500) return 'server';
@@ -184,12 +188,27 @@ export function retryTimeOf(headers: Record<string, string>, reportedAt: number)
   return resets.length > 0 ? isoTime(Math.max(...resets)) : null;
 }
 
+// OpenAI's error body (https://platform.openai.com/docs/guides/error-codes); codex's ChatGPT backend puts its code in `type`.
+const OpenAiErrorBody = z.object({ error: z.object({ code: z.unknown().optional(), type: z.unknown().optional() }) });
+
+/**
+ * The words for an HTTP error that says the account cannot pay, from the
+ * OpenAI code in its body: opencode passes on OpenAI's own message ("You
+ * exceeded your current quota…"), which Gemini's per-minute limit shares.
+ */
+function noCreditText(responseBody: string | undefined): string | undefined {
+  const body = knownEvent(responseBody ?? '', OpenAiErrorBody);
+  const code = [body?.error.code, body?.error.type].find((value): value is keyof typeof NO_CREDIT_MESSAGES => typeof value === 'string' && Object.hasOwn(NO_CREDIT_MESSAGES, value));
+  return code === undefined ? undefined : NO_CREDIT_MESSAGES[code];
+}
+
 function errorEvents(event: Extract<OpencodeEvent, { type: 'error' }>): AgentEvent[] {
   const { name, data } = event.error;
-  const text = data?.message ?? event.error.message ?? name ?? 'opencode reported an error';
+  const text = noCreditText(data?.responseBody) ?? data?.message ?? event.error.message ?? name ?? 'opencode reported an error';
   const message = data?.statusCode === undefined ? text : `${text} (HTTP ${data.statusCode})`;
   const kind = errorKindOf(name, text, data?.statusCode);
-  const retryAt = kind === 'rate_limit' ? retryTimeOf(data?.responseHeaders ?? {}, event.timestamp) : null;
+  // No credit has no reset time of its own: the account is set aside for a day.
+  const retryAt = kind !== 'rate_limit' ? null : isNoCredit(text) ? isoTime(event.timestamp + NO_CREDIT_COOLDOWN_MS) : retryTimeOf(data?.responseHeaders ?? {}, event.timestamp);
   return [
     { type: 'error', message, kind, retryAt },
     { type: 'result', ok: false, text: message },

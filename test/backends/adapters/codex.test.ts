@@ -142,6 +142,12 @@ describe('codex parser', () => {
     expect(parseAll([LINES.quota], now)).toEqual([{ type: 'error', message: 'Quota exceeded. Check your plan and billing details.', kind: 'rate_limit', retryAt: '2026-11-27T12:05:00.000Z' }]);
   });
 
+  it('reads a ChatGPT plan without Codex (usage_not_included) as a rate limit that sets the account aside for a day, as no credit does', () => {
+    const now = () => new Date('2026-11-26T12:05:00.000Z');
+    const message = 'To use Codex with your ChatGPT plan, upgrade to Plus: https://chatgpt.com/explore/plus.';
+    expect(parseAll([JSON.stringify({ type: 'error', message })], now)).toEqual([{ type: 'error', message, kind: 'rate_limit', retryAt: '2026-11-27T12:05:00.000Z' }]);
+  });
+
   it("reads when a usage limit resets from codex's local-time wording: a time today, or a date", () => {
     const now = () => new Date(2026, 10, 26, 12, 5);
     expect(parseAll([LINES.usageLimitToday], now)).toMatchObject([{ kind: 'rate_limit', retryAt: new Date(2026, 10, 26, 14, 7).toISOString() }]);

@@ -171,6 +171,33 @@ describe('opencode parser', () => {
     ]);
   });
 
+  it("reads OpenAI's answers to an account that cannot pay (insufficient_quota, usage_not_included) as a rate limit that sets the account aside for a day", () => {
+    const at = 1795695455099;
+    const error = (data: unknown) => JSON.stringify({ type: 'error', timestamp: at, sessionID: 'ses_1', error: { name: 'APIError', data } });
+    const insufficientQuota = JSON.stringify({ error: { message: 'You exceeded your current quota, please check your plan and billing details.', type: 'insufficient_quota', param: null, code: 'insufficient_quota' } });
+    const dayLater = new Date(at + 24 * 3_600_000).toISOString();
+    // An HTTP error: OpenAI's message, its code in the body.
+    expect(parseAll([error({ message: 'You exceeded your current quota, please check your plan and billing details.', statusCode: 429, isRetryable: true, responseHeaders: { 'retry-after': '20' }, responseBody: insufficientQuota })])[0]).toEqual({
+      type: 'error',
+      message: 'Quota exceeded. Check your plan and billing details. (HTTP 429)',
+      kind: 'rate_limit',
+      retryAt: dayLater,
+    });
+    expect(parseAll([error({ message: 'Too Many Requests', statusCode: 429, responseBody: '{"error":{"type":"usage_not_included"}}' })])[0]).toMatchObject({
+      message: 'To use Codex with your ChatGPT plan, upgrade to Plus: https://chatgpt.com/explore/plus. (HTTP 429)',
+      kind: 'rate_limit',
+      retryAt: dayLater,
+    });
+    // A streamed error, which opencode words itself.
+    expect(parseAll([error({ message: 'To use Codex with your ChatGPT plan, upgrade to Plus: https://chatgpt.com/explore/plus.', isRetryable: false })])[0]).toMatchObject({ kind: 'rate_limit', retryAt: dayLater });
+    // Gemini's per-minute limit has OpenAI's words but no such code: an ordinary rate limit.
+    const gemini = JSON.stringify({ error: { code: 429, message: 'You exceeded your current quota, please check your plan and billing details.', status: 'RESOURCE_EXHAUSTED' } });
+    expect(parseAll([error({ message: 'You exceeded your current quota, please check your plan and billing details.', statusCode: 429, responseHeaders: { 'retry-after': '20' }, responseBody: gemini })])[0]).toMatchObject({
+      kind: 'rate_limit',
+      retryAt: new Date(at + 20_000).toISOString(),
+    });
+  });
+
   it("reads the reset time from retry-after-ms, retry-after as seconds or a date, else the latest of Anthropic's reset headers", () => {
     const at = Date.UTC(2026, 10, 26, 12, 0);
     expect(retryTimeOf({ 'retry-after-ms': '1500', 'retry-after': '2' }, at)).toBe('2026-11-26T12:00:01.500Z');
