@@ -3,9 +3,12 @@ import path from 'node:path';
 import type { Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Execution, ExecutionState } from '../../common/executions.js';
+import { openDatabase } from '../../main/storage/database.js';
+import { ExecutionRepository } from '../../main/storage/execution-repository.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { repoRoot, runCli, type ReadyLine, type ServeProcess } from '../helpers/serve.js';
 import { makeTempDir } from '../helpers/temp.js';
+import { named, plantFinished } from './planted-executions.js';
 
 /**
  * A page asked for one thing, then another: the first answer arriving last must
@@ -203,6 +206,131 @@ describe('a late answer to an earlier choice', () => {
     } finally {
       await browser.close();
       await api('POST', `/api/executions/${replay}/cancel`);
+    }
+  });
+
+  it('the executions list keeps "Load older" disabled until the filter chosen last has answered', async () => {
+    // More than a page of an old trigger's executions, written straight into the worker's file: the list has older ones to load.
+    const paged = await createTrigger('Paged trigger');
+    const db = openDatabase({ file: path.join(temp.dir, 'data', 'agented.db') });
+    try {
+      const plant = plantFinished(db, new ExecutionRepository(db));
+      const dayAgo = Date.now() - 86_400_000;
+      named('exe_paged_', 51).forEach((id, index) => plant(id, paged, new Date(dayAgo - index * 1_000).toISOString()));
+    } finally {
+      db.close();
+    }
+    const other = await createTrigger('Unpaged trigger');
+    const otherRun = await runToEnd(other);
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.context.newPage();
+      await signIn(page, '/executions');
+      const loadOlder = page.getByTestId('load-more');
+      await expect.poll(() => loadOlder.isEnabled()).toBe(true);
+
+      const first = await holdFirstAnswers(page, (url) => url.pathname.startsWith('/api/executions') && url.searchParams.get('trigger') === paged);
+      await page.getByTestId('filter-trigger').selectOption(paged);
+      await expect.poll(first.held).toBe(2);
+      const second = await holdFirstAnswers(page, (url) => url.pathname.startsWith('/api/executions') && url.searchParams.get('trigger') === other);
+      await page.getByTestId('filter-trigger').selectOption(other);
+      await expect.poll(second.held).toBe(2);
+
+      // The first filter's answer, dropped, does not end the wait for the second's.
+      await first.release();
+      expect(await loadOlder.isDisabled()).toBe(true);
+
+      await second.release();
+      expect(await page.locator('[data-testid="execution-table"] tbody tr').evaluateAll((found) => found.map((row) => row.getAttribute('data-testid')))).toEqual([`execution-row-${otherRun}`]);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('the executions list merges a live change into the filter chosen, not into the rows of the one before', async () => {
+    const older = await createTrigger('Earlier unfiltered trigger');
+    await runToEnd(older);
+    const filtered = await createTrigger('Live filtered trigger');
+    const firstRun = await runToEnd(filtered);
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.context.newPage();
+      await signIn(page, '/executions');
+      await page.getByTestId(`execution-row-${firstRun}`).waitFor();
+      const rows = () => page.locator('[data-testid="execution-table"] tbody tr').evaluateAll((found) => found.map((row) => row.getAttribute('data-testid')));
+
+      // The filter's answer is made now, before the run below: it does not have it.
+      const slow = await holdFirstAnswers(page, (url) => url.pathname.startsWith('/api/executions') && url.searchParams.get('trigger') === filtered);
+      await page.getByTestId('filter-trigger').selectOption(filtered);
+      await expect.poll(slow.held).toBe(2);
+      const secondRun = await runToEnd(filtered);
+      await expect.poll(rows).toEqual([`execution-row-${secondRun}`, `execution-row-${firstRun}`]);
+
+      await slow.release();
+      expect(await rows()).toEqual([`execution-row-${secondRun}`, `execution-row-${firstRun}`]);
+      expect(await page.getByTestId('execution-totals').textContent()).toContain('2 executions match');
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('the execution page opened during a cancel shows its own execution when the cancel answers', async () => {
+    const triggerId = await createTrigger('Cancelled trigger', 'WORK 30000');
+    const original = await run(triggerId);
+    await reaches(original, ['running']);
+    await api('POST', `/api/executions/${original}/cancel`);
+    await reaches(original, ['cancelled']);
+    const replay = (await api<{ executionId: string }>('POST', `/api/executions/${original}/replay`)).executionId;
+    await reaches(replay, ['running']);
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.context.newPage();
+      await signIn(page, `/executions/${replay}`);
+      const lede = page.locator('.page-lede');
+      await expect.poll(() => lede.textContent()).toContain(replay);
+
+      const slow = await holdFirstAnswers(page, (url) => url.pathname === `/api/executions/${replay}/cancel`);
+      await page.getByTestId('cancel-execution').click();
+      await expect.poll(slow.held).toBe(1);
+      await page.getByRole('link', { name: original, exact: true }).click();
+      await expect.poll(() => lede.textContent()).toContain(`${original} · manual`);
+
+      // Its log has been read to the end: nothing reloads the page after this.
+      await expect.poll(() => page.getByTestId('stream-state').textContent()).toContain('complete');
+      // The cancel on its way is the other execution's: this one's Replay is free.
+      expect(await page.getByTestId('replay-execution').isEnabled()).toBe(true);
+
+      await slow.release();
+      expect(await lede.textContent()).toContain(`${original} · manual`);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('the accounts page keeps a switch as toggled when a load from before the toggle answers after it', async () => {
+    const account = await api<{ id: string }>('POST', '/api/accounts', { backend: 'codex', name: 'toggled-account', configDir: path.join(temp.dir, 'codex-home') });
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.context.newPage();
+      await signIn(page, '/accounts');
+      const toggle = page.getByTestId('account-toggle-toggled-account');
+      await expect.poll(() => toggle.isChecked()).toBe(true);
+
+      // Choosing a period reloads the list; its answer, made now, has the account on.
+      const slow = await holdFirstAnswers(page, (url) => url.pathname === '/api/accounts');
+      await page.getByTestId('period-week').check({ force: true });
+      await expect.poll(slow.held).toBe(1);
+      await toggle.uncheck({ force: true });
+      await expect.poll(() => toggle.isEnabled()).toBe(true);
+      expect(await toggle.isChecked()).toBe(false);
+
+      await slow.release();
+      expect(await toggle.isChecked()).toBe(false);
+      expect(await page.getByTestId('account-row-toggled-account').locator('.switch-text').textContent()).toBe('off');
+    } finally {
+      await browser.close();
+      const deleted = await fetch(`${server.url}/api/accounts/${account.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${API_KEY}` } });
+      expect(deleted.status).toBe(204);
     }
   });
 });
