@@ -92,8 +92,8 @@ export const backendCatalog: readonly BackendSpec[] = [
     // OpenCode offers every provider whose key the environment has: with those keys left in place, a run of the account (a model of another
     // provider, or another provider chosen by default) would be billed to the environment.
     accountEnvironment: ({ apiKey, configDir }) => ({
-      ...keyVariables(apiKey, ['ANTHROPIC_API_KEY'], ['OPENAI_API_KEY', 'GEMINI_API_KEY']),
-      ...folderVariables(configDir, apiKey, 'XDG_DATA_HOME', ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY']),
+      ...keyVariables(apiKey, ['ANTHROPIC_API_KEY'], ['OPENAI_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_GENERATIVE_AI_API_KEY']),
+      ...folderVariables(configDir, apiKey, 'XDG_DATA_HOME', ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_GENERATIVE_AI_API_KEY']),
     }),
   },
 ];

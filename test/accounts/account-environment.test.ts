@@ -29,6 +29,7 @@ const ENVIRONMENT = {
   CODEX_API_KEY: 'sk-codex-environment-0123456789',
   GEMINI_API_KEY: 'gemini-environment-0123456789',
   GOOGLE_API_KEY: 'google-environment-0123456789',
+  GOOGLE_GENERATIVE_AI_API_KEY: 'google-ai-environment-0123456789',
 };
 
 beforeAll(async () => {
@@ -69,7 +70,7 @@ const cases: { backend: Backend; folder: string; keys: string[]; unset: string[]
   { backend: 'codex', folder: 'CODEX_HOME', keys: ['OPENAI_API_KEY', 'CODEX_API_KEY'], unset: [], folderUnsets: ['OPENAI_API_KEY', 'CODEX_API_KEY'] },
   { backend: 'gemini', folder: 'GEMINI_CLI_HOME', keys: ['GEMINI_API_KEY'], unset: ['GOOGLE_API_KEY'], folderUnsets: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'] },
   // The key is Anthropic's; another provider's key of the environment would let OpenCode run, billed to the environment, on that provider.
-  { backend: 'opencode', folder: 'XDG_DATA_HOME', keys: ['ANTHROPIC_API_KEY'], unset: ['OPENAI_API_KEY', 'GEMINI_API_KEY'], folderUnsets: ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY'] },
+  { backend: 'opencode', folder: 'XDG_DATA_HOME', keys: ['ANTHROPIC_API_KEY'], unset: ['OPENAI_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_GENERATIVE_AI_API_KEY'], folderUnsets: ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY', 'GOOGLE_GENERATIVE_AI_API_KEY'] },
 ];
 
 describe("an account's credentials reach the CLI it runs (a real spawn of a fixture recording its environment)", () => {
