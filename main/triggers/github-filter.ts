@@ -6,10 +6,18 @@ function get(value: unknown, key: string): unknown {
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
 }
 
-/** The text a mention is looked for in: the comment, else the issue or pull request body. */
+/**
+ * The text a mention is looked for in: that of what the event is about, the comment, else the review, else
+ * the issue or pull request. A review's or comment's payload carries its pull request or issue too, whose
+ * description is not what was just written (and a review without a body has no text, not the description's).
+ */
 function mentionText(payload: unknown): string {
-  for (const candidate of [get(get(payload, 'comment'), 'body'), get(get(payload, 'issue'), 'body'), get(get(payload, 'pull_request'), 'body'), get(get(payload, 'review'), 'body')]) {
-    if (typeof candidate === 'string') return candidate;
+  for (const subject of ['comment', 'review', 'issue', 'pull_request']) {
+    const object = get(payload, subject);
+    if (typeof object === 'object' && object !== null) {
+      const body = get(object, 'body');
+      return typeof body === 'string' ? body : '';
+    }
   }
   return '';
 }

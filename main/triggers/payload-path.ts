@@ -24,7 +24,11 @@ export function lookupPath(root: unknown, path: string): unknown {
   return lookupSegments(root, path === '' ? [] : path.split('.'));
 }
 
-/** A value as text: strings as they are, other scalars via String, objects and arrays as compact JSON, nothing as ''. */
+/**
+ * A value as text: strings as they are, other scalars via String, objects and arrays as compact JSON,
+ * nothing as ''. A value nested too deeply to write is '' too: JSON.parse took it at any depth, but
+ * JSON.stringify recurses and would throw, failing the whole delivery over one placeholder.
+ */
 export function valueAsText(value: unknown): string {
   switch (typeof value) {
     case 'string':
@@ -34,7 +38,12 @@ export function valueAsText(value: unknown): string {
     case 'bigint':
       return String(value);
     case 'object':
-      return value === null ? '' : (JSON.stringify(value) ?? '');
+      if (value === null) return '';
+      try {
+        return JSON.stringify(value) ?? '';
+      } catch {
+        return '';
+      }
     default:
       return '';
   }

@@ -64,7 +64,8 @@ export async function verifyDelivery(
       const signature = header(headers, 'x-hub-signature-256');
       if (!signature) return { ok: false, reason: 'missing X-Hub-Signature-256 header' };
       if (!(await hmacMatches(options.secret, bodyText, signature))) return { ok: false, reason: 'X-Hub-Signature-256 does not match the body' };
-      return { ok: true, providerDeliveryId: header(headers, 'x-github-delivery') ?? null };
+      // An empty X-GitHub-Delivery is no id: as `id:` it would make every later delivery a duplicate of the first.
+      return { ok: true, providerDeliveryId: header(headers, 'x-github-delivery') || null };
     }
     case 'hmac-sha256': {
       const name = options.headerName ?? DEFAULT_HMAC_HEADER;
@@ -80,6 +81,9 @@ export async function verifyDelivery(
       const timestamp = header(headers, 'webhook-timestamp');
       const signature = header(headers, 'webhook-signature');
       if (!id || !timestamp || !signature) return { ok: false, reason: 'missing webhook-id, webhook-timestamp or webhook-signature header' };
+      // The spec's timestamp is whole seconds, and the signed content holds it as sent; the library reads it
+      // with parseInt and signs what it read, so `1700000000.5` or `1700000000abc` would pass a signature over `1700000000`.
+      if (!/^\d+$/.test(timestamp)) return { ok: false, reason: 'Standard Webhooks: webhook-timestamp is not a whole number of seconds' };
       try {
         // Only the signature: the payload is parsed once, later, where a body that is not JSON gets its own answer.
         new Webhook(options.secret).verify(rawBody, { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature }, { jsonParse: false });

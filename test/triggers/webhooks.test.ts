@@ -457,6 +457,50 @@ describe('GitHub deliveries', () => {
     expect((await send(edited)).json()).toMatchObject({ ignored: true });
     expect(await executionsOf(comments.id)).toHaveLength(1);
   });
+
+  it('pull_request_review.submitted with a mention filter: the mention is looked for in the review, not in the pull request\'s description', async () => {
+    const reviews = await createTrigger({
+      name: 'answer reviews',
+      kind: 'github',
+      promptTemplate: 'Address the review: {{payload.review.body}}',
+      github: { events: ['pull_request_review.submitted'], mention: '@agented' },
+    });
+    const send = (payload: unknown) => {
+      const body = JSON.stringify(payload);
+      return deliver(reviews.id, body, githubHeaders({ secret: reviews.secret!, event: 'pull_request_review', body }));
+    };
+
+    const mentioning = githubExample('pull_request_review', 'submitted');
+    expect(mentioning.pull_request.body).not.toContain('@agented');
+    mentioning.review.body = '@agented please fix the typo';
+    const accepted = await send(mentioning);
+    expect(accepted.status, accepted.body).toBe(202);
+    expect(accepted.json()).toHaveProperty('executionId');
+
+    // A description that mentions the handle does not make every review on the pull request a mention.
+    for (const reviewBody of ['LGTM', null]) {
+      const approval = githubExample('pull_request_review', 'submitted');
+      approval.pull_request.body = 'Fixes the typo. cc @agented';
+      approval.review.body = reviewBody;
+      expect((await send(approval)).json()).toMatchObject({ ignored: true });
+    }
+    expect(await executionsOf(reviews.id)).toHaveLength(1);
+  });
+
+  it('an empty X-GitHub-Delivery is no delivery id: deliveries are told apart by their bodies', async () => {
+    const send = (payload: unknown) => {
+      const body = JSON.stringify(payload);
+      return deliver(trigger.id, body, githubHeaders({ secret: trigger.secret!, event: 'pull_request', body, deliveryId: '' }));
+    };
+    const first = githubExample('pull_request', 'opened');
+    const second = githubExample('pull_request', 'opened');
+    second.pull_request.title = 'Another pull request';
+    expect((await send(first)).status).toBe(202);
+    const other = await send(second);
+    expect(other.status, other.body).toBe(202);
+    expect((await deliveriesOf(trigger.id))[0]).toMatchObject({ outcome: 'execution', dedupKey: `body:${sha256(JSON.stringify(second))}` });
+    expect((await send(second)).json()).toEqual({ duplicate: true });
+  });
 });
 
 describe('Standard Webhooks deliveries', () => {
@@ -519,6 +563,16 @@ describe('Standard Webhooks deliveries', () => {
     const body = 'not json at all';
     expectError(await deliver(trigger.id, body, signed(trigger.secret!, body)), 400, 'ERR_BAD_JSON');
     expect((await deliveriesOf(trigger.id))[0]).toMatchObject({ outcome: 'rejected', verified: true, body });
+  });
+
+  it('a webhook-timestamp that is not a whole number of seconds → 401, though a signature over its leading digits matches', async () => {
+    const body = JSON.stringify({ type: 'invoice.paid', data: { id: 'in_3' } });
+    for (const suffix of ['.5', 'abc', ' 1']) {
+      const headers = signed(trigger.secret!, body);
+      headers['webhook-timestamp'] += suffix;
+      expect(expectError(await deliver(trigger.id, body, headers), 401, 'ERR_SIGNATURE_INVALID').message).toMatch(/timestamp/i);
+    }
+    expect(await executionsOf(trigger.id)).toHaveLength(1);
   });
 
   it('10 minutes old → 401; a wrong secret → 401', async () => {
@@ -587,6 +641,30 @@ describe('plain HMAC-SHA256 and unsigned deliveries', () => {
     const [latest, duplicate] = await deliveriesOf(trigger.id);
     expect(latest).toMatchObject({ outcome: 'execution', verified: true });
     expect(duplicate).toMatchObject({ outcome: 'duplicate', dedupKey: `body:${sha256(body)}`, executionId: null });
+  });
+});
+
+describe('deeply nested payloads', () => {
+  // JSON.parse takes any depth; writing the value back as text (JSON.stringify) recurses and runs out of stack.
+  const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+
+  it('a value nested too deeply to write as text is rendered empty, in the prompt and the concurrency key: 202, not 500', async () => {
+    const trigger = await createTrigger({
+      name: 'deep',
+      kind: 'webhook',
+      promptTemplate: 'Look at {{payload.deep}} from {{payload.who}}',
+      signature: { scheme: 'none' },
+      concurrency: { key: '{{payload.deep}}', strategy: 'queue' },
+    });
+    const body = `{"who":"sender","deep":${nested(100_000)}}`;
+    const accepted = await deliver(trigger.id, body, { 'content-type': 'application/json' });
+    expect(accepted.status, accepted.body).toBe(202);
+    const queued = await execution(accepted.json<{ executionId: string }>().executionId);
+    expect(queued.promptContext.map((entry) => [entry.field, entry.value])).toEqual([
+      ['payload.deep', ''],
+      ['payload.who', 'sender'],
+    ]);
+    expect((await deliveriesOf(trigger.id))[0]).toMatchObject({ outcome: 'execution', bodyBytes: body.length });
   });
 });
 
