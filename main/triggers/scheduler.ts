@@ -12,6 +12,8 @@ import { buildQueuedExecution } from './execution-factory.js';
 const TICK_KEY_TTL_MS = 7 * 24 * 3600 * 1000;
 /** Missed ticks are counted for the log only; past this many the count stops (a per-second cron down for a day would take seconds to count). */
 const MAX_MISSED_COUNTED = 1_000;
+/** A tick croner fires later than this was slept through (the machine was suspended), not merely delayed by a busy event loop. */
+const SLEPT_THROUGH_MS = 60_000;
 
 export interface SchedulerDependencies {
   db: Database.Database;
@@ -32,8 +34,9 @@ export type TickOutcome = { started: string } | { duplicate: true };
  * webhooks, in the same transaction as its execution, so a tick never runs
  * twice, also across a restart. Ticks missed while Agented was stopped follow
  * the trigger's policy: `skip`, or `run-once` (one execution for the latest
- * missed tick). They are settled only at start: a trigger edited or re-enabled
- * while Agented runs starts afresh from that moment.
+ * missed tick). They are settled at start, and when the machine wakes from
+ * sleep: a trigger edited or re-enabled while Agented runs starts afresh from
+ * that moment.
  */
 export class Scheduler implements Disposable {
   private readonly jobs = new Map<string, Cron>();
@@ -95,9 +98,21 @@ export class Scheduler implements Disposable {
   private schedule(trigger: StoredTrigger): void {
     const schedule = trigger.definition.schedule!;
     const job = new Cron(schedule.cron, { timezone: schedule.timezone, protect: true, unref: true, catch: (error: unknown) => this.deps.logger.error('schedule tick failed', { trigger_id: trigger.id, err: error }) }, (self: Cron) => {
-      this.fire(trigger, self.currentRun() ?? this.now());
+      this.onTick(trigger, self);
     });
     this.jobs.set(trigger.id, job);
+  }
+
+  /**
+   * croner fires a tick it finds overdue when it notices, at that moment (after the machine slept through it, as soon
+   * as it wakes): the execution is for the newest tick due, and ticks slept through follow the missed-run policy.
+   */
+  private onTick(trigger: StoredTrigger, job: Cron): void {
+    const now = this.now();
+    // previousRuns finds ticks strictly before the time given: one due at this very millisecond counts.
+    const tick = job.previousRuns(1, new Date(now.getTime() + 1))[0] ?? now;
+    if (now.getTime() - tick.getTime() > SLEPT_THROUGH_MS) this.settleMissedTicks(trigger);
+    else this.fire(trigger, tick);
   }
 
   private settleMissedTicks(trigger: StoredTrigger): void {

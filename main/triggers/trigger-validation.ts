@@ -43,13 +43,13 @@ export function validateTriggerDefinition(definition: TriggerDefinition, check: 
     }
   }
   if (definition.schedule) {
-    if (!isTimeZone(definition.schedule.timezone)) issues.push({ path: 'body.schedule.timezone', message: 'not an IANA time zone' });
-    else {
-      try {
-        new Cron(definition.schedule.cron, { timezone: definition.schedule.timezone, paused: true }).stop();
-      } catch (error) {
-        issues.push({ path: 'body.schedule.cron', message: `not a valid cron expression: ${(error as Error).message}` });
-      }
+    const zoneValid = isTimeZone(definition.schedule.timezone);
+    if (!zoneValid) issues.push({ path: 'body.schedule.timezone', message: 'not an IANA time zone' });
+    try {
+      // The expression reads the same in any zone: with a bad one it is still checked, so one answer names both fields.
+      new Cron(definition.schedule.cron, { timezone: zoneValid ? definition.schedule.timezone : undefined, paused: true }).stop();
+    } catch (error) {
+      issues.push({ path: 'body.schedule.cron', message: `not a valid cron expression: ${(error as Error).message}` });
     }
   }
   // The name is shown in the UI and in notifications and goes into prompts as {{trigger.name}}, as it is.

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Execution, ExecutionSummary } from '../../common/executions.js';
 import { TriggerCreate } from '../../common/triggers.js';
 import { openDatabase } from '../../main/storage/database.js';
@@ -14,6 +14,7 @@ import { makeTempDir } from '../helpers/temp.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
+  vi.useRealTimers();
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
@@ -191,5 +192,54 @@ describe('schedules', () => {
     restarted.start();
     restarted.dispose();
     expect(ticksRun(store)).toEqual(['2026-03-02T08:00:00.000Z']);
+  });
+
+  it('a tick croner fires late (the worker was busy) runs as the tick it was scheduled for', () => {
+    // croner's own clock and timers: the machine's, faked here.
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] });
+    vi.setSystemTime(new Date('2026-03-02T09:59:59.000Z'));
+    const store = storage();
+    scheduleTrigger(store.triggers, '*/10 * * * *', 'skip');
+    const scheduler = new Scheduler({ ...store, logger: Logger.create({ sink: new MemorySink() }), maxValueLength: 2000 });
+    scheduler.start();
+    // Its timer comes due while the event loop is busy for 5 seconds.
+    vi.setSystemTime(new Date('2026-03-02T10:00:05.000Z'));
+    vi.advanceTimersByTime(1_000);
+    scheduler.dispose();
+    expect(ticksRun(store)).toEqual(['2026-03-02T10:00:00.000Z']);
+  });
+
+  it('a tick the machine slept through follows the missed-run policy', () => {
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] });
+    const sleepThrough = (policy: 'skip' | 'run-once') => {
+      vi.setSystemTime(new Date('2026-03-02T07:00:00.000Z'));
+      const store = storage();
+      // 09:00 in Berlin is 08:00 UTC.
+      scheduleTrigger(store.triggers, '0 9 * * *', policy);
+      const scheduler = new Scheduler({ ...store, logger: Logger.create({ sink: new MemorySink() }), maxValueLength: 2000 });
+      scheduler.start();
+      vi.advanceTimersByTime(1_000);
+      // Suspended until 10:00: timers do not run, the wall clock jumps; on waking croner finds the tick overdue.
+      vi.setSystemTime(new Date('2026-03-02T10:00:00.000Z'));
+      vi.advanceTimersByTime(30_000);
+      scheduler.dispose();
+      return ticksRun(store);
+    };
+    expect(sleepThrough('skip')).toEqual([]);
+    expect(sleepThrough('run-once')).toEqual(['2026-03-02T08:00:00.000Z']);
+  });
+
+  it('a bad cron and a bad time zone are both named in one 400', async () => {
+    const server = await startInProcess();
+    cleanups.push(() => server.close());
+    const created = await request(server.url, {
+      method: 'POST',
+      path: '/api/triggers',
+      headers: { authorization: `Bearer ${server.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'nightly', kind: 'schedule', promptTemplate: 'tidy up', schedule: { cron: '0 25 * * *', timezone: 'Mars/Olympus' } }),
+    });
+    expect(created.status).toBe(400);
+    const issues = created.json<{ error: { issues: { path: string }[] } }>().error.issues;
+    expect(issues.map((issue) => issue.path)).toEqual(['body.schedule.timezone', 'body.schedule.cron']);
   });
 });
