@@ -59,8 +59,14 @@ export class Scheduler implements Disposable {
   /** Schedules every enabled schedule trigger, first settling the ticks each missed while Agented was stopped. */
   start(): void {
     for (const trigger of this.deps.triggers.enabledOfKind('schedule')) {
-      this.settleMissedTicks(trigger);
-      this.schedule(trigger);
+      // A stored schedule that no longer parses (a croner or ICU of another version reads it otherwise) stops that
+      // trigger, not the worker: it is logged, and an edit of the trigger schedules it again.
+      try {
+        this.settleMissedTicks(trigger);
+        this.schedule(trigger);
+      } catch (error) {
+        this.deps.logger.error('schedule cannot run', { trigger_id: trigger.id, err: error });
+      }
     }
   }
 

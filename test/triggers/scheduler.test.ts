@@ -229,6 +229,21 @@ describe('schedules', () => {
     expect(sleepThrough('run-once')).toEqual(['2026-03-02T08:00:00.000Z']);
   });
 
+  it('a stored schedule that no longer parses is logged and left out; the other schedules still start', () => {
+    const store = storage();
+    // As a croner upgrade, or another ICU, could leave a schedule accepted before: the row as stored, not through the API.
+    const broken = store.triggers.insert('trg_broken', scheduleDefinition('*/10 * * * *', 'skip'), new Date().toISOString());
+    store.db.prepare('UPDATE triggers SET definition = json_set(definition, ?, ?) WHERE id = ?').run('$.schedule.timezone', 'Mars/Olympus', broken.id);
+    const working = store.triggers.insert('trg_working', scheduleDefinition('*/10 * * * *', 'skip'), new Date().toISOString());
+    const sink = new MemorySink();
+    const scheduler = new Scheduler({ ...store, logger: Logger.create({ sink }), maxValueLength: 2000 });
+    cleanups.push(() => scheduler.dispose());
+    scheduler.start();
+    expect(scheduler.nextRun(working.id)).not.toBeNull();
+    expect(scheduler.nextRun(broken.id)).toBeNull();
+    expect(sink.lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((record) => record.msg === 'schedule cannot run' && record.trigger_id === broken.id)).toHaveLength(1);
+  });
+
   it('a bad cron and a bad time zone are both named in one 400', async () => {
     const server = await startInProcess();
     cleanups.push(() => server.close());
