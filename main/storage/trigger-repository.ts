@@ -30,6 +30,7 @@ export class TriggerRepository {
   private readonly selectEnabledByKind: Database.Statement<[TriggerKind], Row>;
   private readonly deleteStatement: Database.Statement<[string]>;
   private readonly deleteDeliveries: Database.Statement<[string]>;
+  private readonly deleteScheduleState: Database.Statement<[string]>;
   private readonly deleteWithDeliveries: (id: string) => boolean;
 
   constructor(db: Database.Database) {
@@ -40,8 +41,10 @@ export class TriggerRepository {
     this.selectEnabledByKind = db.prepare('SELECT * FROM triggers WHERE kind = ? AND enabled = 1 ORDER BY id');
     this.deleteStatement = db.prepare('DELETE FROM triggers WHERE id = ?');
     this.deleteDeliveries = db.prepare('DELETE FROM deliveries WHERE trigger_id = ?');
+    this.deleteScheduleState = db.prepare('DELETE FROM schedule_state WHERE trigger_id = ?');
     this.deleteWithDeliveries = db.transaction((id: string) => {
       this.deleteDeliveries.run(id);
+      this.deleteScheduleState.run(id);
       return this.deleteStatement.run(id).changes > 0;
     });
   }
@@ -70,8 +73,8 @@ export class TriggerRepository {
   }
 
   /**
-   * Deletes the trigger and its deliveries: the inspector shows them per trigger, and the pruner keeps each
-   * trigger's newest, so nothing else would ever remove them. Its executions stay, for history.
+   * Deletes the trigger, its deliveries and its schedule's mark: the inspector shows deliveries per trigger, and
+   * the pruner keeps each trigger's newest, so nothing else would ever remove them. Its executions stay, for history.
    */
   delete(id: string): boolean {
     return this.deleteWithDeliveries(id);

@@ -244,6 +244,16 @@ describe('schedules', () => {
     expect(sink.lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((record) => record.msg === 'schedule cannot run' && record.trigger_id === broken.id)).toHaveLength(1);
   });
 
+  it('deleting a schedule trigger deletes its schedule state', () => {
+    const store = storage();
+    const trigger = scheduleTrigger(store.triggers, '*/10 * * * *', 'skip');
+    store.state.markTick(trigger.id, Date.now());
+    const rows = () => (store.db.prepare('SELECT count(*) AS n FROM schedule_state WHERE trigger_id = ?').get(trigger.id) as { n: number }).n;
+    expect(rows()).toBe(1);
+    expect(store.triggers.delete(trigger.id)).toBe(true);
+    expect(rows()).toBe(0);
+  });
+
   it('a bad cron and a bad time zone are both named in one 400', async () => {
     const server = await startInProcess();
     cleanups.push(() => server.close());
