@@ -22,6 +22,30 @@ function mentionText(payload: unknown): string {
   return '';
 }
 
+/**
+ * The text without what merely shows a mention rather than makes one: quoted lines (GitHub's "Quote
+ * reply" copies an earlier comment, mention and all, as `> …`), fenced code blocks and inline code.
+ * A reply quoting "@agented fix this" would otherwise start the same work again.
+ */
+function ownWords(text: string): string {
+  const kept: string[] = [];
+  let fence: string | undefined;
+  for (const line of text.split(/\r?\n/)) {
+    const start = line.trimStart();
+    const marker = /^(`{3,}|~{3,})/.exec(start)?.[1];
+    if (fence !== undefined) {
+      if (marker !== undefined && marker[0] === fence[0] && marker.length >= fence.length) fence = undefined;
+      continue;
+    }
+    if (marker !== undefined) {
+      fence = marker;
+      continue;
+    }
+    if (!start.startsWith('>')) kept.push(line);
+  }
+  return kept.join('\n').replace(/(`+)[\s\S]*?\1/g, ' ');
+}
+
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -30,7 +54,8 @@ function escapeRegExp(text: string): string {
  * Does a GitHub delivery match the trigger's filters? `events` lists
  * `event` (any action) or `event.action` (X-GitHub-Event plus the payload's
  * `action`), e.g. `pull_request.opened`, `issue_comment.created`. With a
- * `mention`, the comment (or issue/PR body) must mention it as a whole word.
+ * `mention`, the comment (or review, or issue/PR body) must mention it as a whole word, outside
+ * quoted lines and code.
  */
 export function matchGithubDelivery(filters: NonNullable<TriggerDefinition['github']>, event: string, payload: unknown): GithubMatch {
   const action = get(payload, 'action');
@@ -40,7 +65,7 @@ export function matchGithubDelivery(filters: NonNullable<TriggerDefinition['gith
   }
   if (filters.mention) {
     const pattern = new RegExp(`(^|[^\\w@-])${escapeRegExp(filters.mention)}(?![\\w-])`, 'i');
-    if (!pattern.test(mentionText(payload))) return { matched: false, reason: `the text does not mention ${filters.mention}` };
+    if (!pattern.test(ownWords(mentionText(payload)))) return { matched: false, reason: `the text does not mention ${filters.mention}` };
   }
   return { matched: true, event: name };
 }

@@ -458,6 +458,24 @@ describe('GitHub deliveries', () => {
     expect(await executionsOf(comments.id)).toHaveLength(1);
   });
 
+  it('a mention in a quoted reply or in code is not one: a "Quote reply" to an earlier mention starts nothing', async () => {
+    const comments = await createTrigger({ name: 'quoted mentions', kind: 'github', promptTemplate: 'Answer: {{payload.comment.body}}', github: { events: ['issue_comment.created'], mention: '@agented' } });
+    const outcome = async (text: string) => {
+      const payload = githubExample('issue_comment', 'created');
+      payload.comment.body = text;
+      const body = JSON.stringify(payload);
+      const answer = await deliver(comments.id, body, githubHeaders({ secret: comments.secret!, event: 'issue_comment', body }));
+      return 'executionId' in answer.json<object>() ? 'started' : 'ignored';
+    };
+    expect(await outcome('> @agented fix the failing test\r\n\r\nThanks, that was quick.')).toBe('ignored');
+    expect(await outcome('>> @agented nested quote\nok')).toBe('ignored');
+    expect(await outcome('Run it with:\n```\n@agented fix\n```\nlater')).toBe('ignored');
+    expect(await outcome('Type `@agented fix` to ask it.')).toBe('ignored');
+    // Outside the quote or the code, the same comment is a mention.
+    expect(await outcome('> earlier words\n\n@agented please look again')).toBe('started');
+    expect(await outcome('`code` then @agented')).toBe('started');
+  });
+
   it('pull_request_review.submitted with a mention filter: the mention is looked for in the review, not in the pull request\'s description', async () => {
     const reviews = await createTrigger({
       name: 'answer reviews',
