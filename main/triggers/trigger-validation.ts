@@ -42,6 +42,11 @@ export function validateTriggerDefinition(definition: TriggerDefinition, check: 
       issues.push({ path, message: error.message });
     }
   }
+  const mention = definition.github?.mention;
+  // What GitHub turns into a mention: @ and a user, or an organisation's team (@org/team). Without the @ the word would never match one.
+  if (mention && !/^@[A-Za-z0-9](?:[A-Za-z0-9-]*)(?:\/[A-Za-z0-9_.-]+)?$/.test(mention)) {
+    issues.push({ path: 'body.github.mention', message: 'a GitHub handle with its @, such as "@agented" or "@my-org/reviewers"' });
+  }
   if (definition.schedule) {
     const zoneValid = isTimeZone(definition.schedule.timezone);
     if (!zoneValid) issues.push({ path: 'body.schedule.timezone', message: 'not an IANA time zone' });

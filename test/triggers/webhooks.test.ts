@@ -221,6 +221,9 @@ describe('trigger administration', () => {
       // A command line cannot carry a NUL: such a template could never start its CLI.
       [{ name: 'nul in template', kind: 'manual', promptTemplate: 'Review\u0000 this' }, 'body.promptTemplate'],
       [{ name: 'proto param', kind: 'manual', promptTemplate: 'Go', params: [{ name: '__proto__', type: 'string', required: false }] }, 'body.params'],
+      // Without its @ the handle could never match a mention: every comment would be ignored.
+      [{ name: 'bare mention', kind: 'github', promptTemplate: 'Go', github: { events: ['issue_comment.created'], mention: 'agented' } }, 'body.github.mention'],
+      [{ name: 'spaced mention', kind: 'github', promptTemplate: 'Go', github: { events: ['issue_comment.created'], mention: '@agented bot' } }, 'body.github.mention'],
     ];
     for (const [definition, field] of cases) {
       const response = await api('POST', '/api/triggers', definition);
