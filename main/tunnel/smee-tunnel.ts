@@ -57,14 +57,23 @@ export class SmeeTunnel implements Tunnel {
     const quiet = { info: (...args: unknown[]) => logger.debug(`smee-client: ${args.map(String).join(' ')}`), error: (...args: unknown[]) => logger.debug(`smee-client: ${args.map(String).join(' ')}`) };
     const { SmeeClient } = await loadSmeeClient();
     this.ensureRunning();
-    const client = new SmeeClient({ source: channel, target: this.options.workerUrl, logger: quiet, forward: false, maxConnectionTimeout: this.options.connectTimeoutMs });
+    const client = new SmeeClient({ source: channel, target: this.options.workerUrl, logger: quiet, forward: false });
     this.client = client;
     let source: Awaited<ReturnType<SmeeClient['start']>>;
+    // The wait is timed here, not by smee-client's maxConnectionTimeout: its timer outlives the start, and a
+    // stream that is reconnecting when it fires is closed for good, without an event, so it never comes back.
+    const { connectTimeoutMs } = this.options;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no connection after ${connectTimeoutMs} ms`)), connectTimeoutMs);
+    });
     try {
-      source = await client.start();
+      source = await Promise.race([client.start(), timedOut]);
     } catch (error) {
       await client.stop().catch(() => undefined);
       throw new Error(`could not connect to the smee channel ${channel}: ${describe(error)}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
     }
     if (this.disposed) {
       await this.dispose();

@@ -38,6 +38,8 @@ export interface TunnelManagerOptions {
   /** First pause before a failed tunnel is started again; doubles up to `retryMaxMs`. */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /** How long a smee start waits for the relay's event stream to open. */
+  connectTimeoutMs?: number;
 }
 
 /** A restart's outcome: the old tunnel is gone; `connected` settles with the new one's first attempt. */
@@ -280,7 +282,6 @@ export class TunnelManager implements Disposable {
     this.endWait();
     const tunnel = this.tunnel;
     this.tunnel = undefined;
-    this.address = undefined;
     if (tunnel) await Promise.resolve(tunnel.dispose()).catch((error: unknown) => this.options.logger.warn('tunnel did not stop cleanly', { err: error }));
   }
 
@@ -289,8 +290,10 @@ export class TunnelManager implements Disposable {
    * tunnel is gone, with the new one's first connection attempt (which goes
    * on outside the queue, so a slow relay never blocks a change).
    */
-  private async restart(): Promise<Started> {
+  private async restart(retrying = false): Promise<Started> {
     await this.stop();
+    // A retry comes back at the address the tunnel had, the one configured in GitHub: it stays shown meanwhile.
+    if (!retrying) this.address = undefined;
     if (this.disposed) return { connected: Promise.resolve() };
     const settings = this.current();
     if (settings.tunnel !== this.provider) this.lastRelayedFailure = null;
@@ -334,8 +337,6 @@ export class TunnelManager implements Disposable {
     void this.enqueue(async () => {
       if (this.tunnel !== tunnel) return;
       this.tunnel = undefined;
-      this.address = undefined;
-      this.changed();
       await Promise.resolve(tunnel.dispose()).catch((error: unknown) => this.options.logger.warn('tunnel did not stop cleanly', { err: error }));
     });
   }
@@ -349,7 +350,7 @@ export class TunnelManager implements Disposable {
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
-      void this.enqueue(() => this.restart());
+      void this.enqueue(() => this.restart(true));
     }, delay);
     this.retryTimer.unref();
   }
@@ -389,7 +390,7 @@ export class TunnelManager implements Disposable {
           workerUrl,
           logger,
           events,
-          connectTimeoutMs: 15_000,
+          connectTimeoutMs: this.options.connectTimeoutMs ?? 15_000,
           keepChannel: (url) => {
             if (!this.fromEnvironment('smeeUrl')) this.options.settings.set('smeeUrl', url);
           },

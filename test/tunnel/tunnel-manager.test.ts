@@ -29,6 +29,7 @@ const manager = new TunnelManager({
   startWaitMs: 2_000,
   retryBaseMs: 100,
   retryMaxMs: 400,
+  connectTimeoutMs: 1_000,
 });
 const actor = { actor: 'key', requestId: null };
 let relay: SmeeRelay | undefined;
@@ -102,6 +103,26 @@ describe('tunnel manager', () => {
     expect(relay!.listeners(channel)).toBe(1);
   });
 
+  it('keeps showing the webhook URL while it starts the same channel again', async () => {
+    const channel = relay!.created[0]!;
+    const before = manager.view();
+    expect(before.webhookUrlTemplate).toBe(`${relay!.url}/${channel}?path={webhookPath}`);
+    const seen: TunnelView[] = [];
+    const listening = manager.onChange((view) => seen.push(view));
+    try {
+      relay!.blocked.add(channel);
+      relay!.dropConnections();
+      await eventually('the channel closed for good', (current) => current.status === 'error' && /403/.test(current.error ?? ''));
+      relay!.blocked.delete(channel);
+      await eventually('the tunnel up again', (current) => current.status === 'up');
+    } finally {
+      listening.dispose();
+    }
+    expect(new Set(seen.map((view) => view.status))).toEqual(new Set(['error', 'starting', 'up']));
+    // The URL configured in GitHub has not changed: no view in between may show none.
+    for (const view of seen) expect({ status: view.status, publicUrl: view.publicUrl, webhookUrlTemplate: view.webhookUrlTemplate }).toEqual({ status: view.status, publicUrl: before.publicUrl, webhookUrlTemplate: before.webhookUrlTemplate });
+  });
+
   it('a channel created for a start that was replaced meanwhile is not kept over the one chosen since', async () => {
     const slow = await startSlowSmeeServer(`${relay!.url}/created-too-late`);
     try {
@@ -143,6 +164,26 @@ describe('tunnel manager', () => {
     } finally {
       await manager.update({ provider: 'off' }, actor);
       await other.close();
+    }
+  });
+
+  it('comes up again when the relay is back after more than the connect timeout of its start', async () => {
+    const port = await freePort();
+    let down = await startSmeeRelay({ port });
+    const view = await manager.update({ provider: 'smee', server: down.url, channelUrl: null }, actor);
+    expect(view.status).toBe('up');
+    const channel = down.created[0]!;
+    // The relay goes away soon after the start, and stays away past the start's connect timeout.
+    await down.close();
+    await eventually('the connection lost', (current) => current.status === 'error');
+    await sleep(2_000);
+    down = await startSmeeRelay({ port });
+    try {
+      await eventually('the tunnel up again', (current) => current.status === 'up', 10_000);
+      expect(down.listeners(channel)).toBe(1);
+    } finally {
+      await manager.update({ provider: 'off' }, actor);
+      await down.close();
     }
   });
 });
