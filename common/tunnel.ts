@@ -35,8 +35,10 @@ export const RelayedFailure = z
   .object({
     at: z.string(),
     kind: z
-      .enum(['signature-mismatch', 'path-refused'])
-      .describe('signature-mismatch: a relayed delivery failed its signature check; path-refused: the tunnel was asked for something other than POST /hooks/<trigger>.'),
+      .enum(['signature-mismatch', 'path-refused', 'body-too-large'])
+      .describe(
+        'signature-mismatch: a relayed delivery failed its signature check; path-refused: the tunnel was asked for something other than POST /hooks/<trigger>; body-too-large: the worker refused a relayed delivery over its body limit (the sender saw the relay accept it).',
+      ),
     provider: TunnelProvider,
     method: z.string(),
     path: z.string().describe('The local path the request asked for (cut at 200 characters).'),

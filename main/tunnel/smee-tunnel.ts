@@ -5,6 +5,9 @@ import { describeRelayed, forwardableHeaders, postToWorker, refusalReason } from
 import { joinUrl, type Tunnel, type TunnelAddress, type TunnelEvents } from './tunnel-provider.js';
 
 /** Said when a relayed delivery fails its signature check (see docs/tunnels.md). */
+const SMEE_TOO_LARGE_EXPLANATION =
+  'The worker refused the delivery: its body is larger than AGENTED_MAX_HOOK_BODY_BYTES. The sender saw the relay accept it, and nothing was stored; raise the limit (up to 64 MiB) if such deliveries are expected.';
+
 export const SMEE_SIGNATURE_EXPLANATION =
   "The relay re-serialised the JSON body; GitHub's signature no longer matches — use ngrok or a custom tunnel for signed webhooks. " +
   '(smee.io parses each delivery and sends it on as parsed JSON, so whitespace and escaped characters such as \\u003c are lost. ' +
@@ -128,6 +131,10 @@ export class SmeeTunnel implements Tunnel {
       if (answer.status === 401 && answer.errorCode === 'ERR_SIGNATURE_INVALID') {
         logger.warn('relayed delivery failed its signature check', { provider: 'smee', path, delivery_id: relayed.deliveryId, explanation: SMEE_SIGNATURE_EXPLANATION });
         events.relayedFailure({ kind: 'signature-mismatch', provider: 'smee', ...relayed, explanation: SMEE_SIGNATURE_EXPLANATION });
+      } else if (answer.status === 413) {
+        // The sender saw the relay's 200: this is the only place the refusal shows.
+        logger.warn('relayed delivery refused as too large', { provider: 'smee', path, delivery_id: relayed.deliveryId });
+        events.relayedFailure({ kind: 'body-too-large', provider: 'smee', ...relayed, explanation: SMEE_TOO_LARGE_EXPLANATION });
       }
     } catch (error) {
       logger.warn('smee delivery could not be passed to the worker', { path, err: error });

@@ -68,8 +68,8 @@ async function sendThroughRelay(url: string, body: string, headers: Record<strin
   return request(target.origin, { method: 'POST', path: target.pathname + target.search, body, headers });
 }
 
-function startWorker(): Promise<InProcessServer> {
-  return startInProcess({ AGENTED_DATA_DIR: path.join(data.dir, 'data'), AGENTED_LOG_DIR: path.join(data.dir, 'logs') });
+function startWorker(env: Record<string, string> = {}): Promise<InProcessServer> {
+  return startInProcess({ AGENTED_DATA_DIR: path.join(data.dir, 'data'), AGENTED_LOG_DIR: path.join(data.dir, 'logs'), ...env });
 }
 
 beforeAll(async () => {
@@ -209,6 +209,25 @@ describe('smee tunnel', () => {
     const body = JSON.stringify(githubExample('pull_request', 'opened'));
     await sendThroughRelay(webhookUrl, body, githubHeaders({ secret: trigger.secret!, event: 'pull_request', body }));
     await eventually('a delivery after the restart', async () => ((await deliveries()).length === before + 1 ? true : undefined));
+  });
+
+  it('says so when the worker refused a relayed delivery as too large: the sender only saw the relay\'s 200', async () => {
+    await server.close();
+    server = await startWorker({ AGENTED_MAX_HOOK_BODY_BYTES: '2048' });
+    await eventually('the tunnel up after the restart', async () => ((await tunnel()).status === 'up' ? true : undefined));
+    const before = (await deliveries()).length;
+    const body = JSON.stringify(githubExample('pull_request', 'opened'));
+    expect(Buffer.byteLength(body)).toBeGreaterThan(2048);
+    const deliveryId = crypto.randomUUID();
+    expect((await sendThroughRelay(webhookUrl, body, githubHeaders({ secret: trigger.secret!, event: 'pull_request', body, deliveryId }))).status).toBe(200);
+
+    const failure = await eventually('the explained refusal', async () => {
+      const last = (await tunnel()).lastRelayedFailure;
+      return last?.kind === 'body-too-large' ? last : undefined;
+    });
+    expect(failure).toMatchObject({ provider: 'smee', path: `/hooks/${trigger.id}`, triggerId: trigger.id, deliveryId });
+    expect(failure.explanation).toContain('AGENTED_MAX_HOOK_BODY_BYTES');
+    expect(await deliveries()).toHaveLength(before);
   });
 
   it('stops listening when switched off', async () => {
