@@ -12,7 +12,8 @@ export function validateRunParams(declared: readonly TriggerParam[], params: Rec
   const valueOf = (name: string): unknown => (Object.hasOwn(params, name) ? params[name] : undefined);
   for (const param of declared) {
     const value = valueOf(param.name);
-    if (value === undefined || value === null) {
+    // A required string must say something: the run form leaves a blank field out, and a script's blank must not pass either.
+    if (value === undefined || value === null || (param.required && value === '')) {
       if (param.required) issues.push({ path: `body.params.${param.name}`, message: 'required' });
       continue;
     }
