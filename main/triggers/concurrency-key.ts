@@ -1,5 +1,5 @@
 import { lookupSegments, valueAsText } from './payload-path.js';
-import { templateFields, type PromptSources } from './prompt-template.js';
+import { fillTemplate, type PromptSources } from './prompt-template.js';
 
 const MAX_KEY_LENGTH = 200;
 
@@ -11,13 +11,7 @@ const MAX_KEY_LENGTH = 200;
  */
 export function renderConcurrencyKey(template: string, sources: PromptSources): string | null {
   if (template.trim() === '') return null;
-  let key = template;
-  for (const field of templateFields(template)) {
-    const [root, ...rest] = field.split('.');
-    const source = root === 'payload' ? sources.payload : root === 'params' ? sources.params : sources.trigger;
-    const value = valueAsText(lookupSegments(source, rest));
-    key = key.replace(new RegExp(`\\{\\{\\s*${field.replace(/\./g, '\\.')}\\s*\\}\\}`, 'g'), () => value);
-  }
+  let key = fillTemplate(template, (root, segments) => valueAsText(lookupSegments(root === 'payload' ? sources.payload : root === 'params' ? sources.params : sources.trigger, segments)));
   // eslint-disable-next-line no-control-regex
   key = key.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').slice(0, MAX_KEY_LENGTH);
   return key === '' ? null : key;

@@ -79,6 +79,16 @@ interface Placeholder {
 }
 type TemplatePart = { kind: 'text'; text: string } | Placeholder;
 
+/**
+ * A template with each placeholder replaced by `valueOf` it, in one pass over the template: a value is never
+ * read as template again (text such as "{{params.b}}" stays that text). Throws TemplateError if it is malformed.
+ */
+export function fillTemplate(template: string, valueOf: (root: Root, segments: readonly string[]) => string): string {
+  return parseTemplate(template)
+    .map((part) => (part.kind === 'text' ? part.text : valueOf(part.root, part.segments)))
+    .join('');
+}
+
 /** The distinct fields a template references, in order of first use. Throws TemplateError if it is malformed. */
 export function templateFields(template: string): string[] {
   const fields = new Set<string>();

@@ -65,4 +65,21 @@ describe('manual runs', () => {
     const again = await execution((await api<{ executionId: string }>('POST', `/api/executions/${replay.id}/replay`)).body.executionId);
     expect(again).toMatchObject({ replayOf: replay.id, prompt: original.prompt });
   });
+
+  it('a value that looks like a placeholder stays text in the concurrency key: two different runs never share a key', async () => {
+    const created = await api<{ id: string }>('POST', '/api/triggers', {
+      name: 'two-part key',
+      kind: 'manual',
+      promptTemplate: 'Build {{params.a}} on {{params.b}}',
+      concurrency: { key: '{{params.a}}/{{params.b}}' },
+      params: [{ name: 'a', required: true }, { name: 'b', required: true }],
+    });
+    const runOf = async (params: Record<string, unknown>) => {
+      const accepted = await api<{ executionId: string }>('POST', `/api/triggers/${created.body.id}/run`, { params });
+      expect(accepted.status).toBe(202);
+      return (await execution(accepted.body.executionId)).concurrencyKey;
+    };
+    expect(await runOf({ a: '{{params.b}}', b: 'x' })).toBe('{{params.b}}/x');
+    expect(await runOf({ a: 'x', b: 'x' })).toBe('x/x');
+  });
 });
