@@ -69,6 +69,7 @@ export function buildApp(deps: AppDependencies): App {
   ];
   const context = requestContext(deps.logger);
   const hosts = hostAllowlist(deps.allowedHosts);
+  const corsPolicy = cors(deps.corsOrigins);
   const securityHeaders = helmet({
     contentSecurityPolicy: {
       directives: {
@@ -98,7 +99,7 @@ export function buildApp(deps: AppDependencies): App {
   app.use(context);
   app.use(hosts);
   app.use(securityHeaders);
-  app.use(cors(deps.corsOrigins));
+  app.use(corsPolicy);
   app.use(optionsAsUnknown(authenticate('key', { apiKey: deps.apiKey, sessions: deps.sessions })));
   app.use(buildRouter(routes, { apiKey: deps.apiKey, sessions: deps.sessions, maxBodyBytes: deps.maxBodyBytes }));
   // An unknown path says nothing about which paths exist until the caller is authenticated.
@@ -106,7 +107,7 @@ export function buildApp(deps: AppDependencies): App {
   app.use(errorHandler);
 
   const fastPath = deps.hooks
-    ? hookFastPath(deps.hooks, [requestContext(deps.logger, { deferHeader: true }), hosts], fixedHeadersOf(securityHeaders as Parameters<typeof fixedHeadersOf>[0]))
+    ? hookFastPath(deps.hooks, [requestContext(deps.logger, { deferHeader: true }), hosts, corsPolicy], fixedHeadersOf(securityHeaders as Parameters<typeof fixedHeadersOf>[0]))
     : undefined;
   return {
     express: app,

@@ -79,7 +79,7 @@ export function fixedHeadersOf(middleware: Middleware): string[] {
 /**
  * Webhook deliveries are the one hot path (a busy repository sends bursts):
  * a plain `POST /hooks/<id>` skips Express's router and runs only what every
- * request gets anyway — request id and access log, the Host allowlist — then
+ * request gets anyway — request id and access log, the Host allowlist, CORS — then
  * the same handler Express would call, which writes the security headers
  * (recorded once, see fixedHeadersOf) with its answer. Anything unusual (a
  * query string, a trailing slash) still goes through Express.

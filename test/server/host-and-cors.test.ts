@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../helpers/http.js';
 import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
@@ -11,6 +12,17 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
+/** The status line of the answer to a request written byte for byte (http.request sends one Host and an origin-form path). */
+function rawStatusLine(port: number, requestText: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(requestText));
+    let data = '';
+    socket.on('data', (chunk) => (data += chunk.toString()));
+    socket.on('close', () => resolve(data.split('\r\n')[0]!));
+    socket.on('error', reject);
+  });
+}
+
 describe('DNS rebinding defence', () => {
   it('a foreign Host header gets 403 on every route, with or without the key', async () => {
     for (const route of server.worker.app.routes) {
@@ -23,6 +35,29 @@ describe('DNS rebinding defence', () => {
         }
       }
     }
+  });
+
+  // RFC 9112 §3.2: more than one Host is a bad request; a proxy in front may go by the other one.
+  it('a request with two Host headers is refused, whichever comes first', async () => {
+    for (const path of ['/health/live', '/hooks/trg_none']) {
+      for (const hosts of [['127.0.0.1', 'evil.example'], ['evil.example', '127.0.0.1'], ['127.0.0.1', '127.0.0.1']]) {
+        const lines = hosts.map((host) => `Host: ${host}:${server.port}\r\n`).join('');
+        const method = path.startsWith('/hooks/') ? 'POST' : 'GET';
+        const statusLine = await rawStatusLine(server.port, `${method} ${path} HTTP/1.1\r\n${lines}Content-Length: 0\r\nConnection: close\r\n\r\n`);
+        expect(statusLine, `${method} ${path} ${hosts.join(' + ')}`).toBe('HTTP/1.1 403 Forbidden');
+      }
+    }
+  });
+
+  // RFC 9112 §3.2.2: a server goes by the authority of an absolute-form request target, not by Host.
+  it('an absolute-form request target is checked by its authority as well as by the Host header', async () => {
+    const send = (target: string, host = `127.0.0.1:${server.port}`) =>
+      rawStatusLine(server.port, `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${server.key}\r\nConnection: close\r\n\r\n`);
+    for (const authority of ['evil.example', `evil.example:${server.port}`, `127.0.0.1@evil.example:${server.port}`]) {
+      expect(await send(`http://${authority}/health/ready`), authority).toBe('HTTP/1.1 403 Forbidden');
+    }
+    expect(await send(`http://127.0.0.1:${server.port}/health/ready`, 'evil.example')).toBe('HTTP/1.1 403 Forbidden');
+    expect(await send(`http://localhost:${server.port}/health/ready`)).toBe('HTTP/1.1 200 OK');
   });
 
   it('loopback names are accepted', async () => {
@@ -62,6 +97,28 @@ describe('CORS fails closed', () => {
     expect(unlisted.headers['access-control-allow-origin']).toBeUndefined();
     const listed = await request(server.url, { path: '/health/ready', headers: { ...headers, origin: LISTED_ORIGIN } });
     expect(listed.headers['access-control-allow-origin']).toBe(LISTED_ORIGIN);
+  });
+
+  it('a webhook delivery gets the same CORS headers on the fast path as through Express', async () => {
+    const created = await request(server.url, {
+      method: 'POST',
+      path: '/api/triggers',
+      headers: { authorization: `Bearer ${server.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'cors', kind: 'webhook', promptTemplate: 'x', signature: { scheme: 'hmac-sha256', header: 'X-Signature' } }),
+    });
+    const { id } = created.json<{ id: string }>();
+    const corsHeaders = (headers: Record<string, unknown>) => Object.fromEntries(Object.entries(headers).filter(([name]) => name.startsWith('access-control-') || name === 'vary'));
+    for (const origin of [LISTED_ORIGIN, 'https://attacker.example']) {
+      // A query string sends a delivery through Express (the fast path takes only the plain path).
+      const [fast, viaExpress] = await Promise.all(
+        [`/hooks/${id}`, `/hooks/${id}?via=express`].map((path) =>
+          request(server.url, { method: 'POST', path, headers: { origin, 'content-type': 'application/json', 'x-signature': 'sha256=00' }, body: '{}' }),
+        ),
+      );
+      expect([fast!.status, viaExpress!.status]).toEqual([401, 401]);
+      expect(corsHeaders(fast!.headers), origin).toEqual(corsHeaders(viaExpress!.headers));
+      expect(fast!.headers['access-control-allow-origin'], origin).toBe(origin === LISTED_ORIGIN ? LISTED_ORIGIN : undefined);
+    }
   });
 
   it('with no origins configured, even a preflight from the page itself gets no allow header', async () => {

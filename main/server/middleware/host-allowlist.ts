@@ -9,6 +9,27 @@ export function hostnameOf(hostHeader: string | undefined): string | null {
 }
 
 /**
+ * The host names a request is for, null when malformed: its one Host header, and
+ * the authority of an absolute-form target (`GET http://evil.example/ HTTP/1.1`),
+ * which RFC 9112 §3.2.2 has a server go by instead of Host (both are checked:
+ * a browser never sends two that differ). Node keeps only the first of two Host
+ * headers, where a proxy in front may go by the second: two are malformed (§3.2).
+ */
+function requestedHostnames(req: IncomingMessage): string[] | null {
+  let hostHeaders = 0;
+  // Every request passes here (webhooks too): names are compared by length first, and only a target not starting with / is parsed.
+  for (let index = 0; index < req.rawHeaders.length; index += 2) {
+    const name = req.rawHeaders[index]!;
+    if (name.length === 4 && name.toLowerCase() === 'host') hostHeaders++;
+  }
+  const host = hostHeaders === 1 ? hostnameOf(req.headers.host) : null;
+  const url = req.url ?? '';
+  const absoluteTarget = url.startsWith('/') ? null : /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/.exec(url);
+  const authority = absoluteTarget ? hostnameOf(absoluteTarget[1]) : host;
+  return host === null || authority === null ? null : [host, authority];
+}
+
+/**
  * DNS-rebinding defence: a page on evil.example whose name is re-pointed at
  * 127.0.0.1 still sends `Host: evil.example`. Runs before anything else, on
  * every route, including the public ones.
@@ -16,8 +37,8 @@ export function hostnameOf(hostHeader: string | undefined): string | null {
 export function hostAllowlist(allowed: readonly string[]) {
   const names = new Set(allowed.map((name) => name.toLowerCase()));
   return (req: IncomingMessage, _res: unknown, next: (error?: unknown) => void): void => {
-    const hostname = hostnameOf(req.headers.host);
-    if (hostname === null || !names.has(hostname)) {
+    const hostnames = requestedHostnames(req);
+    if (hostnames === null || !hostnames.every((name) => names.has(name))) {
       next(new ApiError('ERR_HOST_NOT_ALLOWED'));
       return;
     }
