@@ -105,7 +105,7 @@ export const SettingView = z.object({
   source: z.enum(['environment', 'stored', 'default']),
   /** The environment variable that overrides it. */
   env: z.string(),
-  /** True when a stored value differs from what the running worker uses (applied on restart). */
+  /** True when a restart would change the value in use: a stored value set, changed or removed (null) since the worker started. */
   restartRequired: z.boolean(),
   /** False for settings needed before the database opens (folders, host, port): environment or flags only. */
   editable: z.boolean(),

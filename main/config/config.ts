@@ -58,7 +58,13 @@ const boolean = z.enum(['true', 'false'], 'expected true or false').transform((v
 
 const domainName = z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i, 'must be a domain name');
 
-const hostAndPort = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port');
+const hostAndPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be host:port')
+  .refine((value) => {
+    const port = Number(value.slice(value.lastIndexOf(':') + 1));
+    return port >= 1 && port <= 65535;
+  }, 'the port must be from 1 to 65535');
 
 const absolutePath = z.string().refine((value) => /^(\/|[A-Za-z]:[\\/])/.test(value), 'must be an absolute path').optional();
 

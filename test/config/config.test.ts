@@ -31,6 +31,7 @@ describe('configuration', () => {
     [{ AGENTED_LOG_LEVEL: 'loud' }, 'AGENTED_LOG_LEVEL'],
     [{ AGENTED_API_KEY: 'short' }, 'AGENTED_API_KEY'],
     [{ AGENTED_HOST: 'not a host!' }, 'AGENTED_HOST'],
+    [{ AGENTED_NGROK_SERVER_ADDR: 'localhost:99999' }, 'AGENTED_NGROK_SERVER_ADDR'],
   ])('invalid %o names %s', (env, variable) => {
     expect(() => resolveConfig({ env })).toThrow(ConfigError);
     try {

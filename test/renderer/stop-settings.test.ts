@@ -47,3 +47,16 @@ describe('stop settings', () => {
     expect((await api.settings()).settings.stopPolicy?.value).toBe('cancel');
   });
 });
+
+describe('stop settings in two tabs', () => {
+  it('saving the policy leaves the wait another tab stored since this one loaded', async () => {
+    await api.updateSettings({ stopPolicy: 'finish', stopFinishTimeoutSeconds: 60 });
+    const wrapper = await mountLoaded(api);
+    // The other tab.
+    await api.updateSettings({ stopFinishTimeoutSeconds: 120 });
+    await wrapper.get('[data-testid="stop-cancel"]').setValue(true);
+    await wrapper.get('form').trigger('submit');
+    await settle(wrapper, () => wrapper.text().includes('Saved.'));
+    expect((await api.settings()).settings).toMatchObject({ stopPolicy: { value: 'cancel' }, stopFinishTimeoutSeconds: { value: 120 } });
+  });
+});

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../../common/audit.js';
+import { openDatabase } from '../../main/storage/database.js';
+import { SettingsRepository } from '../../main/storage/settings-repository.js';
 import { request } from '../helpers/http.js';
 import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
+import { makeTempDir } from '../helpers/temp.js';
 
 let server: InProcessServer;
 beforeAll(async () => {
@@ -40,7 +43,7 @@ describe('PATCH /api/settings in the audit log', () => {
   });
 });
 
-type Settings = { settings: Record<string, { value: unknown; source: string; editable: boolean }> };
+type Settings = { settings: Record<string, { value: unknown; source: string; editable: boolean; restartRequired: boolean }> };
 
 describe('PATCH /api/settings: every editable setting, and back to the default', () => {
   it('takes every setting the view calls editable, except the tunnel’s (PUT /api/tunnel)', async () => {
@@ -67,5 +70,29 @@ describe('PATCH /api/settings: every editable setting, and back to the default',
     const entries = (await settingsAudit()).length;
     expect((await patchSettings({ claudePath: null })).status).toBe(200);
     expect(await settingsAudit()).toHaveLength(entries);
+  });
+});
+
+describe('GET /api/settings: restartRequired says whether a restart would change the value in use', () => {
+  it('a stored value in use, removed with null, needs a restart to go back to the default', async () => {
+    const temp = makeTempDir();
+    const dataDir = `${temp.dir}/data`;
+    const db = openDatabase({ file: `${dataDir}/agented.db` });
+    new SettingsRepository(db).set('maxConcurrent', '4');
+    db.close();
+    const started = await startInProcess({ AGENTED_DATA_DIR: dataDir });
+    try {
+      const patch = (body: unknown) =>
+        request(started.url, { method: 'PATCH', path: '/api/settings', body: JSON.stringify(body), headers: { authorization: `Bearer ${started.key}`, 'content-type': 'application/json' } });
+      const reset = await patch({ maxConcurrent: null });
+      expect(reset.status, reset.body).toBe(200);
+      // The worker still runs 4 executions at once; after a restart it runs the default 2.
+      expect(reset.json<Settings>().settings.maxConcurrent).toMatchObject({ value: 4, source: 'default', restartRequired: true });
+      // Stored again as it runs: nothing waits for a restart.
+      expect((await patch({ maxConcurrent: 4 })).json<Settings>().settings.maxConcurrent).toMatchObject({ value: 4, source: 'stored', restartRequired: false });
+    } finally {
+      await started.close();
+      temp.remove();
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { SettingsView, StoredSettingsPatch } from '../../../common/api.js';
 import { ErrorBody } from '../../../common/errors.js';
-import { parseSetting, settingDefinitions, settingSource, type Config, type SettingName } from '../../config/config.js';
+import { parseSetting, resolveConfig, settingDefinitions, settingSource, type Config, type SettingName } from '../../config/config.js';
 import type { AuditRepository } from '../../storage/audit-repository.js';
 import type { SettingsRepository } from '../../storage/settings-repository.js';
 import { ApiError } from '../errors.js';
@@ -29,19 +29,17 @@ function view(deps: SettingsDependencies): SettingsView {
   const stored = deps.settings.all() as Partial<Record<SettingName, string>>;
   const result: SettingsView['settings'] = {};
   const live = deps.live?.() ?? {};
+  // What the worker would resolve if it restarted now: a stored value removed with null needs a restart too, to give way to the default.
+  const onRestart = resolveConfig({ env: deps.env, stored });
   for (const [name, definition] of Object.entries(settingDefinitions) as [SettingName, (typeof settingDefinitions)[SettingName]][]) {
     if (name === 'apiKey') continue;
-    const storedRaw = definition.stored ? stored[name] : undefined;
-    const storedValue = storedRaw === undefined ? undefined : parseSetting(name, storedRaw);
     const running = name in live ? live[name] : deps.config[name];
-    const source = settingSource(name, { env: deps.env, stored });
     result[name] = {
       value: running,
-      source,
+      source: settingSource(name, { env: deps.env, stored }),
       env: definition.env,
       editable: definition.stored,
-      restartRequired:
-        source === 'stored' && storedValue?.ok === true && JSON.stringify(storedValue.value) !== JSON.stringify(running),
+      restartRequired: !(name in live) && JSON.stringify(onRestart[name]) !== JSON.stringify(running),
     };
   }
   return { settings: result };

@@ -8,7 +8,8 @@ import { useApi } from '../api/inject.js';
  * the component mounts, saved through PATCH /api/settings. A setting its
  * environment variable sets is not the stored one (`fromEnvironment`): the
  * section shows it read-only and leaves it out of what it saves. `fill` copies
- * the view into the section's controls after the load and after each save.
+ * the view into the section's controls after the load and after each save;
+ * `save` sends only the values that differ from it.
  */
 export function useStoredSettings(fill: (view: SettingsView) => void) {
   const api = useApi();
@@ -37,8 +38,10 @@ export function useStoredSettings(fill: (view: SettingsView) => void) {
   async function save(patch: StoredSettingsPatch): Promise<void> {
     state.value = { kind: 'saving' };
     issues.value = {};
+    // Only the fields changed since the section was filled: one sent as it was loaded would undo what another tab stored meanwhile.
+    const changed = Object.fromEntries(Object.entries(patch).filter(([name, value]) => JSON.stringify(value) !== JSON.stringify(view.value?.settings[name]?.value)));
     try {
-      show(await api.updateSettings(patch));
+      show(await api.updateSettings(changed));
       state.value = { kind: 'saved' };
     } catch (error) {
       if (error instanceof ApiCallError && error.issues.length > 0) {
