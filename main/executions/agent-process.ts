@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { AgentEvent } from '../../common/executions.js';
 import { outcomeOf, type BackendAdapter, type Invocation } from '../backends/adapter.js';
@@ -142,17 +143,77 @@ async function drained(reading: Promise<unknown>, ms: number): Promise<boolean> 
   }
 }
 
+/**
+ * Bytes one argument or one environment string may have on Linux (MAX_ARG_STRLEN: 32 pages of 4 KiB).
+ * Others have no such limit, only the total (ARG_MAX).
+ */
+const MAX_ARGUMENT_BYTES = 128 * 1024;
+
+function stringBytes(text: string): number {
+  // The terminating NUL counts.
+  return Buffer.byteLength(text) + 1;
+}
+
+/**
+ * Why the system refused to start the CLI, in words that say what to change:
+ * its error alone ("spawn E2BIG", "spawn …/claude ENOENT" for a file that is
+ * there) names neither the prompt, the variable nor the missing interpreter.
+ */
+function startError(error: NodeJS.ErrnoException, executable: string, args: readonly string[], env: NodeJS.ProcessEnv, invocation: Invocation): Error {
+  if (error.code === 'E2BIG') {
+    const promptBytes = Buffer.byteLength(invocation.prompt);
+    const fix = 'shorten the trigger\'s prompt template, or lower AGENTED_PROMPT_VALUE_MAX (the characters one placeholder\'s value may add); a replay reuses this prompt and fails the same way';
+    if (args.some((arg) => stringBytes(arg) > MAX_ARGUMENT_BYTES)) {
+      return new Error(`the prompt is ${promptBytes} bytes, more than one command-line argument can carry (${MAX_ARGUMENT_BYTES / 1024} KiB on Linux): ${fix}`);
+    }
+    const variables = Object.entries(env).map(([name, value]) => ({ name, bytes: stringBytes(`${name}=${value ?? ''}`) }));
+    const long = variables.find((variable) => variable.bytes > MAX_ARGUMENT_BYTES);
+    if (long) {
+      return new Error(`the environment variable ${long.name} is ${long.bytes - 1} bytes, more than one variable can carry (${MAX_ARGUMENT_BYTES / 1024} KiB on Linux): remove it from the environment Agented runs in`);
+    }
+    const argumentBytes = [executable, ...args].reduce((sum, arg) => sum + stringBytes(arg), 0);
+    const environmentBytes = variables.reduce((sum, variable) => sum + variable.bytes, 0);
+    return new Error(
+      `the command line (${argumentBytes} bytes, the prompt ${promptBytes} of them) and the environment (${environmentBytes} bytes) are more than the system starts a program with (getconf ARG_MAX): ${fix}, or trim the environment`,
+    );
+  }
+  if (error.code === 'ENOENT') {
+    const workingDirectory = invocation.workingDirectory;
+    if (!fs.existsSync(workingDirectory)) return new Error(`the working directory ${workingDirectory} no longer exists`);
+    if (!fs.existsSync(executable)) return new Error(`${executable} no longer exists; install the CLI again`);
+    // The file is there: what is missing is what runs it.
+    const firstLine = firstLineOf(executable);
+    if (firstLine.startsWith('#!')) return new Error(`its interpreter is missing: the first line, ${firstLine}, names a program that does not exist; install it, or reinstall the CLI`);
+    return new Error(`a program it needs to run is missing (for a binary, its dynamic loader: built for another system?); reinstall the CLI`);
+  }
+  return error;
+}
+
+function firstLineOf(file: string): string {
+  try {
+    const start = Buffer.alloc(256);
+    const fd = fs.openSync(file, 'r');
+    try {
+      const read = fs.readSync(fd, start, 0, start.length, 0);
+      return start.subarray(0, read).toString('utf8').split('\n')[0]!.trim();
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
+}
+
 /** Starts one agent CLI in its own process group and reads its output line by line. */
 export function startAgentProcess(options: AgentProcessOptions): AgentProcess {
   const commandLine = options.adapter.commandLine(options.invocation);
-  const group = spawnGroup([options.executable, ...commandLine.args], {
-    cwd: options.invocation.workingDirectory,
-    env: childEnvironment(options.invocation.env, commandLine.env),
-  });
+  const env = childEnvironment(options.invocation.env, commandLine.env);
+  const group = spawnGroup([options.executable, ...commandLine.args], { cwd: options.invocation.workingDirectory, env });
   const parser = options.adapter.createParser();
   // What decides the outcome (the last result and the last error) is kept apart from the recent events, which may have dropped it.
   const deciding: { result?: AgentEvent; error?: AgentEvent } = {};
   let recent: AgentEvent[] = [];
+  let printed = false;
   const { stdout, stderr } = group.child;
   const reading =
     stdout && stderr
@@ -168,17 +229,23 @@ export function startAgentProcess(options: AgentProcessOptions): AgentProcess {
                 recent.push(event);
               }
               if (recent.length >= 2 * RECENT_EVENTS) recent = recent.slice(-RECENT_EVENTS);
+              printed = true;
               options.onLine('stdout', line, parsed);
             },
             MAX_PARSED_LINE,
           ),
-          readLines(stderr, (line) => options.onLine('stderr', line, [])),
+          readLines(stderr, (line) => {
+            printed = true;
+            options.onLine('stderr', line, []);
+          }),
         ])
       : Promise.resolve();
   let exited = false;
   let stopped = false;
   const done = (async (): Promise<AgentExit> => {
-    const exit = await group.exited;
+    const exit = await group.exited.catch((error: NodeJS.ErrnoException) => {
+      throw startError(error, options.executable, commandLine.args, env, options.invocation);
+    });
     exited = true;
     // What the CLI started dies with it (a tool's background process would otherwise be orphaned, and keep the pipes open). A stop under way is joined, at its own grace.
     await group.stop({ graceMs: LEFTOVER_GRACE_MS });
@@ -190,7 +257,13 @@ export function startAgentProcess(options: AgentProcessOptions): AgentProcess {
     }
     // Some CLIs (Gemini CLI) catch SIGINT/SIGTERM and exit 0 without a result: a stopped run never counts as a success.
     const decidingEvents = [deciding.error, deciding.result].filter((event) => event !== undefined);
-    const outcome = stopped ? { ok: false, reason: 'stopped before it finished' } : outcomeOf(decidingEvents, exit);
+    // Every agent CLI prints its events as it works: one that says nothing at all did nothing to show (a stub, a wrapper that never ran it).
+    const silent = !printed && exit.code === 0;
+    const outcome = stopped
+      ? { ok: false, reason: 'stopped before it finished' }
+      : silent
+        ? { ok: false, reason: `the CLI exited 0 without any output; check that ${options.executable} is the agent CLI itself` }
+        : outcomeOf(decidingEvents, exit);
     return { ...exit, ...outcome, stopped, outputCut, events: recent.slice(-RECENT_EVENTS) };
   })();
   return {

@@ -192,7 +192,11 @@ export class ExecutionRun {
 
     const workingDirectory = this.trigger.workingDirectory ?? path.join(deps.workspacesDir, execution.id);
     if (this.trigger.workingDirectory === null) fs.mkdirSync(workingDirectory, { recursive: true });
-    else if (!fs.existsSync(workingDirectory)) return this.end('failed', `the working directory ${workingDirectory} does not exist`, null);
+    else {
+      const folder = fs.statSync(workingDirectory, { throwIfNoEntry: false });
+      if (!folder) return this.end('failed', `the working directory ${workingDirectory} does not exist`, null);
+      if (!folder.isDirectory()) return this.end('failed', `the working directory ${workingDirectory} is not a directory`, null);
+    }
 
     // A model names a model of the trigger's own backend; a fallback backend runs its default.
     const model = choice.backend === this.trigger.backend ? execution.model : null;

@@ -9,7 +9,8 @@ export interface StopPolicy {
 }
 
 export interface SpawnedGroup {
-  readonly child: ChildProcess;
+  /** Its output (null when the command could not start). */
+  readonly child: Pick<ChildProcess, 'stdout' | 'stderr'>;
   /** The process group id (the child's pid: it leads its own group). */
   readonly pgid: number;
   /** Resolves when the leader exits: its code, or the signal that ended it. */
@@ -156,15 +157,15 @@ export async function endLeftGroups(journal: GroupJournal, policy: StopPolicy): 
 export function spawnGroup(argv: readonly string[], options: { cwd?: string; env: NodeJS.ProcessEnv; journal?: GroupJournal }): SpawnedGroup {
   const [command, ...args] = argv;
   if (!command) throw new Error('spawnGroup needs a command');
-  const child = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  if (child.pid === undefined) {
-    // spawn reports ENOENT and friends asynchronously; surface it as a rejected exit.
-    const failed = once(child, 'error').then(([error]) => {
-      throw error;
-    });
-    failed.catch(() => undefined);
-    return { child, pgid: -1, exited: failed, stop: async () => undefined, closeOutput: async () => undefined };
+  let child: ChildProcess;
+  try {
+    child = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (error) {
+    // E2BIG (arguments or environment too large) and ENOTDIR (cwd) are thrown rather than emitted: reported the same way.
+    return notStarted({ stdout: null, stderr: null }, Promise.resolve(error));
   }
+  // spawn reports ENOENT and friends asynchronously.
+  if (child.pid === undefined) return notStarted(child, once(child, 'error').then(([error]) => error));
   const pgid = child.pid;
   options.journal?.opened({ pgid, boot: currentBoot(), command });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
@@ -181,4 +182,13 @@ export function spawnGroup(argv: readonly string[], options: { cwd?: string; env
   // A second escalation beside the first would send its SIGINT again and its SIGTERM early, cutting the grace short.
   let stopping: Promise<void> | undefined;
   return { child, pgid, exited, stop: (policy) => (stopping ??= killGroup(pgid, policy).then(() => options.journal?.closed(pgid))), closeOutput };
+}
+
+/** A command that never ran: `exited` rejects with why. */
+function notStarted(child: SpawnedGroup['child'], error: Promise<unknown>): SpawnedGroup {
+  const failed = error.then((reason) => {
+    throw reason;
+  });
+  failed.catch(() => undefined);
+  return { child, pgid: -1, exited: failed, stop: async () => undefined, closeOutput: async () => undefined };
 }
