@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Instant } from './instant.js';
 
 export const AuditAction = z.enum(['trigger.created', 'trigger.updated', 'trigger.deleted', 'trigger.enabled', 'trigger.disabled', 'trigger.secret_rotated', 'key.rotated', 'settings.updated', 'account.created', 'account.updated', 'account.deleted', 'budget.created', 'budget.updated', 'budget.deleted', 'notifications.updated']);
 export type AuditAction = z.infer<typeof AuditAction>;
@@ -20,7 +21,7 @@ export type AuditEntry = z.infer<typeof AuditEntry>;
 export const AuditQuery = z.object({
   action: AuditAction.optional(),
   targetId: z.string().min(1).max(100).optional(),
-  since: z.iso.datetime({ offset: true }).optional(),
+  since: Instant.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: z.string().regex(/^\d+$/).optional(),
 });

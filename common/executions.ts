@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Attempt } from './accounts.js';
 import { ExecutionState } from './execution-state.js';
+import { Instant } from './instant.js';
 import { Backend } from './triggers.js';
 
 export { ExecutionState } from './execution-state.js';
@@ -59,9 +60,6 @@ export type Execution = z.infer<typeof Execution>;
 
 export const ExecutionSummary = Execution.omit({ prompt: true, promptContext: true, attempts: true, params: true }).meta({ id: 'ExecutionSummary' });
 export type ExecutionSummary = z.infer<typeof ExecutionSummary>;
-
-/** An instant with its offset (`2026-11-26T09:00:00Z`, `2026-11-26T10:00:00+01:00`). */
-const Instant = z.iso.datetime({ offset: true });
 
 /** The filters the history and its summary share. A time range is half-open: `since` ≤ createdAt < `until`. */
 const executionFilterFields = {

@@ -22,6 +22,10 @@ function parseOrThrow<T>(schema: z.ZodType<T> | undefined, value: unknown, where
 function handle(route: Route): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
+      // Node sends a HEAD answer's headers only at its end, which an event stream never reaches: the request would hang.
+      if (req.method === 'HEAD' && route.responses[200]?.contentType === 'text/event-stream') {
+        throw new ApiError('ERR_NOT_FOUND', 'An event stream answers GET only.');
+      }
       const params = parseOrThrow(route.params, req.params, 'params');
       const query = parseOrThrow(route.query, req.query, 'query');
       const body = route.readsOwnBody ? undefined : parseOrThrow(route.body, req.body ?? {}, 'body');

@@ -106,6 +106,30 @@ describe('bad input gets a 4xx JSON error, never a 5xx', () => {
   });
 });
 
+describe('filters and methods', () => {
+  it('an instant past year 9999 in UTC is refused (stored times compare as text, and `+010000-…` sorts before every 2026 time: such an until matched nothing, such a since everything)', async () => {
+    const farFuture = encodeURIComponent('9999-12-31T23:59:59-05:00');
+    for (const path of [`/api/executions?until=${farFuture}`, `/api/executions/summary?until=${farFuture}`, `/api/audit?since=${farFuture}`]) {
+      const response = await request(server.url, { path, headers: auth() });
+      expectJsonError(response, 400, 'ERR_VALIDATION');
+      expect(response.json<{ error: { issues: { path: string }[] } }>().error.issues[0]?.path, path).toMatch(/^query\.(since|until)$/);
+    }
+    const latest = await request(server.url, { path: `/api/executions?until=${encodeURIComponent('9999-12-31T23:59:59Z')}`, headers: auth() });
+    expect(latest.status).toBe(200);
+  });
+
+  it('a HEAD of an event stream is answered at once (Node sends no headers for a HEAD before its end, which a stream never reaches: the request hung)', async () => {
+    const answer = await Promise.race([
+      request(server.url, { method: 'HEAD', path: '/api/events', headers: auth() }),
+      new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error('no answer to HEAD /api/events within 3 s')), 3_000)),
+    ]);
+    expect(answer.status).toBe(404);
+    expect(answer.headers['content-type']).toMatch(/^application\/json/);
+    expect((await request(server.url, { method: 'HEAD', path: '/api/events' })).status).toBe(401);
+    expect((await request(server.url, { path: '/health/live' })).status).toBe(200);
+  });
+});
+
 describe('request ids', () => {
   it('a sane X-Request-Id is echoed; an unsafe one is replaced', async () => {
     const sane = await request(server.url, { path: '/health/live', headers: { 'x-request-id': 'abc-123.DEF_4:5' } });
