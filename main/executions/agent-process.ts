@@ -13,6 +13,14 @@ export interface AgentProcessOptions {
   invocation: Invocation;
   /** Every output line, in order, with what it means (stderr lines are never parsed). Called synchronously as lines arrive. */
   onLine(stream: OutputStream, text: string, events: AgentEvent[]): void;
+  /** The credentials the CLI was given: a line too long to hand on whole is masked where it is cut (see readLines). */
+  mask?: PieceMask;
+}
+
+/** Masks credentials in a text; `reach` is the length of the longest form one takes. */
+export interface PieceMask {
+  scrub(text: string): string;
+  readonly reach: number;
 }
 
 export interface AgentExit {
@@ -94,7 +102,10 @@ function isHighSurrogate(code: number): boolean {
  * pressure), not buffered in memory. A partial line waits for its end, up to
  * `maxLineBytes`, past which it is handed on in pieces.
  */
-export function readLines(stream: Readable, onLine: (line: string) => void, maxLineBytes = 1024 * 1024): Promise<void> {
+export function readLines(stream: Readable, onLine: (line: string) => void, maxLineBytes = 1024 * 1024, mask?: PieceMask): Promise<void> {
+  // A credential across a cut would be masked in neither piece: a piece is cut only once `reach` characters past the cut
+  // have arrived, and the text around the cut is masked first — around it only, so a long line still costs linear time.
+  const reach = mask?.reach ?? 0;
   return new Promise((resolve, reject) => {
     let partial = '';
     stream.setEncoding('utf8');
@@ -110,7 +121,16 @@ export function readLines(stream: Readable, onLine: (line: string) => void, maxL
       }
       let text = partial + chunk.slice(start);
       // A `\r` left alone after a piece waits for what follows: a `\n` then ends the line, not an empty one after it.
-      while (text.length > maxLineBytes && !(text.length === maxLineBytes + 1 && text.endsWith('\r'))) {
+      while (text.length > maxLineBytes + reach && !(text.length === maxLineBytes + 1 && text.endsWith('\r'))) {
+        if (mask) {
+          const from = Math.max(0, maxLineBytes - reach);
+          const around = text.slice(from, maxLineBytes + reach);
+          const masked = mask.scrub(around);
+          if (masked !== around) {
+            text = text.slice(0, from) + masked + text.slice(maxLineBytes + reach);
+            continue;
+          }
+        }
         // A piece never ends between the two halves of a surrogate pair (an emoji): both would be invalid on their own.
         const cut = maxLineBytes > 1 && isHighSurrogate(text.charCodeAt(maxLineBytes - 1)) ? maxLineBytes - 1 : maxLineBytes;
         onLine(text.slice(0, cut));
@@ -233,11 +253,17 @@ export function startAgentProcess(options: AgentProcessOptions): AgentProcess {
               options.onLine('stdout', line, parsed);
             },
             MAX_PARSED_LINE,
+            options.mask,
           ),
-          readLines(stderr, (line) => {
-            printed = true;
-            options.onLine('stderr', line, []);
-          }),
+          readLines(
+            stderr,
+            (line) => {
+              printed = true;
+              options.onLine('stderr', line, []);
+            },
+            undefined,
+            options.mask,
+          ),
         ])
       : Promise.resolve();
   let exited = false;

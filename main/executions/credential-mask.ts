@@ -30,6 +30,11 @@ export class CredentialMask implements OutputMask {
     return forms.size === 0 ? undefined : new CredentialMask([...forms].sort((a, b) => b.length - a.length));
   }
 
+  /** Characters of the longest form a credential takes: a text cut into pieces must see this far past a cut to mask across it. */
+  get reach(): number {
+    return this.forms[0]!.length;
+  }
+
   scrub(text: string): string {
     let result = text;
     // includes() first: on the common path (no credential in the line) nothing is copied.

@@ -17,7 +17,7 @@ import { currentBoot } from './boot-identity.js';
 import { CredentialMask } from './credential-mask.js';
 import { PIPE_DRAIN_MS, startAgentProcess, type AgentProcess, type OutputStream } from './agent-process.js';
 import type { LiveOutput } from './live-output.js';
-import type { LogStore, LogStream, OutputMask } from './log-store.js';
+import type { LogStore, LogStream } from './log-store.js';
 import { followUsageFile, type RunAdapter, type UsageFileRun } from './usage-file.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -89,7 +89,7 @@ export class ExecutionRun {
   /** The current attempt's CLI has printed its final result: its work is done, and a budget no longer stops it. */
   private resultReported = false;
   /** The credentials the current attempt's CLI was given: masked in its output, and in what is taken from it (reasons). */
-  private mask: OutputMask | undefined;
+  private mask: CredentialMask | undefined;
   private readonly attempts: Attempt[];
   private choice: Choice;
   private readonly log: Logger;
@@ -218,6 +218,7 @@ export class ExecutionRun {
         executable: located.executable,
         adapter,
         invocation: { prompt: execution.prompt, model, permissionMode: this.trigger.permissionMode, workingDirectory, env: { ...env, ...usageFile?.env } },
+        mask: this.mask,
         onLine: (stream, text, events) => {
           if (stream === 'stdout') usageFile?.stdoutLine(text);
           for (const event of events) {

@@ -36,7 +36,7 @@ interface CachedTrigger {
 }
 
 const MASKED = '[masked]';
-const ALWAYS_MASKED = new Set(['authorization', 'cookie', 'x-api-key', 'x-hub-signature', 'x-hub-signature-256', 'webhook-signature']);
+const ALWAYS_MASKED = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-api-key', 'x-hub-signature', 'x-hub-signature-256', 'webhook-signature']);
 const TRUNCATION_MARK = '\n…[truncated by Agented]';
 
 /**
@@ -111,8 +111,8 @@ export class DeliveryIngest {
       id: newId('dlv'),
       triggerId,
       receivedAt: now.toISOString(),
-      headers: inspectorHeaders(headers, signature.header),
-      ...inspectorBody(body, this.deps.options.inspectorBodyCapBytes),
+      headers: inspectorHeaders(headers, signature.header, null),
+      ...inspectorBody(body, this.deps.options.inspectorBodyCapBytes, null),
       verified: false,
       signatureCheck: 'not-reached',
       outcome: 'rejected',
@@ -123,7 +123,9 @@ export class DeliveryIngest {
     const verdict = await this.deps.preparer.prepare(preparation, headers, body);
     switch (verdict.kind) {
       case 'rejected':
-        await this.records.run({ delivery: { ...delivery, verified: verdict.verified, signatureCheck: signatureCheckOf(verdict, checked), outcome: 'rejected', reason: verdict.reason }, entry });
+        // Only a refused delivery is searched for the secret: one whose signature matched was made by a sender that keeps it to itself.
+        const masked = { headers: inspectorHeaders(headers, signature.header, preparation.secret), ...inspectorBody(body, this.deps.options.inspectorBodyCapBytes, preparation.secret) };
+        await this.records.run({ delivery: { ...delivery, ...masked, verified: verdict.verified, signatureCheck: signatureCheckOf(verdict, checked), outcome: 'rejected', reason: verdict.reason }, entry });
         log.info('delivery rejected', { trigger_id: triggerId, delivery_id: delivery.id, reason: verdict.reason });
         throw new ApiError(verdict.code, verdict.reason);
       case 'ignored':
@@ -196,7 +198,13 @@ function signatureCheckOf(verdict: Extract<PreparedDelivery, { kind: 'rejected' 
   return verdict.verified ? checked : 'not-reached';
 }
 
-function inspectorHeaders(headers: IncomingHttpHeaders, signatureHeader: string | undefined): Record<string, string> {
+/**
+ * Some senders send the secret itself as a token instead of a signature (GitLab's X-Gitlab-Token, a
+ * relay's own header, a `token` field in the body). Such a delivery fails the check and is still
+ * recorded: the secret is masked wherever it is, in the headers and the body, or the inspector would
+ * show it and SQLite keep it in plain text.
+ */
+function inspectorHeaders(headers: IncomingHttpHeaders, signatureHeader: string | undefined, secret: string | null): Record<string, string> {
   // Node gives header names in lower case.
   const alsoMasked = signatureHeader?.toLowerCase();
   const result: Record<string, string> = {};
@@ -204,12 +212,15 @@ function inspectorHeaders(headers: IncomingHttpHeaders, signatureHeader: string 
     const value = headers[name];
     if (value === undefined) continue;
     const text = Array.isArray(value) ? value.join(', ') : value;
-    result[name] = ALWAYS_MASKED.has(name) || name === alsoMasked ? MASKED : text.length > 1024 ? text.slice(0, 1024) : text;
+    const masked = ALWAYS_MASKED.has(name) || name === alsoMasked || (secret !== null && text.includes(secret));
+    result[name] = masked ? MASKED : text.length > 1024 ? text.slice(0, 1024) : text;
   }
   return result;
 }
 
-function inspectorBody(body: Buffer, cap: number): { body: Buffer; bodyBytes: number; truncated: boolean } {
-  if (body.length <= cap) return { body, bodyBytes: body.length, truncated: false };
-  return { body: Buffer.concat([body.subarray(0, cap), Buffer.from(TRUNCATION_MARK)]), bodyBytes: body.length, truncated: true };
+function inspectorBody(received: Buffer, cap: number, secret: string | null): { body: Buffer; bodyBytes: number; truncated: boolean } {
+  // Masked before the cut, which could otherwise keep part of it. latin1 maps each byte to one character and back, so the other bytes stay as sent.
+  const body = secret !== null && received.includes(secret) ? Buffer.from(received.toString('latin1').split(secret).join(MASKED), 'latin1') : received;
+  if (body.length <= cap) return { body, bodyBytes: received.length, truncated: false };
+  return { body: Buffer.concat([body.subarray(0, cap), Buffer.from(TRUNCATION_MARK)]), bodyBytes: received.length, truncated: true };
 }

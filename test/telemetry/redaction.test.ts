@@ -43,7 +43,8 @@ describe('secrets never reach the logs', () => {
     const logs = files.map((file) => fs.readFileSync(file, 'utf8')).join('\n');
     // The logs are really there and really describe those requests…
     expect(logs.split('\n').filter((line) => line.includes('"msg":"request"')).length).toBeGreaterThanOrEqual(10);
-    expect(logs).toContain('[REDACTED]');
+    // The request that offered the key as its X-Request-Id was given an id of its own, not a masked one.
+    expect(logs).not.toContain('"request_id":"[REDACTED]"');
     // …and hold no secret.
     const token = new URL((await cli.ready).loginUrl).searchParams.get('token')!;
     for (const text of [logs, cli.stdout.filter((line) => !line.includes('"event":"ready"')).join('\n'), cli.stderr.filter((line) => !line.includes('/auth/login?token=')).join('\n')]) {

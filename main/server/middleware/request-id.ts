@@ -19,16 +19,18 @@ export interface RequestContext {
 }
 
 /**
- * Takes X-Request-Id from the request when it is short and made of safe
- * characters (it ends up in logs), otherwise makes one; echoes it and binds a
- * child logger to it. Also writes one access-log line per request. Plain
+ * Takes X-Request-Id from the request when it is short, made of safe
+ * characters and no secret (it ends up in logs), otherwise makes one; echoes
+ * it and binds a child logger to it. Also writes one access-log line per request. Plain
  * node:http types, so the webhook fast path runs it too (`deferHeader`: the
  * id goes to `responseHeaders`, written with the answer).
  */
 export function requestContext(logger: Logger, options: { deferHeader?: boolean } = {}) {
   return (req: IncomingMessage & Partial<RequestContext>, res: ServerResponse, next: (error?: unknown) => void): void => {
     const offered = req.headers['x-request-id'];
-    const requestId = typeof offered === 'string' && SANE_REQUEST_ID.test(offered) ? offered : crypto.randomUUID();
+    // A secret sent as the id (the key pasted into the wrong header) would be masked in the logs, but not in the audit log that stores the id.
+    const sane = typeof offered === 'string' && SANE_REQUEST_ID.test(offered) && logger.redactor.scrub(offered) === offered;
+    const requestId = sane ? offered : crypto.randomUUID();
     const log = logger.child({ request_id: requestId });
     req.requestId = requestId;
     req.log = log;
