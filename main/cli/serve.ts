@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, resolveConfig, type Config } from '../config/config.js';
 import { exitCodeFor } from './exit-codes.js';
 import { ForkHost } from '../supervisor/fork-host.js';
-import { Supervisor } from '../supervisor/supervisor.js';
+import { Supervisor, type SupervisorState } from '../supervisor/supervisor.js';
 import { ElectronLogFileSink } from '../telemetry/file-sink.js';
 import { FanOutSink, Logger, StreamSink } from '../telemetry/logger.js';
 import type { WorkerHost } from '../supervisor/worker-host.js';
@@ -47,8 +47,9 @@ export async function serve(flags: ServeFlags, host: WorkerHost = new ForkHost(w
     env: process.env,
     flags: { host: flags.host, port: flags.port, dataDir: flags.dataDir },
   });
-  // A reader that went away (`agented serve | head -n 1`, a closed terminal) must not end the supervisor: the log file keeps every line.
+  // A reader that went away (`agented serve | head -n 1`, `2>&1 | head -n 1`, a closed terminal) must not end the supervisor: the log file keeps every line.
   process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
   const logger = Logger.create({
     sink: new FanOutSink([supervisorLogFile(config.logDir), new StreamSink(process.stdout)]),
     level: config.logLevel,
@@ -92,13 +93,28 @@ export async function serve(flags: ServeFlags, host: WorkerHost = new ForkHost(w
   });
 
   try {
-    const running = await supervisor.start();
-    // The worker says how long the link is valid: a lifetime stored with PATCH /api/settings is only known there.
-    const login = await supervisor.requestLogin();
+    const { running, login } = await servingWithLogin(supervisor);
     process.stdout.write(`${JSON.stringify({ event: 'ready', url: running.url, port: running.port, loginUrl: login.url, pid: process.pid })}\n`);
     process.stderr.write(`\nAgented is running at ${running.url}\nOpen this one-time login link (valid for ${login.validForSeconds} s):\n  ${login.url}\n\n`);
   } catch {
     // The state listener above reports why and sets the exit code.
   }
   return finished;
+}
+
+/**
+ * Waits for a worker that serves and asks it for a login link. The worker
+ * says how long the link is valid: a lifetime stored with PATCH /api/settings
+ * is only known there. A worker that crashes before it answers is restarted:
+ * the next one is asked, so the ready line still comes, once.
+ */
+async function servingWithLogin(supervisor: Supervisor): Promise<{ running: Extract<SupervisorState, { status: 'running' }>; login: { url: string; validForSeconds: number } }> {
+  for (;;) {
+    const running = await supervisor.start();
+    try {
+      return { running, login: await supervisor.requestLogin() };
+    } catch (error) {
+      if (supervisor.state.status !== 'restarting' && supervisor.state.status !== 'starting') throw error;
+    }
+  }
 }

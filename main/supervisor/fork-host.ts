@@ -14,7 +14,8 @@ export class ForkHost implements WorkerHost {
     return {
       pid: child.pid,
       send: (message) => {
-        if (!exited && child.connected) child.send(message);
+        // A worker that has just died (a signal to the whole group) fails the send before its exit is seen; the exit is what follows, not an error.
+        if (!exited && child.connected) child.send(message, ignoreSendError);
       },
       kill: (signal) => {
         if (!exited) child.kill(signal);
@@ -24,3 +25,6 @@ export class ForkHost implements WorkerHost {
     };
   }
 }
+
+/** Without a callback, a failed send is an 'error' event on the child, which nothing handles: the supervisor would crash. */
+function ignoreSendError(): void {}

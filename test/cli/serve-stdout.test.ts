@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -6,7 +7,7 @@ import type { HealthReady } from '../../common/api.js';
 import { request } from '../helpers/http.js';
 import { cliPath, isAlive, type ReadyLine } from '../helpers/serve.js';
 import { makeTempDir } from '../helpers/temp.js';
-import { sleep, within } from '../helpers/time.js';
+import { sleep, untilTrue, within } from '../helpers/time.js';
 
 const KEY = 'serve-stdout-test-key-0123456789abcdef';
 
@@ -57,6 +58,45 @@ describe('agented serve when its stdout goes away', () => {
     expect(after.status).toBe(200);
     expect(after.json<HealthReady>().pid).toBe(before);
     process.kill(ready.pid, 'SIGTERM');
+    expect(await within(exited, 20_000, 'agented serve exiting')).toBe(0);
+  }, 60_000);
+
+  it('with stderr on the same pipe (`agented serve 2>&1 | head -n 1`), the lines written after the reader left end neither process', async () => {
+    const temp = makeTempDir();
+    cleanups.push(temp.remove);
+    const logDir = path.join(temp.dir, 'logs');
+    const child = spawn('sh', ['-c', `exec node "${cliPath}" serve --port 0 2>&1`], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: temp.dir, AGENTED_API_KEY: KEY, AGENTED_DATA_DIR: path.join(temp.dir, 'data'), AGENTED_LOG_DIR: logDir },
+      stdio: ['ignore', 'pipe', 'ignore'],
+      detached: true,
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    cleanups.push(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    });
+    const lines = readline.createInterface({ input: child.stdout! });
+    await within(new Promise((resolve) => lines.once('line', resolve)), 30_000, 'the first line');
+    // What `head -n 1` does: it takes one line and goes, before the ready line and the login link on stderr.
+    lines.close();
+    child.stdout!.destroy();
+
+    // Nobody reads the ready line now; the worker's log file says where it listens.
+    const workerLog = path.join(logDir, 'worker.log');
+    const listening = () => (fs.existsSync(workerLog) ? fs.readFileSync(workerLog, 'utf8').split('\n').find((line) => line.includes('"msg":"worker listening"')) : undefined);
+    await untilTrue(() => listening() !== undefined, 'the worker listening', 30_000);
+    const { url } = JSON.parse(listening()!) as { url: string };
+    const auth = { authorization: `Bearer ${KEY}` };
+    await untilTrue(async () => (await request(url, { path: '/health/ready', headers: auth }).catch(() => undefined))?.status === 200, 'the worker serving', 10_000);
+    // Time for the login link to be written to the closed pipe.
+    await sleep(1_000);
+
+    expect(child.exitCode).toBe(null);
+    expect((await request(url, { path: '/health/ready', headers: auth })).status).toBe(200);
+    process.kill(child.pid!, 'SIGTERM');
     expect(await within(exited, 20_000, 'agented serve exiting')).toBe(0);
   }, 60_000);
 });

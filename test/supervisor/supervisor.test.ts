@@ -312,4 +312,27 @@ describe('Supervisor with the real ForkHost', () => {
     expect(sink.lines.some((line) => line.includes('crashed'))).toBe(false);
     expect(sink.lines.some((line) => line.includes('did not stop in time'))).toBe(false);
   });
+
+  it('a stop sent to a worker that has just died (its exit not seen yet, as when a group signal reaches both) ends as stopped, without an error', async () => {
+    const { supervisor } = forkSupervisor();
+    cleanups.push(() => supervisor.stop());
+    const running = await supervisor.start();
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    cleanups.push(() => void process.off('uncaughtException', onUncaught));
+
+    process.kill(running.pid, 'SIGKILL');
+    // Without yielding to the event loop: the worker is gone (a zombie whose threads have all ended, so its IPC pipe is closed) before this process hears of it.
+    const gone = () => fs.readFileSync(`/proc/${running.pid}/stat`, 'utf8').split(') ')[1]?.[0] === 'Z' && fs.readdirSync(`/proc/${running.pid}/task`).length === 1;
+    const deadline = Date.now() + 5_000;
+    while (!gone() && Date.now() < deadline);
+    expect(gone()).toBe(true);
+    await within(supervisor.stop(), 5_000, 'the stop');
+    await sleep(100);
+
+    expect(uncaught).toEqual([]);
+    expect(supervisor.state).toEqual({ status: 'stopped' });
+    expect(isAlive(running.pid)).toBe(false);
+  });
 });
