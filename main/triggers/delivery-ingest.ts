@@ -122,12 +122,13 @@ export class DeliveryIngest {
     };
     const verdict = await this.deps.preparer.prepare(preparation, headers, body);
     switch (verdict.kind) {
-      case 'rejected':
+      case 'rejected': {
         // Only a refused delivery is searched for the secret: one whose signature matched was made by a sender that keeps it to itself.
         const masked = { headers: inspectorHeaders(headers, signature.header, preparation.secret), ...inspectorBody(body, this.deps.options.inspectorBodyCapBytes, preparation.secret) };
         await this.records.run({ delivery: { ...delivery, ...masked, verified: verdict.verified, signatureCheck: signatureCheckOf(verdict, checked), outcome: 'rejected', reason: verdict.reason }, entry });
         log.info('delivery rejected', { trigger_id: triggerId, delivery_id: delivery.id, reason: verdict.reason });
         throw new ApiError(verdict.code, verdict.reason);
+      }
       case 'ignored':
         await this.records.run({ delivery: { ...delivery, verified: true, signatureCheck: checked, outcome: verdict.outcome, reason: verdict.reason }, entry });
         return { status: verdict.status, body: verdict.answer, logFields: { trigger_id: triggerId, delivery_id: delivery.id, outcome: verdict.outcome, reason: verdict.reason } };
