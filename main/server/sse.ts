@@ -12,10 +12,10 @@ export interface SseOptions {
   /** How long a replay waits for a client's socket to take a page before giving up on the client. */
   stallTimeoutMs?: number;
   /**
-   * Asked before every write and at every heartbeat: whether the request's
-   * credentials still hold. A stream whose session was signed out, or whose
-   * key was rotated, gets nothing more and is closed; the client's reconnect
-   * gets a 401.
+   * Whether the request's credentials still hold: asked at every heartbeat,
+   * before a write when a second has passed since the last answer, and when
+   * the key is rotated (SseRegistry.closeUnauthorized). A stream whose
+   * credentials lapsed is closed; the client's reconnect gets a 401.
    */
   stillAuthorized?: () => boolean;
 }
@@ -30,8 +30,13 @@ export function sseFrame(event: string, data: unknown, id?: number): string {
  * rule. Every write goes through `send`, which never lets one client's
  * buffer grow past the limit.
  */
+/** How long a positive answer of `stillAuthorized` stands before a write asks again. */
+const AUTHORIZATION_RECHECK_MS = 1_000;
+
 export class SseConnection {
   private closed = false;
+  /** When `stillAuthorized` last said yes (performance.now); the stream was authorized as it opened. */
+  private authorizedAt = performance.now();
   /** Frames sent in this turn of the event loop, written together at its end (see send). */
   private queued = '';
   private readonly heartbeat: NodeJS.Timeout;
@@ -53,12 +58,18 @@ export class SseConnection {
     res.socket?.setNoDelay(true);
     // Only an idle stream needs a heartbeat; one with data still waiting is not idle.
     this.heartbeat = setInterval(() => {
-      if (options.stillAuthorized?.() === false) this.close();
-      else if (res.writableLength === 0) this.send(': heartbeat\n\n');
+      if (this.recheck() && res.writableLength === 0) this.send(': heartbeat\n\n');
     }, options.heartbeatMs);
     this.heartbeat.unref();
     req.once('close', () => this.close());
     res.once('close', () => this.close());
+  }
+
+  /** Closes the stream if its request's credentials no longer hold; whether they do. */
+  recheck(): boolean {
+    if (this.options.stillAuthorized?.() !== false) return true;
+    this.close();
+    return false;
   }
 
   get isClosed(): boolean {
@@ -87,10 +98,13 @@ export class SseConnection {
       this.abort();
       return;
     }
-    // Events come far more often than heartbeats: credentials that lapsed in between must not receive the next one.
-    if (this.options.stillAuthorized?.() === false) {
-      this.close();
-      return;
+    // Events come far more often than heartbeats: credentials that lapsed in between (a session's cookie expiring) must not
+    // receive events for long. Asked at most once a second (a key check hashes twice: per write, 500 watchers of one
+    // execution paid it 500 times a line); a sign-out and a key rotation end their streams at once (closeUnauthorized).
+    const now = performance.now();
+    if (now - this.authorizedAt >= AUTHORIZATION_RECHECK_MS) {
+      if (!this.recheck()) return;
+      this.authorizedAt = now;
     }
     this.res.write(frames);
   }
@@ -157,6 +171,11 @@ export class SseRegistry {
 
   get size(): number {
     return this.open.size;
+  }
+
+  /** Ends every stream whose credentials no longer hold (the API key was just rotated). */
+  closeUnauthorized(): void {
+    for (const connection of [...this.open]) connection.recheck();
   }
 
   dispose(): void {

@@ -333,7 +333,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         ...executionActionRoutes({ executions, triggers, queue }),
         ...executionStreamRoutes({ executions, logs, live, health, registry: streams, sse: { heartbeatMs: config.sseHeartbeatMs, maxBufferedBytes: 512 * 1024 }, auth: { apiKey: () => credentials.apiKey, sessions } }),
         ...auditRoutes({ audit }),
-        ...keyRoutes({ credentials, audit, sessions }),
+        ...keyRoutes({ credentials, audit, sessions, rotated: () => streams.closeUnauthorized() }),
         ...tunnelRoutes({ tunnel }),
         ...notificationRoutes({ channels: notificationChannels, outbox, notifier }),
         ...accountRoutes({ accounts: accountService, budgets, usage: new UsageReporter({ db, accounts, triggers }) }),

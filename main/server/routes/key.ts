@@ -12,6 +12,8 @@ export interface KeyRouteDependencies {
   credentials: LiveCredentials;
   audit: AuditRepository;
   sessions: SessionCookies;
+  /** Called once the key is rotated: the event streams opened with the old key or a session of it end now. */
+  rotated?: () => void;
 }
 
 /** The API key, rotated in process (docs/decisions.md, "Key rotation"). The key itself is never in an answer. */
@@ -39,6 +41,7 @@ export function keyRoutes(deps: KeyRouteDependencies): Route[] {
         // Cookies are signed with a key that follows the API key, so every session just ended. The
         // browser that asked (the Settings page) keeps its session: the same one, under the new key.
         if (req.auth?.session) setSessionCookie(req, res, deps.sessions);
+        deps.rotated?.();
         const { actor, requestId } = actorOf(req);
         deps.audit.record({ action: 'key.rotated', actor, requestId, targetId: null }, rotatedAt);
         log.info('API key rotated; the old key is refused from now on', { actor });
