@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -6,46 +5,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { HealthReady } from '../../common/api.js';
 import { request } from '../helpers/http.js';
 import { startInProcess } from '../helpers/in-process.js';
-import { makeTempDir } from '../helpers/temp.js';
+import { fillDisk, smallDisk } from '../helpers/small-disk.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** A small tmpfs of its own, so the disk can be filled without touching anyone else's (needs root, as mount does). */
-function smallDisk(): string | undefined {
-  const mountPoint = makeTempDir('agented-ready-disk-');
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', mountPoint.dir], { stdio: 'ignore' });
-  } catch {
-    mountPoint.remove();
-    return undefined;
-  }
-  cleanups.push(() => {
-    execFileSync('umount', [mountPoint.dir]);
-    mountPoint.remove();
-  });
-  return mountPoint.dir;
-}
-
-/** Writes a file until the disk has no space left; removing it frees the space again. */
-function fillDisk(dir: string): string {
-  const filler = path.join(dir, 'filler');
-  const fd = fs.openSync(filler, 'w');
-  try {
-    for (;;) fs.writeSync(fd, Buffer.alloc(64 * 1024, 1));
-  } catch (error) {
-    expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
-  } finally {
-    fs.closeSync(fd);
-  }
-  return filler;
-}
-
 describe('GET /health/ready', () => {
   it('says not ready, and why, while the database cannot be written (a full disk), and ready again once there is space', async (context) => {
-    const disk = smallDisk();
+    const disk = smallDisk((step) => cleanups.push(step));
     if (disk === undefined) return context.skip('mounting a tmpfs needs root');
     const server = await startInProcess({ AGENTED_DATA_DIR: path.join(disk, 'data') });
     cleanups.push(() => server.close());

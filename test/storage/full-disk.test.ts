@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -6,42 +5,12 @@ import type { ExecutionChange } from '../../main/storage/execution-repository.js
 import { request } from '../helpers/http.js';
 import { startInProcess, workerLogRecords, type InProcessServer } from '../helpers/in-process.js';
 import { openEventStream } from '../helpers/sse.js';
-import { makeTempDir } from '../helpers/temp.js';
+import { fillDisk, smallDisk } from '../helpers/small-disk.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-/** A small tmpfs of its own, so the disk can be filled without touching anyone else's (needs root, as mount does). */
-function smallDisk(): string | undefined {
-  const mountPoint = makeTempDir('agented-full-disk-');
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', mountPoint.dir], { stdio: 'ignore' });
-  } catch {
-    mountPoint.remove();
-    return undefined;
-  }
-  cleanups.push(() => {
-    execFileSync('umount', [mountPoint.dir]);
-    mountPoint.remove();
-  });
-  return mountPoint.dir;
-}
-
-/** Writes a file until the disk has no space left; removing it frees the space again. */
-function fillDisk(dir: string): string {
-  const filler = path.join(dir, 'filler');
-  const fd = fs.openSync(filler, 'w');
-  try {
-    for (;;) fs.writeSync(fd, Buffer.alloc(64 * 1024, 1));
-  } catch (error) {
-    expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
-  } finally {
-    fs.closeSync(fd);
-  }
-  return filler;
-}
 
 async function deliver(server: InProcessServer, triggerId: string, n: number): Promise<{ status: number; executionId?: string; code?: string }> {
   // Large enough that the WAL must grow to take it: a full disk cannot hide behind WAL pages already there.
@@ -55,7 +24,7 @@ async function deliver(server: InProcessServer, triggerId: string, n: number): P
 
 describe('a full disk', () => {
   it('refuses deliveries with a 5xx while it lasts, announces no execution it did not store, and accepts them again once there is space', async (context) => {
-    const disk = smallDisk();
+    const disk = smallDisk((step) => cleanups.push(step));
     if (disk === undefined) return context.skip('mounting a tmpfs needs root');
     const server = await startInProcess({ AGENTED_DATA_DIR: path.join(disk, 'data') });
     cleanups.push(() => server.close());
