@@ -1,13 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Execution } from '../../common/executions.js';
 import type { HealthReady } from '../../common/api.js';
 import { keyedApi } from '../helpers/http.js';
-import { repoRoot, runCli, type ReadyLine, type ServeProcess } from '../helpers/serve.js';
+import { serveForFile } from '../helpers/serve.js';
 import { openEventStream } from '../helpers/sse.js';
-import { makeTempDir } from '../helpers/temp.js';
 import { sleep } from '../helpers/time.js';
 
 /**
@@ -17,27 +16,13 @@ import { sleep } from '../helpers/time.js';
  */
 const API_KEY = 'stream-errors-key-0123456789abcdefghij';
 const api = keyedApi(API_KEY);
-const temp = makeTempDir('agented-stream-errors-');
-let cli: ServeProcess | undefined;
-let server: ReadyLine;
+const served = serveForFile(API_KEY, { scripted: true });
 
-beforeAll(async () => {
-  const agent = path.join(temp.dir, 'scripted-agent');
-  fs.writeFileSync(agent, `#!/bin/sh\nexec "${process.execPath}" "${path.join(repoRoot, 'test', 'fixtures', 'scripted-agent.mjs')}" "$@"\n`, { mode: 0o755 });
-  cli = runCli({ env: { HOME: temp.dir, AGENTED_API_KEY: API_KEY, AGENTED_DATA_DIR: `${temp.dir}/data`, AGENTED_LOG_DIR: `${temp.dir}/logs`, AGENTED_CLAUDE_PATH: agent } });
-  server = await cli.ready;
-}, 60_000);
-
-afterAll(async () => {
-  await cli?.stop('SIGINT');
-  temp.remove();
-});
-
-const workerPid = async () => (await api<HealthReady>(server.url, 'GET', '/health/ready')).body.pid;
+const workerPid = async () => (await api<HealthReady>(served.ready.url, 'GET', '/health/ready')).body.pid;
 
 async function ended(id: string): Promise<Execution> {
   for (let waited = 0; waited < 20_000; waited += 100) {
-    const { body } = await api<Execution>(server.url, 'GET', `/api/executions/${id}`);
+    const { body } = await api<Execution>(served.ready.url, 'GET', `/api/executions/${id}`);
     if (body.state === 'succeeded' || body.state === 'failed') return body;
     await sleep(100);
   }
@@ -46,14 +31,14 @@ async function ended(id: string): Promise<Execution> {
 
 describe('a stream whose stored lines cannot be read', () => {
   it('ends that stream and leaves the worker running', async () => {
-    const trigger = (await api<{ id: string }>(server.url, 'POST', '/api/triggers', { name: 'damaged lines', kind: 'manual', promptTemplate: 'hello' })).body.id;
-    const run = async () => (await api<{ executionId: string }>(server.url, 'POST', `/api/triggers/${trigger}/run`, { params: {} })).body.executionId;
+    const trigger = (await api<{ id: string }>(served.ready.url, 'POST', '/api/triggers', { name: 'damaged lines', kind: 'manual', promptTemplate: 'hello' })).body.id;
+    const run = async () => (await api<{ executionId: string }>(served.ready.url, 'POST', `/api/triggers/${trigger}/run`, { params: {} })).body.executionId;
     const id = await run();
     expect((await ended(id)).state).toBe('succeeded');
     const pid = await workerPid();
 
     // The log chunks' pages overwritten in the file (everything moved into it first), as a bad disk would.
-    const file = path.join(temp.dir, 'data', 'agented.db');
+    const file = path.join(served.dataDir, 'agented.db');
     const other = new Database(file);
     other.pragma('wal_checkpoint(TRUNCATE)');
     const pageSize = other.pragma('page_size', { simple: true }) as number;
@@ -65,14 +50,14 @@ describe('a stream whose stored lines cannot be read', () => {
     other.exec('CREATE TABLE damaged (x)');
     other.close();
 
-    const stream = openEventStream(server.url, `/api/executions/${id}/stream`, { authorization: `Bearer ${API_KEY}` });
+    const stream = openEventStream(served.ready.url, `/api/executions/${id}/stream`, { authorization: `Bearer ${API_KEY}` });
     expect(await stream.status).toBe(200);
     await stream.ended;
     expect(stream.events.filter((event) => event.event === 'log')).toEqual([]);
 
     // The same worker answers, and still runs executions.
     expect(await workerPid()).toBe(pid);
-    const { body } = await api<Execution>(server.url, 'GET', `/api/executions/${id}`);
+    const { body } = await api<Execution>(served.ready.url, 'GET', `/api/executions/${id}`);
     expect(body.state).toBe('succeeded');
   }, 60_000);
 });

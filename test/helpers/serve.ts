@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { afterAll, beforeAll } from 'vitest';
@@ -128,17 +129,27 @@ export function linesWithMessage(server: ServeProcess, msg: string): number {
   return server.stdout.filter((line) => parseJson(line)?.msg === msg).length;
 }
 
+/** An executable that runs test/fixtures/scripted-agent.mjs (what it does is said by its prompt). */
+export function scriptedAgent(dir: string): string {
+  const file = path.join(dir, 'scripted-agent');
+  fs.writeFileSync(file, `#!/bin/sh\nexec "${process.execPath}" "${path.join(repoRoot, 'test', 'fixtures', 'scripted-agent.mjs')}" "$@"\n`, { mode: 0o755 });
+  return file;
+}
+
 /**
- * One `agented serve` for a test file's browser tests: a fresh home with its
- * data and log folders, the API key from the environment, started before the
- * file's tests and stopped (SIGINT) after them. `ready` is its ready line.
+ * One `agented serve` for a test file's tests: a fresh home with its data
+ * (`dataDir`) and log folders, the API key from the environment, started
+ * before the file's tests and stopped (SIGINT) after them. `ready` is its
+ * ready line. With `scripted`, its Claude Code is the scripted agent.
  */
-export function serveForFile(apiKey: string): { readonly ready: ReadyLine } {
+export function serveForFile(apiKey: string, options: { scripted?: boolean } = {}): { readonly ready: ReadyLine; readonly dataDir: string } {
   const temp = makeTempDir();
+  const dataDir = `${temp.dir}/data`;
   let cli: ServeProcess | undefined;
   let ready: ReadyLine | undefined;
   beforeAll(async () => {
-    cli = runCli({ env: { HOME: temp.dir, AGENTED_API_KEY: apiKey, AGENTED_DATA_DIR: `${temp.dir}/data`, AGENTED_LOG_DIR: `${temp.dir}/logs` } });
+    const agent: Record<string, string> = options.scripted ? { AGENTED_CLAUDE_PATH: scriptedAgent(temp.dir) } : {};
+    cli = runCli({ env: { HOME: temp.dir, AGENTED_API_KEY: apiKey, AGENTED_DATA_DIR: dataDir, AGENTED_LOG_DIR: `${temp.dir}/logs`, ...agent } });
     ready = await cli.ready;
   }, 60_000);
   afterAll(async () => {
@@ -150,5 +161,6 @@ export function serveForFile(apiKey: string): { readonly ready: ReadyLine } {
       if (!ready) throw new Error('agented serve is not ready yet (read `ready` inside a test)');
       return ready;
     },
+    dataDir,
   };
 }

@@ -1,5 +1,3 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { flushPromises, mount, type VueWrapper } from '@vue/test-utils';
 import { EventSource } from 'eventsource';
 import { createPinia } from 'pinia';
@@ -13,7 +11,7 @@ import type { EventSourceLike } from '../../renderer/src/api/live-connection.js'
 import { buildRouter } from '../../renderer/src/router.js';
 import { useLiveStore } from '../../renderer/src/stores/live.js';
 import { startEngine, type Engine } from '../helpers/engine.js';
-import { repoRoot } from '../helpers/serve.js';
+import { scriptedAgent } from '../helpers/serve.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 /**
@@ -118,13 +116,6 @@ export async function mountApp(server: { url: string; key: string }, fullPath = 
       useLiveStore(pinia).stop();
     },
   };
-}
-
-/** An executable that runs test/fixtures/scripted-agent.mjs (what it does is said by its prompt). */
-export function scriptedAgent(dir: string): string {
-  const file = path.join(dir, 'scripted-agent');
-  fs.writeFileSync(file, `#!/bin/sh\nexec "${process.execPath}" "${path.join(repoRoot, 'test', 'fixtures', 'scripted-agent.mjs')}" "$@"\n`, { mode: 0o755 });
-  return file;
 }
 
 export interface AppOnScriptedWorker {

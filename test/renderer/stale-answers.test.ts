@@ -1,13 +1,11 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Page, Request } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Execution, ExecutionState } from '../../common/executions.js';
 import { openDatabase } from '../../main/storage/database.js';
 import { ExecutionRepository } from '../../main/storage/execution-repository.js';
 import { launchBrowser } from '../helpers/browser.js';
-import { repoRoot, runCli, type ReadyLine, type ServeProcess } from '../helpers/serve.js';
-import { makeTempDir } from '../helpers/temp.js';
+import { serveForFile } from '../helpers/serve.js';
 import { named, plantFinished } from './planted-executions.js';
 
 /**
@@ -17,24 +15,10 @@ import { named, plantFinished } from './planted-executions.js';
  * would, and let through once the later choice is shown.
  */
 const API_KEY = 'renderer-stale-answers-key-0123456789abcdef';
-const temp = makeTempDir('agented-stale-answers-');
-let cli: ServeProcess | undefined;
-let server: ReadyLine;
-
-beforeAll(async () => {
-  const agent = path.join(temp.dir, 'scripted-agent');
-  fs.writeFileSync(agent, `#!/bin/sh\nexec "${process.execPath}" "${path.join(repoRoot, 'test', 'fixtures', 'scripted-agent.mjs')}" "$@"\n`, { mode: 0o755 });
-  cli = runCli({ env: { HOME: temp.dir, AGENTED_API_KEY: API_KEY, AGENTED_DATA_DIR: `${temp.dir}/data`, AGENTED_LOG_DIR: `${temp.dir}/logs`, AGENTED_CLAUDE_PATH: agent } });
-  server = await cli.ready;
-}, 60_000);
-
-afterAll(async () => {
-  await cli?.stop('SIGINT');
-  temp.remove();
-});
+const served = serveForFile(API_KEY, { scripted: true });
 
 async function api<T>(method: string, urlPath: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${server.url}${urlPath}`, {
+  const response = await fetch(`${served.ready.url}${urlPath}`, {
     method,
     headers: { authorization: `Bearer ${API_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -59,10 +43,10 @@ const run = async (triggerId: string) => (await api<{ executionId: string }>('PO
 const runToEnd = async (triggerId: string) => (await reaches(await run(triggerId), ['succeeded', 'failed'])).id;
 
 async function signIn(page: Page, to: string): Promise<void> {
-  await page.goto(`${server.url}/login?next=${encodeURIComponent(to)}`);
+  await page.goto(`${served.ready.url}/login?next=${encodeURIComponent(to)}`);
   await page.getByTestId('login-secret').fill(API_KEY);
   await page.getByTestId('login-submit').click();
-  await page.waitForURL((url) => url.pathname === new URL(to, server.url).pathname);
+  await page.waitForURL((url) => url.pathname === new URL(to, served.ready.url).pathname);
 }
 
 /**
@@ -212,7 +196,7 @@ describe('a late answer to an earlier choice', () => {
   it('the executions list keeps "Load older" disabled until the filter chosen last has answered', async () => {
     // More than a page of an old trigger's executions, written straight into the worker's file: the list has older ones to load.
     const paged = await createTrigger('Paged trigger');
-    const db = openDatabase({ file: path.join(temp.dir, 'data', 'agented.db') });
+    const db = openDatabase({ file: path.join(served.dataDir, 'agented.db') });
     try {
       const plant = plantFinished(db, new ExecutionRepository(db));
       const dayAgo = Date.now() - 86_400_000;
@@ -308,7 +292,7 @@ describe('a late answer to an earlier choice', () => {
   });
 
   it('the accounts page keeps a switch as toggled when a load from before the toggle answers after it', async () => {
-    const account = await api<{ id: string }>('POST', '/api/accounts', { backend: 'codex', name: 'toggled-account', configDir: path.join(temp.dir, 'codex-home') });
+    const account = await api<{ id: string }>('POST', '/api/accounts', { backend: 'codex', name: 'toggled-account', configDir: path.join(served.dataDir, 'codex-home') });
     const browser = await launchBrowser();
     try {
       const page = await browser.context.newPage();
@@ -329,7 +313,7 @@ describe('a late answer to an earlier choice', () => {
       expect(await page.getByTestId('account-row-toggled-account').locator('.switch-text').textContent()).toBe('off');
     } finally {
       await browser.close();
-      const deleted = await fetch(`${server.url}/api/accounts/${account.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${API_KEY}` } });
+      const deleted = await fetch(`${served.ready.url}/api/accounts/${account.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${API_KEY}` } });
       expect(deleted.status).toBe(204);
     }
   });
