@@ -83,6 +83,17 @@ async function holdFirstAnswers(page: Page, matches: (url: URL) => boolean): Pro
   };
 }
 
+/** A run of the trigger, cancelled while it works, and its replay, running. */
+async function cancelledAndReplayed(triggerId: string): Promise<{ original: string; replay: string }> {
+  const original = await run(triggerId);
+  await reaches(original, ['running']);
+  await api('POST', `/api/executions/${original}/cancel`);
+  await reaches(original, ['cancelled']);
+  const replay = (await api<{ executionId: string }>('POST', `/api/executions/${original}/replay`)).executionId;
+  await reaches(replay, ['running']);
+  return { original, replay };
+}
+
 describe('a late answer to an earlier choice', () => {
   it('the usage page shows the period chosen last, not the one whose answer came last', async () => {
     const browser = await launchBrowser();
@@ -164,12 +175,7 @@ describe('a late answer to an earlier choice', () => {
   it('the execution page shows the execution of its address after a quick switch', async () => {
     // The replay is still running when the page shows it: nothing from its stream or the live changes reloads it.
     const triggerId = await createTrigger('Replayed trigger', 'WORK 30000');
-    const original = await run(triggerId);
-    await reaches(original, ['running']);
-    await api('POST', `/api/executions/${original}/cancel`);
-    await reaches(original, ['cancelled']);
-    const replay = (await api<{ executionId: string }>('POST', `/api/executions/${original}/replay`)).executionId;
-    await reaches(replay, ['running']);
+    const { original, replay } = await cancelledAndReplayed(triggerId);
     const browser = await launchBrowser();
     try {
       const page = await browser.context.newPage();
@@ -260,12 +266,7 @@ describe('a late answer to an earlier choice', () => {
 
   it('the execution page opened during a cancel shows its own execution when the cancel answers', async () => {
     const triggerId = await createTrigger('Cancelled trigger', 'WORK 30000');
-    const original = await run(triggerId);
-    await reaches(original, ['running']);
-    await api('POST', `/api/executions/${original}/cancel`);
-    await reaches(original, ['cancelled']);
-    const replay = (await api<{ executionId: string }>('POST', `/api/executions/${original}/replay`)).executionId;
-    await reaches(replay, ['running']);
+    const { original, replay } = await cancelledAndReplayed(triggerId);
     const browser = await launchBrowser();
     try {
       const page = await browser.context.newPage();
