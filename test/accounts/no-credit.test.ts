@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Account } from '../../common/accounts.js';
 import { startEngine } from '../helpers/engine.js';
-import { startOpenAiStandIn, writeCodexConfig } from '../helpers/stand-ins/openai.js';
+import { INSUFFICIENT_QUOTA, startOpenAiStandIn, writeCodexConfig } from '../helpers/stand-ins/openai.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -13,16 +13,6 @@ afterAll(async () => {
 
 const NO_CREDIT_KEY = 'sk-openai-no-credit-0123456789';
 const PAID_KEY = 'sk-openai-paid-0123456789';
-
-/** OpenAI's answer to a key whose organisation has no credit left (https://platform.openai.com/docs/guides/error-codes: 429 "You exceeded your current quota"). */
-const INSUFFICIENT_QUOTA = {
-  error: {
-    message: 'You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.',
-    type: 'insufficient_quota',
-    param: null,
-    code: 'insufficient_quota',
-  },
-};
 
 /**
  * An account without credit is set aside for a day, not for a minute's backoff

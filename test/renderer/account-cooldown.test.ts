@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Account } from '../../common/accounts.js';
 import { startEngine } from '../helpers/engine.js';
-import { startOpenAiStandIn, writeCodexConfig } from '../helpers/stand-ins/openai.js';
+import { INSUFFICIENT_QUOTA, startOpenAiStandIn, writeCodexConfig } from '../helpers/stand-ins/openai.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { mountApp, type MountedApp } from './mount-app.js';
 
@@ -15,11 +15,6 @@ afterAll(async () => {
 
 const NO_CREDIT_KEY = 'sk-openai-no-credit-0123456789';
 const LIMITED_KEY = 'sk-openai-rate-limited-0123456789';
-
-/** OpenAI's answer to a key whose organisation has no credit left (https://platform.openai.com/docs/guides/error-codes). */
-const INSUFFICIENT_QUOTA = {
-  error: { message: 'You exceeded your current quota, please check your plan and billing details.', type: 'insufficient_quota', param: null, code: 'insufficient_quota' },
-};
 
 /**
  * The Accounts page says why an account is set aside: the real codex CLI

@@ -8,6 +8,7 @@ import { startAgentProcess, type AgentProcess } from '../../../main/executions/a
 import { groupAlive } from '../../../main/executions/process-group.js';
 import { agentClisBin } from '../../helpers/agent-clis.js';
 import { startAnthropicStandIn, toolThenText, type AnthropicReply } from '../../helpers/stand-ins/anthropic.js';
+import { INSUFFICIENT_QUOTA } from '../../helpers/stand-ins/openai.js';
 import type { RecordedRequest, StandIn } from '../../helpers/stand-ins/server.js';
 import { makeTempDir } from '../../helpers/temp.js';
 import { sleep, within } from '../../helpers/time.js';
@@ -174,7 +175,7 @@ describe('opencode parser', () => {
   it("reads OpenAI's answers to an account that cannot pay (insufficient_quota, usage_not_included) as a rate limit that sets the account aside for a day", () => {
     const at = 1795695455099;
     const error = (data: unknown) => JSON.stringify({ type: 'error', timestamp: at, sessionID: 'ses_1', error: { name: 'APIError', data } });
-    const insufficientQuota = JSON.stringify({ error: { message: 'You exceeded your current quota, please check your plan and billing details.', type: 'insufficient_quota', param: null, code: 'insufficient_quota' } });
+    const insufficientQuota = JSON.stringify(INSUFFICIENT_QUOTA);
     const dayLater = new Date(at + 24 * 3_600_000).toISOString();
     // An HTTP error: OpenAI's message, its code in the body.
     expect(parseAll([error({ message: 'You exceeded your current quota, please check your plan and billing details.', statusCode: 429, isRetryable: true, responseHeaders: { 'retry-after': '20' }, responseBody: insufficientQuota })])[0]).toEqual({

@@ -70,6 +70,14 @@ export function openAiError(status: number, message?: string): unknown {
   return { error: { message: message ?? known.message, type: known.type, param: null, code: known.code } };
 }
 
+/**
+ * OpenAI's answer (with a 429) to a key whose organisation has no credit left
+ * (https://platform.openai.com/docs/guides/error-codes: "You exceeded your current quota").
+ */
+export const INSUFFICIENT_QUOTA = {
+  error: { message: 'You exceeded your current quota, please check your plan and billing details.', type: 'insufficient_quota', param: null, code: 'insufficient_quota' },
+};
+
 /** A rough, deterministic token count (~4 characters a token) — the CLI only reports it back. */
 function tokensOf(value: unknown): number {
   return Math.max(1, Math.ceil(JSON.stringify(value ?? '').length / 4));
