@@ -6,7 +6,7 @@ import type { Logger } from '../telemetry/logger.js';
 import type { Choice } from '../accounts/credential-pool.js';
 import { currentBoot, sameBoot } from './boot-identity.js';
 import { backendsOf, ExecutionRun, type RunDependencies } from './execution-run.js';
-import { killGroup } from './process-group.js';
+import { killGroup, sameLeader } from './process-group.js';
 import { stopReasons } from './stop-policy.js';
 import type { StopPolicy } from '../../common/stop-policy.js';
 
@@ -105,12 +105,16 @@ export class ExecutionQueue implements Disposable {
     for (const execution of left) {
       const reason = 'Agented stopped while it ran (the worker exited or crashed)';
       const group = execution.pgid !== null && execution.pgid > 0 ? execution.pgid : null;
-      // A group id from before a reboot names nothing of ours: whoever has that number now is left alone.
-      const ours = group !== null && sameBoot(execution.pgidBoot, boot);
+      // A group id from before a reboot, or one that now leads a program started since, names nothing of ours: whoever has that number now is left alone.
+      const thisBoot = group !== null && sameBoot(execution.pgidBoot, boot);
+      const ours = thisBoot && sameLeader(group, execution.pgidStarted);
       this.deps.logs.append(execution.id, 'system', `interrupted: ${reason}`);
-      if (group !== null && !ours) {
+      if (group !== null && !thisBoot) {
         this.deps.logs.append(execution.id, 'system', `the machine restarted since: process group ${group} is no longer this execution's and was not signalled`);
         this.log.info('process group from an earlier boot left alone', { execution_id: execution.id, pgid: group });
+      } else if (group !== null && !ours) {
+        this.deps.logs.append(execution.id, 'system', `process group ${group} now belongs to another program and was not signalled`);
+        this.log.info('process group number now used by another program left alone', { execution_id: execution.id, pgid: group });
       }
       this.deps.logs.finish(execution.id);
       this.deps.executions.finish(execution.id, { state: 'interrupted', reason, exitCode: null, endedAt: now });

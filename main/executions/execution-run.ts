@@ -18,6 +18,7 @@ import { CredentialMask } from './credential-mask.js';
 import { PIPE_DRAIN_MS, startAgentProcess, type AgentProcess, type OutputStream } from './agent-process.js';
 import type { LiveOutput } from './live-output.js';
 import type { LogStore, LogStream } from './log-store.js';
+import { leaderStart } from './process-group.js';
 import { followUsageFile, type RunAdapter, type UsageFileRun } from './usage-file.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -233,7 +234,7 @@ export class ExecutionRun {
       return this.end('failed', `could not start ${located.executable}: ${(error as Error).message}`, null);
     }
     this.process = agent;
-    if (agent.pgid > 0) deps.executions.setProcessGroup(execution.id, agent.pgid, currentBoot());
+    if (agent.pgid > 0) deps.executions.setProcessGroup(execution.id, agent.pgid, currentBoot(), leaderStart(agent.pgid));
     const credential = credentialOf(choice.backend, choice.account?.id ?? null);
     deps.accounts.recordEvent(credential, 'request', startedAt.toISOString(), { executionId: execution.id });
     this.log.info('attempt started', { pgid: agent.pgid, backend: choice.backend, account: choice.account?.name ?? null });

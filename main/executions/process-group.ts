@@ -39,9 +39,17 @@ export interface SpawnedGroup {
  * there (endLeftGroups). Executions keep theirs on their own row.
  */
 export interface GroupJournal {
-  opened(group: { pgid: number; boot: string; command: string }): void;
+  opened(group: JournalledGroup): void;
   closed(pgid: number): void;
-  left(): { pgid: number; boot: string; command: string }[];
+  left(): JournalledGroup[];
+}
+
+export interface JournalledGroup {
+  pgid: number;
+  boot: string;
+  command: string;
+  /** leaderStart of the group's leader when it was written down. */
+  leaderStarted: number | null;
 }
 
 /** The state letter and process group of a pid from /proc (Linux), or undefined where /proc is not there. */
@@ -54,6 +62,32 @@ function procStat(pid: number): { state: string; pgrp: number } | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * When a process started, in clock ticks since boot (field 22 of /proc/<pid>/stat), or null where
+ * /proc is not there or the process is gone. With the boot, it tells one process from a later one
+ * that was given the same number.
+ */
+export function leaderStart(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether a group recorded with its leader's start is still that group. A group id cannot be handed
+ * out while any process of the group lives: a leader that is gone leaves its members ours, and only
+ * a live leader that started at another time is somebody else. Unrecorded (an older row, no /proc):
+ * the boot alone decides, as before.
+ */
+export function sameLeader(pgid: number, recordedStart: number | null): boolean {
+  if (recordedStart === null) return true;
+  const start = leaderStart(pgid);
+  return start === null || start === recordedStart;
 }
 
 /** How long a stopped group's pipes may take to close (what is in them to be read) before they are closed on this side. */
@@ -132,14 +166,15 @@ export async function killGroup(pgid: number, policy: StopPolicy): Promise<void>
 /**
  * Ends the groups a journal still lists (a worker killed while they ran left
  * them), with the same escalation as `stop`, and forgets them. A group id
- * from an earlier boot names nothing of ours any more: it is forgotten
+ * from an earlier boot, or one whose number now leads a program started
+ * since (sameLeader), names nothing of ours any more: it is forgotten
  * without being signalled. Resolves with the groups found.
  */
 export async function endLeftGroups(journal: GroupJournal, policy: StopPolicy): Promise<{ pgid: number; command: string; signalled: boolean }[]> {
   const boot = currentBoot();
   return Promise.all(
     journal.left().map(async (group) => {
-      const signalled = sameBoot(group.boot, boot);
+      const signalled = sameBoot(group.boot, boot) && sameLeader(group.pgid, group.leaderStarted);
       if (signalled) await killGroup(group.pgid, policy);
       journal.closed(group.pgid);
       return { pgid: group.pgid, command: group.command, signalled };
@@ -167,7 +202,7 @@ export function spawnGroup(argv: readonly string[], options: { cwd?: string; env
   // spawn reports ENOENT and friends asynchronously.
   if (child.pid === undefined) return notStarted(child, once(child, 'error').then(([error]) => error));
   const pgid = child.pid;
-  options.journal?.opened({ pgid, boot: currentBoot(), command });
+  options.journal?.opened({ pgid, boot: currentBoot(), command, leaderStarted: leaderStart(pgid) });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });

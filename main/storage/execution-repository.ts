@@ -81,6 +81,7 @@ interface Row {
   estimated_usd: number | null;
   pgid: number | null;
   pgid_boot: string | null;
+  pgid_started: number | null;
 }
 
 function summary(row: Row): ExecutionSummary {
@@ -189,7 +190,7 @@ export class ExecutionRepository {
   private readonly skipStatement: Database.Statement<[string, string, string]>;
   private readonly failQueuedStatement: Database.Statement<[string, string, string]>;
   private readonly startStatement: Database.Statement<[string, string, string]>;
-  private readonly pgidStatement: Database.Statement<[number, string, string]>;
+  private readonly pgidStatement: Database.Statement<[number, string, number | null, string]>;
   private readonly finishStatement: Database.Statement<[string, string | null, number | null, string, string]>;
   private readonly usageStatement: Database.Statement<[number | null, number | null, number | null, number, number | null, string]>;
   private readonly assignStatement: Database.Statement<[Backend, string | null, string | null, string]>;
@@ -200,7 +201,7 @@ export class ExecutionRepository {
   private readonly queuedAfterStatement: Database.Statement<{ afterId: string; limit: number; skipTriggers: string; skipKeys: string }, QueuedRow>;
   private readonly newestQueuedStatement: Database.Statement<{ afterId: string; keys: string }, { id: string; trigger_id: string; concurrency_key: string }>;
   private readonly queuedWithKeysStatement: Database.Statement<{ afterId: string; keys: string }, QueuedRow>;
-  private readonly runningStatement: Database.Statement<[], { id: string; trigger_id: string; pgid: number | null; pgid_boot: string | null }>;
+  private readonly runningStatement: Database.Statement<[], { id: string; trigger_id: string; pgid: number | null; pgid_boot: string | null; pgid_started: number | null }>;
   private readonly lastPerTriggerStatement: Database.Statement<[string], { trigger_id: string; id: string; state: ExecutionState; created_at: string; ended_at: string | null }>;
   private readonly stateOf: Database.Statement<[string], { id: string; state: ExecutionState }>;
   private readonly db: Database.Database;
@@ -223,12 +224,12 @@ export class ExecutionRepository {
     // started_at is the current run's start (a requeued execution waits without one); first_started_at, set once, is the
     // period its spend counts in, also while it waits and if it is then cancelled or skipped (migration 16).
     this.startStatement = db.prepare("UPDATE executions SET state = 'running', started_at = ?, first_started_at = coalesce(first_started_at, ?) WHERE id = ? AND state = 'queued'");
-    this.pgidStatement = db.prepare("UPDATE executions SET pgid = ?, pgid_boot = ? WHERE id = ? AND state = 'running'");
+    this.pgidStatement = db.prepare("UPDATE executions SET pgid = ?, pgid_boot = ?, pgid_started = ? WHERE id = ? AND state = 'running'");
     this.finishStatement = db.prepare("UPDATE executions SET state = ?, reason = ?, exit_code = ?, ended_at = ? WHERE id = ? AND state = 'running'");
     this.usageStatement = db.prepare('UPDATE executions SET input_tokens = ?, output_tokens = ?, cost_usd = ?, cost_estimated = ?, estimated_usd = ? WHERE id = ?');
     this.assignStatement = db.prepare('UPDATE executions SET backend = ?, account_id = ?, account = ? WHERE id = ?');
     this.attemptsStatement = db.prepare('UPDATE executions SET attempts = ? WHERE id = ?');
-    this.requeueStatement = db.prepare("UPDATE executions SET state = 'queued', reason = ?, started_at = NULL, pgid = NULL, pgid_boot = NULL WHERE id = ? AND state = 'running'");
+    this.requeueStatement = db.prepare("UPDATE executions SET state = 'queued', reason = ?, started_at = NULL, pgid = NULL, pgid_boot = NULL, pgid_started = NULL WHERE id = ? AND state = 'running'");
     this.waitingStatement = db.prepare("UPDATE executions SET reason = ? WHERE id = ? AND state = 'queued' AND coalesce(reason, '') <> ?");
     this.queuedStatement = db.prepare("SELECT id, trigger_id, concurrency_key, first_started_at FROM executions WHERE state = 'queued' ORDER BY seq LIMIT ?");
     // SQLite walks executions_by_state from afterId and drops the skipped rows itself: a skipped row costs
@@ -254,7 +255,7 @@ export class ExecutionRepository {
          AND (trigger_id, concurrency_key) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(@keys))
        ORDER BY seq`,
     );
-    this.runningStatement = db.prepare("SELECT id, trigger_id, pgid, pgid_boot FROM executions WHERE state = 'running' ORDER BY seq");
+    this.runningStatement = db.prepare("SELECT id, trigger_id, pgid, pgid_boot, pgid_started FROM executions WHERE state = 'running' ORDER BY seq");
     this.lastPerTriggerStatement = db.prepare(
       `SELECT e.trigger_id, e.id, e.state, e.created_at, e.ended_at
        FROM json_each(?) AS wanted
@@ -396,9 +397,12 @@ export class ExecutionRepository {
     return this.changeState(id, 'running', null, this.startStatement.run(now, now, id).changes);
   }
 
-  /** The process group a running execution's CLI leads, and the boot of the machine it was handed out in (boot-identity.ts). */
-  setProcessGroup(id: string, pgid: number, boot: string): void {
-    this.pgidStatement.run(pgid, boot, id);
+  /**
+   * The process group a running execution's CLI leads, the boot of the machine it was handed out in
+   * (boot-identity.ts), and when its leader started (process-group.ts leaderStart), null if unknown.
+   */
+  setProcessGroup(id: string, pgid: number, boot: string, leaderStarted: number | null): void {
+    this.pgidStatement.run(pgid, boot, leaderStarted, id);
   }
 
   /** Ends a running execution; false when it was not running. */
@@ -455,8 +459,8 @@ export class ExecutionRepository {
   }
 
   /** Executions marked running, with their process groups (after a crash: the ones a dead worker left). */
-  running(): { id: string; triggerId: string; pgid: number | null; pgidBoot: string | null }[] {
-    return this.runningStatement.all().map((row) => ({ id: row.id, triggerId: row.trigger_id, pgid: row.pgid, pgidBoot: row.pgid_boot }));
+  running(): { id: string; triggerId: string; pgid: number | null; pgidBoot: string | null; pgidStarted: number | null }[] {
+    return this.runningStatement.all().map((row) => ({ id: row.id, triggerId: row.trigger_id, pgid: row.pgid, pgidBoot: row.pgid_boot, pgidStarted: row.pgid_started }));
   }
 
   count(): number {

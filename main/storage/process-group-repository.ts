@@ -6,6 +6,8 @@ export interface RecordedGroup {
   boot: string;
   /** The executable that leads the group, for the log of the worker that ends it. */
   command: string;
+  /** When its leader started (process-group.ts leaderStart; migration 0021), null if unknown. */
+  leaderStarted: number | null;
 }
 
 /**
@@ -15,19 +17,19 @@ export interface RecordedGroup {
  * SIGKILL leaves here is exactly what it left running.
  */
 export class ProcessGroupRepository {
-  private readonly insertStatement: Database.Statement<[number, string, string, string]>;
+  private readonly insertStatement: Database.Statement<[number, string, string, string, number | null]>;
   private readonly deleteStatement: Database.Statement<[number]>;
   private readonly allStatement: Database.Statement<[], RecordedGroup>;
 
   constructor(db: Database.Database) {
     // A row left by a worker that died belongs to an ended group whose id is handed out again: the new group replaces it.
-    this.insertStatement = db.prepare('INSERT OR REPLACE INTO process_groups (pgid, boot, command, started_at) VALUES (?, ?, ?, ?)');
+    this.insertStatement = db.prepare('INSERT OR REPLACE INTO process_groups (pgid, boot, command, started_at, leader_started) VALUES (?, ?, ?, ?, ?)');
     this.deleteStatement = db.prepare('DELETE FROM process_groups WHERE pgid = ?');
-    this.allStatement = db.prepare('SELECT pgid, boot, command FROM process_groups ORDER BY started_at');
+    this.allStatement = db.prepare('SELECT pgid, boot, command, leader_started AS leaderStarted FROM process_groups ORDER BY started_at');
   }
 
   opened(group: RecordedGroup): void {
-    this.insertStatement.run(group.pgid, group.boot, group.command, new Date().toISOString());
+    this.insertStatement.run(group.pgid, group.boot, group.command, new Date().toISOString(), group.leaderStarted);
   }
 
   closed(pgid: number): void {

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { detectBackends } from '../../main/backends/detect.js';
 import { loginShellPath } from '../../main/backends/login-path.js';
 import { currentBoot } from '../../main/executions/boot-identity.js';
-import { processRunning } from '../../main/executions/process-group.js';
+import { leaderStart, processRunning } from '../../main/executions/process-group.js';
 import { openDatabase } from '../../main/storage/database.js';
 import { ProcessGroupRepository } from '../../main/storage/process-group-repository.js';
 import { makeTempDir } from '../helpers/temp.js';
@@ -93,7 +93,7 @@ describe('the journal of process groups', () => {
     const env = { HOME: home.dir, PATH: '/usr/bin:/bin' };
     const checking = detectBackends({ env, searchPath: env.PATH, overrides: { claude: executable }, versionTimeoutMs: 1_000, journal: groups });
     const [running] = await waitFor('the run written down', async () => (groups.left().length > 0 ? groups.left() : undefined), 5_000);
-    expect(running).toEqual({ pgid: expect.any(Number), boot: currentBoot(), command: executable });
+    expect(running).toEqual({ pgid: expect.any(Number), boot: currentBoot(), command: executable, leaderStarted: leaderStart(running!.pgid) });
     expect(processRunning(running!.pgid)).toBe(true);
     const claude = (await checking).find((item) => item.name === 'claude')!;
     expect(claude.hint).toMatch(/timed out after 1000 ms/);

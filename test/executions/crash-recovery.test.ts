@@ -5,7 +5,7 @@ import type { Execution, ExecutionState } from '../../common/executions.js';
 import type { HealthReady } from '../../common/api.js';
 import { TriggerCreate } from '../../common/triggers.js';
 import { currentBoot, sameBoot } from '../../main/executions/boot-identity.js';
-import { groupAlive, killGroup } from '../../main/executions/process-group.js';
+import { groupAlive, killGroup, leaderStart } from '../../main/executions/process-group.js';
 import { openDatabase } from '../../main/storage/database.js';
 import { ExecutionRepository } from '../../main/storage/execution-repository.js';
 import { TriggerRepository } from '../../main/storage/trigger-repository.js';
@@ -82,7 +82,7 @@ describe('recovery after a reboot', () => {
    * running, with the process group of a real, detached process (standing in
    * for whoever holds that number now) recorded in `boot`.
    */
-  function leftRunning(boot: string): { dataDir: string; executionId: string; pgid: number } {
+  function leftRunning(boot: string, leaderStarted: (pgid: number) => number | null = leaderStart): { dataDir: string; executionId: string; pgid: number } {
     const temp = makeTempDir();
     cleanups.push(() => temp.remove());
     const stranger = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' });
@@ -97,7 +97,7 @@ describe('recovery after a reboot', () => {
     const executionId = 'exe_reboot';
     executions.insert({ id: executionId, triggerId: 'trg_reboot', source: 'manual', state: 'queued', reason: null, backend: 'claude', model: null, params: {}, prompt: 'work', promptContext: [], concurrencyKey: null, deliveryId: null, replayOf: null, createdAt: now });
     executions.start(executionId, now);
-    executions.setProcessGroup(executionId, pgid, boot);
+    executions.setProcessGroup(executionId, pgid, boot, leaderStarted(pgid));
     db.close();
     return { dataDir, executionId, pgid };
   }
@@ -125,6 +125,16 @@ describe('recovery after a reboot', () => {
     expect(execution.state).toBe('interrupted');
     expect(log).toContain(`process group ${pgid} is no longer this execution's and was not signalled`);
     // The stop policy's grace periods have passed: a signalled group would be gone by now.
+    await sleep(1_500);
+    expect(groupAlive(pgid)).toBe(true);
+  });
+
+  it('a process group whose number now leads another program (its leader started later) is not signalled', async () => {
+    // The execution's group ended long ago, and the number went to a program started since, in the same boot.
+    const { dataDir, executionId, pgid } = leftRunning(currentBoot(), (stranger) => leaderStart(stranger)! - 1);
+    const { execution, log } = await recover(dataDir, executionId);
+    expect(execution.state).toBe('interrupted');
+    expect(log).toContain(`process group ${pgid} now belongs to another program and was not signalled`);
     await sleep(1_500);
     expect(groupAlive(pgid)).toBe(true);
   });

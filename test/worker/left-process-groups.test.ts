@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HealthReady } from '../../common/api.js';
 import { currentBoot } from '../../main/executions/boot-identity.js';
-import { groupAlive, killGroup, processRunning } from '../../main/executions/process-group.js';
+import { groupAlive, killGroup, leaderStart, processRunning } from '../../main/executions/process-group.js';
 import { openDatabase } from '../../main/storage/database.js';
 import { ProcessGroupRepository } from '../../main/storage/process-group-repository.js';
 import { keyedApi } from '../helpers/http.js';
@@ -90,7 +90,7 @@ describe('process groups left by a killed worker', () => {
    * `boot`, as a worker killed while it ran would have left it; the group is
    * a real `sleep`, standing in for whoever holds that number now.
    */
-  function leftGroup(boot: string): { dataDir: string; pgid: number } {
+  function leftGroup(boot: string, leaderStarted: (pgid: number) => number | null = leaderStart): { dataDir: string; pgid: number } {
     const temp = makeTempDir();
     cleanups.push(temp.remove);
     const stranger = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' });
@@ -99,7 +99,7 @@ describe('process groups left by a killed worker', () => {
     cleanups.push(() => killGroup(pgid, { graceMs: 100 }));
     const dataDir = path.join(temp.dir, 'data');
     const db = openDatabase({ file: path.join(dataDir, 'agented.db') });
-    new ProcessGroupRepository(db).opened({ pgid, boot, command: '/usr/bin/claude' });
+    new ProcessGroupRepository(db).opened({ pgid, boot, command: '/usr/bin/claude', leaderStarted: leaderStarted(pgid) });
     db.close();
     return { dataDir, pgid };
   }
@@ -126,6 +126,13 @@ describe('process groups left by a killed worker', () => {
     const { dataDir, pgid } = leftGroup('boot_id:00000000-0000-4000-8000-000000000000');
     expect(await startAndClose(dataDir)).toEqual([]);
     // The grace periods have passed: a signalled group would be gone by now.
+    await sleep(600);
+    expect(groupAlive(pgid)).toBe(true);
+  });
+
+  it('a group whose number now leads another program (its leader started later) is forgotten without being signalled', async () => {
+    const { dataDir, pgid } = leftGroup(currentBoot(), (stranger) => leaderStart(stranger)! - 1);
+    expect(await startAndClose(dataDir)).toEqual([]);
     await sleep(600);
     expect(groupAlive(pgid)).toBe(true);
   });
