@@ -28,6 +28,7 @@ function mentionText(payload: unknown): string {
  * A reply quoting "@agented fix this" would otherwise start the same work again.
  */
 function ownWords(text: string): string {
+  // A line left out becomes an empty one: like a blank line, it ends the paragraph before it.
   const kept: string[] = [];
   let fence: string | undefined;
   for (const line of text.split(/\r?\n/)) {
@@ -35,15 +36,22 @@ function ownWords(text: string): string {
     const marker = /^(`{3,}|~{3,})/.exec(start)?.[1];
     if (fence !== undefined) {
       if (marker !== undefined && marker[0] === fence[0] && marker.length >= fence.length) fence = undefined;
+      kept.push('');
       continue;
     }
     if (marker !== undefined) {
       fence = marker;
+      kept.push('');
       continue;
     }
-    if (!start.startsWith('>')) kept.push(line);
+    kept.push(start.startsWith('>') ? '' : line);
   }
-  return kept.join('\n').replace(/(`+)[\s\S]*?\1/g, ' ');
+  // Inline code is looked for a paragraph at a time: a stray backtick must not pair with one in a later paragraph, hiding what is between.
+  return kept
+    .join('\n')
+    .split(/\n[ \t]*\n/)
+    .map((paragraph) => paragraph.replace(/(`+)[\s\S]*?\1/g, ' '))
+    .join('\n\n');
 }
 
 function escapeRegExp(text: string): string {

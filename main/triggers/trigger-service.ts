@@ -114,8 +114,8 @@ export class TriggerService {
     const current = this.get(id);
     const patch = TriggerPatch.parse(patchInput);
     const definition = TriggerCreate.parse(mergePatch(current.definition, patch));
-    // A name stored before the rules on names is still read, and the trigger still edited, until the name itself changes.
-    validateTriggerDefinition(definition, { name: patch.name !== undefined });
+    // A name or mention stored before the rules on them is still read, and the trigger still edited (disabled), until it changes itself.
+    validateTriggerDefinition(definition, { name: patch.name !== undefined, mention: definition.github?.mention !== current.definition.github?.mention });
     // As PATCH /api/settings: a value already in place is no change to store or to record in the audit log.
     const fields = Object.keys(patch).filter((field) => !isDeepStrictEqual(definition[field as keyof TriggerDefinition], current.definition[field as keyof TriggerDefinition]));
     if (fields.length === 0) return toApiTrigger(current);
@@ -134,9 +134,11 @@ export class TriggerService {
   async delete(id: string, actor: Actor): Promise<void> {
     const current = this.get(id);
     this.deps.triggers.delete(id);
+    // Said at once, not after the keychain answers (a D-Bus round trip): a delivery whose preparation ends meanwhile
+    // must find its trigger gone (DeliveryIngest.deleted), not be accepted and leave rows of no trigger.
+    this.changed(id);
     await this.deps.secrets.delete(webhookSecretName(id));
     this.deps.audit.record({ action: 'trigger.deleted', ...actor, targetId: id, detail: { name: current.definition.name } });
-    this.changed(id);
   }
 
   /** A new webhook secret, returned this once; the old one stops working at once. */

@@ -28,7 +28,7 @@ const SUBDIVISION_FLAG = /\u{1F3F4}[\u{E0020}-\u{E007E}]+\u{E007F}/gu;
  * declared parameters, the cron expression and time zone are real. Throws
  * ERR_VALIDATION naming each field.
  */
-export function validateTriggerDefinition(definition: TriggerDefinition, check: { name: boolean } = { name: true }): void {
+export function validateTriggerDefinition(definition: TriggerDefinition, check: { name: boolean; mention: boolean } = { name: true, mention: true }): void {
   const issues: Issue[] = [];
   const declared = new Set(definition.params.map((param) => param.name));
   for (const [path, template] of [['body.promptTemplate', definition.promptTemplate], ['body.concurrency.key', definition.concurrency.key]] as const) {
@@ -44,7 +44,7 @@ export function validateTriggerDefinition(definition: TriggerDefinition, check: 
   }
   const mention = definition.github?.mention;
   // What GitHub turns into a mention: @ and a user, or an organisation's team (@org/team). Without the @ the word would never match one.
-  if (mention && !/^@[A-Za-z0-9](?:[A-Za-z0-9-]*)(?:\/[A-Za-z0-9_.-]+)?$/.test(mention)) {
+  if (check.mention && mention && !/^@[A-Za-z0-9](?:[A-Za-z0-9-]*)(?:\/[A-Za-z0-9_.-]+)?$/.test(mention)) {
     issues.push({ path: 'body.github.mention', message: 'a GitHub handle with its @, such as "@agented" or "@my-org/reviewers"' });
   }
   if (definition.schedule) {

@@ -165,6 +165,21 @@ describe('trigger administration', () => {
     expect((await api('PATCH', `/api/triggers/${created.id}`, { name: 'Deploy prod' })).status).toBe(200);
   });
 
+  it('a mention stored before the rule on mentions blocks no edit that leaves it alone', async () => {
+    const created = await createTrigger(githubTrigger({ name: 'legacy mention', github: { events: ['issue_comment.created'], mention: '@agented' } }));
+    const db = new Database(path.join(server.dataDir, 'agented.db'));
+    try {
+      db.prepare("UPDATE triggers SET definition = json_set(definition, '$.github.mention', ?) WHERE id = ?").run('agented', created.id);
+    } finally {
+      db.close();
+    }
+    const disabled = await api('PATCH', `/api/triggers/${created.id}`, { enabled: false });
+    expect(disabled.status, disabled.body).toBe(200);
+    expect(disabled.json<Trigger>().github?.mention).toBe('agented');
+    expect(issuePaths(await api('PATCH', `/api/triggers/${created.id}`, { github: { events: ['issue_comment.created'], mention: 'bot' } }))).toContain('body.github.mention');
+    expect((await api('PATCH', `/api/triggers/${created.id}`, { github: { events: ['issue_comment.created'], mention: '@agented' } })).status).toBe(200);
+  });
+
   it('a PATCH that changes the signature scheme answers the new secret once; the old one stops working', async () => {
     const created = await createTrigger({ name: 'scheme change', kind: 'webhook', promptTemplate: 'Note {{payload.n}}' });
     const first = JSON.stringify({ n: 1 });
@@ -477,6 +492,22 @@ describe('GitHub deliveries', () => {
     // Outside the quote or the code, the same comment is a mention.
     expect(await outcome('> earlier words\n\n@agented please look again')).toBe('started');
     expect(await outcome('`code` then @agented')).toBe('started');
+  });
+
+  it('a stray backtick does not hide a mention in a later paragraph (a code span never crosses a blank line or a quote)', async () => {
+    const comments = await createTrigger({ name: 'stray backticks', kind: 'github', promptTemplate: 'Answer: {{payload.comment.body}}', github: { events: ['issue_comment.created'], mention: '@agented' } });
+    const outcome = async (text: string) => {
+      const payload = githubExample('issue_comment', 'created');
+      payload.comment.body = text;
+      const body = JSON.stringify(payload);
+      const answer = await deliver(comments.id, body, githubHeaders({ secret: comments.secret!, event: 'issue_comment', body }));
+      return 'executionId' in answer.json<object>() ? 'started' : 'ignored';
+    };
+    expect(await outcome('The regex needs a ` escaped.\n\n@agented please update `parser.ts`.')).toBe('started');
+    expect(await outcome('A ` here\n> quoted\n@agented fix `it`')).toBe('started');
+    expect(await outcome('A ` here\n```\ncode\n```\n@agented fix `it`')).toBe('started');
+    // Within one paragraph the span holds, as GitHub renders it.
+    expect(await outcome('Type ` @agented fix\nthis ` to ask it.')).toBe('ignored');
   });
 
   it('pull_request_review.submitted with a mention filter: the mention is looked for in the review, not in the pull request\'s description', async () => {
