@@ -1,9 +1,8 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import type { Execution } from '../../common/executions.js';
 import type { HealthReady } from '../../common/api.js';
+import { damageTable } from '../helpers/damaged-table.js';
 import { keyedApi } from '../helpers/http.js';
 import { serveForFile } from '../helpers/serve.js';
 import { openEventStream } from '../helpers/sse.js';
@@ -37,18 +36,8 @@ describe('a stream whose stored lines cannot be read', () => {
     expect((await ended(id)).state).toBe('succeeded');
     const pid = await workerPid();
 
-    // The log chunks' pages overwritten in the file (everything moved into it first), as a bad disk would.
-    const file = path.join(served.dataDir, 'agented.db');
-    const other = new Database(file);
-    other.pragma('wal_checkpoint(TRUNCATE)');
-    const pageSize = other.pragma('page_size', { simple: true }) as number;
-    const pages = other.prepare<[], { pageno: number }>("SELECT pageno FROM dbstat WHERE name IN (SELECT name FROM sqlite_schema WHERE tbl_name = 'execution_log_chunks')").all();
-    const fd = fs.openSync(file, 'r+');
-    for (const { pageno } of pages) fs.writeSync(fd, Buffer.alloc(pageSize, 0x5a), 0, pageSize, (pageno - 1) * pageSize);
-    fs.closeSync(fd);
-    // A write of its own, so the worker's connection drops the pages it had cached and reads the damaged ones.
-    other.exec('CREATE TABLE damaged (x)');
-    other.close();
+    // The log chunks' pages overwritten in the file, as a bad disk would.
+    await damageTable(path.join(served.dataDir, 'agented.db'), 'execution_log_chunks');
 
     const stream = openEventStream(served.ready.url, `/api/executions/${id}/stream`, { authorization: `Bearer ${API_KEY}` });
     expect(await stream.status).toBe(200);

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HealthReady } from '../../common/api.js';
+import { damageTable } from '../helpers/damaged-table.js';
 import { request } from '../helpers/http.js';
 import { startInProcess } from '../helpers/in-process.js';
 import { fillDisk, smallDisk } from '../helpers/small-disk.js';
@@ -38,18 +38,8 @@ describe('GET /health/ready', () => {
   it('says not ready, and why, when the database file is damaged, instead of a 500', async () => {
     const server = await startInProcess();
     cleanups.push(() => server.close());
-    const file = path.join(server.dataDir, 'agented.db');
-    // Everything is moved into the main file, and the pages of the executions table and its indexes are overwritten, as a bad disk would.
-    const other = new Database(file);
-    other.pragma('wal_checkpoint(TRUNCATE)');
-    const pageSize = other.pragma('page_size', { simple: true }) as number;
-    const pages = other.prepare<[], { pageno: number }>("SELECT pageno FROM dbstat WHERE name IN (SELECT name FROM sqlite_schema WHERE tbl_name = 'executions')").all();
-    const fd = fs.openSync(file, 'r+');
-    for (const { pageno } of pages) fs.writeSync(fd, Buffer.alloc(pageSize, 0x5a), 0, pageSize, (pageno - 1) * pageSize);
-    fs.closeSync(fd);
-    // A write of its own, so the worker's connection drops the pages it had cached and reads the damaged ones.
-    other.exec('CREATE TABLE damaged (x)');
-    other.close();
+    // The pages of the executions table and its indexes overwritten in the file, as a bad disk would.
+    await damageTable(path.join(server.dataDir, 'agented.db'), 'executions');
 
     const answer = await request(server.url, { path: '/health/ready', headers: { authorization: `Bearer ${server.key}` } });
     expect(answer.status).toBe(503);
