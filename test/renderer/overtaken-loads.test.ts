@@ -84,7 +84,8 @@ describe('a first load overtaken by live changes', () => {
       await expect.poll(() => held.length).toBe(2);
 
       // The first answer comes, then the reload's.
-      await held[0].route.fulfill({ response: held[0].response });
+      const [first] = held;
+      await first!.route.fulfill({ response: first!.response });
       await page.waitForTimeout(300);
       holding = false;
       for (const { route, response } of held.slice(1)) await route.fulfill({ response });
