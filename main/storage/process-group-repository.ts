@@ -21,7 +21,7 @@ export class ProcessGroupRepository {
   private readonly deleteStatement: Database.Statement<[number]>;
   private readonly allStatement: Database.Statement<[], RecordedGroup>;
 
-  constructor(db: Database.Database) {
+  constructor(private readonly db: Database.Database) {
     // A row left by a worker that died belongs to an ended group whose id is handed out again: the new group replaces it.
     this.insertStatement = db.prepare('INSERT OR REPLACE INTO process_groups (pgid, boot, command, started_at, leader_started) VALUES (?, ?, ?, ?, ?)');
     this.deleteStatement = db.prepare('DELETE FROM process_groups WHERE pgid = ?');
@@ -33,7 +33,8 @@ export class ProcessGroupRepository {
   }
 
   closed(pgid: number): void {
-    this.deleteStatement.run(pgid);
+    // The worker is stopping and its database closed before a check it ran ended: the row stays, and the next worker finds the group gone.
+    if (this.db.open) this.deleteStatement.run(pgid);
   }
 
   left(): RecordedGroup[] {

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { detectBackends } from '../../main/backends/detect.js';
 import { loginShellPath } from '../../main/backends/login-path.js';
 import { currentBoot } from '../../main/executions/boot-identity.js';
-import { leaderStart, processRunning } from '../../main/executions/process-group.js';
+import { leaderStart, processRunning, spawnGroup } from '../../main/executions/process-group.js';
 import { openDatabase } from '../../main/storage/database.js';
 import { ProcessGroupRepository } from '../../main/storage/process-group-repository.js';
 import { makeTempDir } from '../helpers/temp.js';
@@ -108,6 +108,19 @@ describe('the journal of process groups', () => {
     expect(running).toMatchObject({ boot: currentBoot(), command: '/bin/bash' });
     expect((await reading).source).toBe('login-shell');
     expect(groups.left()).toEqual([]);
+  });
+});
+
+describe('a group still running when the database closes (a worker stopping mid-check)', () => {
+  it('stops without an error; its row stays for the next worker, which finds the group gone', async () => {
+    const temp = makeTempDir();
+    cleanups.push(temp.remove);
+    const db = openDatabase({ file: path.join(temp.dir, 'agented.db') });
+    const group = spawnGroup(['sleep', '60'], { env: process.env, journal: new ProcessGroupRepository(db) });
+    db.close();
+    // A rejection here is unhandled where the stop is not awaited (the login-shell read), and ends the worker.
+    await expect(group.stop({ graceMs: 100 })).resolves.toBeUndefined();
+    expect(processRunning(group.pgid)).toBe(false);
   });
 });
 
