@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Page, Request } from 'playwright-core';
+import type { Page, Request, Route } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import type { Execution, ExecutionState } from '../../common/executions.js';
 import { openDatabase } from '../../main/storage/database.js';
@@ -318,4 +318,83 @@ describe('a late answer to an earlier choice', () => {
       expect(deleted.status).toBe(204);
     }
   });
+});
+
+/**
+ * A page's first load overtaken by the reloads live changes ask for, as on a
+ * busy worker over a slow link: the page still shows what it opened. Answers
+ * are held back or slowed in the browser, as a slow network would.
+ */
+describe('a first load overtaken by live changes', () => {
+  it('the execution page opens the log stream and names the trigger when a live change reloads it before the first answer is shown', async () => {
+    const executionId = await run(await createTrigger('Overtaken trigger', 'WORK 30000'));
+    await reaches(executionId, ['running']);
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.context.newPage();
+      await signIn(page, '/executions');
+      await page.getByTestId(`execution-row-${executionId}`).waitFor();
+
+      // Every answer for the execution is held, each made by the server at once, until let through.
+      const held: { route: Route; response: Awaited<ReturnType<Route['fetch']>> }[] = [];
+      let holding = true;
+      await page.route(
+        (url) => url.pathname === `/api/executions/${executionId}`,
+        async (route) => {
+          if (!holding) return route.continue();
+          held.push({ route, response: await route.fetch() });
+        },
+      );
+      await page.getByTestId(`execution-row-${executionId}`).getByRole('link').click();
+      await expect.poll(() => held.length).toBe(1);
+      // The run ends: the page's live change asks for the execution again.
+      await api('POST', `/api/executions/${executionId}/cancel`);
+      await expect.poll(() => held.length).toBe(2);
+
+      // The first answer comes, then the reload's.
+      const [first] = held;
+      await first!.route.fulfill({ response: first!.response });
+      await page.waitForTimeout(300);
+      holding = false;
+      for (const { route, response } of held.slice(1)) await route.fulfill({ response });
+
+      await expect.poll(() => page.getByTestId('execution-state').getAttribute('data-state')).toBe('cancelled');
+      await expect.poll(() => page.getByTestId('stream-state').textContent()).toContain('complete');
+      await expect.poll(() => page.locator('.execution-title').textContent()).toContain('Overtaken trigger');
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('the executions list shows its first page while runs keep changing and each answer takes longer than a reload\'s wait', async () => {
+    const triggerId = await createTrigger('Busy trigger');
+    const first = await runToEnd(triggerId);
+    const browser = await launchBrowser();
+    let busy = true;
+    // Runs one after another: a change every few hundred milliseconds, each reloading the list.
+    const runs = (async () => {
+      for (const until = Date.now() + 20_000; busy && Date.now() < until; ) {
+        await runToEnd(triggerId);
+      }
+    })();
+    try {
+      const page = await browser.context.newPage();
+      await signIn(page, '/');
+      await page.route(
+        (url) => url.pathname.startsWith('/api/executions'),
+        async (route) => {
+          const response = await route.fetch();
+          await new Promise((resolve) => setTimeout(resolve, 1_200));
+          // The browser may have closed meanwhile, at the end of the test.
+          await route.fulfill({ response }).catch(() => undefined);
+        },
+      );
+      await page.getByRole('link', { name: 'Executions', exact: true }).click();
+      await expect.poll(() => page.getByTestId(`execution-row-${first}`).count(), { timeout: 8_000 }).toBe(1);
+    } finally {
+      busy = false;
+      await runs;
+      await browser.close();
+    }
+  }, 40_000);
 });
