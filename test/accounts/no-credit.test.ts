@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Account } from '../../common/accounts.js';
-import { startEngine } from '../helpers/engine.js';
-import { INSUFFICIENT_QUOTA, startOpenAiStandIn, writeCodexConfig } from '../helpers/stand-ins/openai.js';
+import { startCodexEngine, startEngine } from '../helpers/engine.js';
+import { INSUFFICIENT_QUOTA, startOpenAiStandIn } from '../helpers/stand-ins/openai.js';
 import { makeTempDir } from '../helpers/temp.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -22,23 +22,10 @@ const PAID_KEY = 'sk-openai-paid-0123456789';
 describe('a codex account without credit (OpenAI insufficient_quota)', () => {
   it('is set aside for a day and the execution moves to the next account; switching the account off and on tries it again', async () => {
     let credit = false;
-    const openAi = await startOpenAiStandIn((recorded) =>
-      recorded.headers.authorization === `Bearer ${NO_CREDIT_KEY}` && !credit ? { status: 429, body: INSUFFICIENT_QUOTA } : { text: 'Done by codex.' },
+    const { engine, openAi, addAccount: add } = await startCodexEngine(
+      (recorded) => (recorded.headers.authorization === `Bearer ${NO_CREDIT_KEY}` && !credit ? { status: 429, body: INSUFFICIENT_QUOTA } : { text: 'Done by codex.' }),
+      (step) => cleanups.push(step),
     );
-    cleanups.push(() => openAi.close());
-    const home = makeTempDir('agented-no-credit-');
-    cleanups.push(home.remove);
-    const codexHome = path.join(home.dir, '.codex');
-    fs.mkdirSync(codexHome);
-    // The provider reads its key from OPENAI_API_KEY, where each account's key goes.
-    writeCodexConfig(codexHome, openAi, 'OPENAI_API_KEY');
-    const engine = await startEngine({ CODEX_HOME: codexHome });
-    cleanups.push(() => engine.close());
-    const add = async (name: string, apiKey: string, priority: number) => {
-      const created = await engine.api<Account>('POST', '/api/accounts', { backend: 'codex', name, apiKey, priority });
-      expect(created.status, JSON.stringify(created.body)).toBe(201);
-      return created.body;
-    };
     const noCredit = await add('no-credit', NO_CREDIT_KEY, 1);
     await add('paid', PAID_KEY, 2);
     const trigger = await engine.createTrigger({ backend: 'codex', model: 'gpt-stand-in', promptTemplate: 'Say hello' });
@@ -77,16 +64,10 @@ const USAGE_NOT_INCLUDED = { error: { type: 'usage_not_included' } };
 describe('a codex account whose ChatGPT plan does not include Codex (usage_not_included)', () => {
   it('is set aside for a day like one without credit, the next account runs; with none left the execution waits, saying the account has no credit', async () => {
     const PLAN_KEY = 'sk-openai-free-plan-0123456789';
-    const openAi = await startOpenAiStandIn((recorded) => (recorded.headers.authorization === `Bearer ${PLAN_KEY}` ? { status: 429, body: USAGE_NOT_INCLUDED } : { text: 'Done by codex.' }));
-    cleanups.push(() => openAi.close());
-    const home = makeTempDir('agented-no-codex-plan-');
-    cleanups.push(home.remove);
-    const codexHome = path.join(home.dir, '.codex');
-    fs.mkdirSync(codexHome);
-    writeCodexConfig(codexHome, openAi, 'OPENAI_API_KEY');
-    const engine = await startEngine({ CODEX_HOME: codexHome });
-    cleanups.push(() => engine.close());
-    const add = async (name: string, apiKey: string, priority: number) => (await engine.api<Account>('POST', '/api/accounts', { backend: 'codex', name, apiKey, priority })).body;
+    const { engine, addAccount: add } = await startCodexEngine(
+      (recorded) => (recorded.headers.authorization === `Bearer ${PLAN_KEY}` ? { status: 429, body: USAGE_NOT_INCLUDED } : { text: 'Done by codex.' }),
+      (step) => cleanups.push(step),
+    );
     const free = await add('free-plan', PLAN_KEY, 1);
     const paid = await add('paid', PAID_KEY, 2);
     const trigger = await engine.createTrigger({ backend: 'codex', model: 'gpt-stand-in', promptTemplate: 'Say hello' });

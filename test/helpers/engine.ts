@@ -1,13 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Account } from '../../common/accounts.js';
 import type { Execution, ExecutionState } from '../../common/executions.js';
 import type { TriggerCreate } from '../../common/triggers.js';
 import { agentClisBin } from './agent-clis.js';
 import { request } from './http.js';
 import { startInProcess, type InProcessServer } from './in-process.js';
 import { startAnthropicStandIn, type AnthropicReply } from './stand-ins/anthropic.js';
+import { startOpenAiStandIn, writeCodexConfig, type OpenAiReply } from './stand-ins/openai.js';
 import type { RecordedRequest, StandIn } from './stand-ins/server.js';
 import { repoRoot } from './serve.js';
+import { makeTempDir } from './temp.js';
 import { sleep } from './time.js';
 
 /**
@@ -103,4 +106,30 @@ export function stubbornExecutable(dir: string): string {
   const file = path.join(dir, 'stubborn-agent');
   fs.writeFileSync(file, `#!/bin/sh\nexec "${process.execPath}" "${fixture}"\n`, { mode: 0o755 });
   return file;
+}
+
+/**
+ * The real worker running the real codex CLI against the OpenAI stand-in (`respond`), its provider
+ * reading the key from OPENAI_API_KEY, where each codex account's key goes; `addAccount` adds one.
+ * What it starts is handed to `cleanup`.
+ */
+export async function startCodexEngine(
+  respond: (request: RecordedRequest, index: number) => OpenAiReply,
+  cleanup: (step: () => unknown) => void,
+): Promise<{ engine: Engine; openAi: StandIn; addAccount(name: string, apiKey: string, priority: number): Promise<Account> }> {
+  const openAi = await startOpenAiStandIn(respond);
+  cleanup(() => openAi.close());
+  const home = makeTempDir('agented-codex-engine-');
+  cleanup(home.remove);
+  const codexHome = path.join(home.dir, '.codex');
+  fs.mkdirSync(codexHome);
+  writeCodexConfig(codexHome, openAi, 'OPENAI_API_KEY');
+  const engine = await startEngine({ CODEX_HOME: codexHome });
+  cleanup(() => engine.close());
+  const addAccount = async (name: string, apiKey: string, priority: number) => {
+    const created = await engine.api<Account>('POST', '/api/accounts', { backend: 'codex', name, apiKey, priority });
+    if (created.status !== 201) throw new Error(`account ${name} not created: ${JSON.stringify(created.body)}`);
+    return created.body;
+  };
+  return { engine, openAi, addAccount };
 }

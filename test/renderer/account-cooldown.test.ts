@@ -1,11 +1,7 @@
 // @vitest-environment happy-dom
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Account } from '../../common/accounts.js';
-import { startEngine } from '../helpers/engine.js';
-import { INSUFFICIENT_QUOTA, startOpenAiStandIn, writeCodexConfig } from '../helpers/stand-ins/openai.js';
-import { makeTempDir } from '../helpers/temp.js';
+import { startCodexEngine } from '../helpers/engine.js';
+import { INSUFFICIENT_QUOTA } from '../helpers/stand-ins/openai.js';
 import { mountApp, type MountedApp } from './mount-app.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -22,18 +18,10 @@ const LIMITED_KEY = 'sk-openai-rate-limited-0123456789';
  */
 describe('the accounts page, an account cooling down', () => {
   it('says "no credit" for an account without credit, and "cooling down" for a rate-limited one', { timeout: 90_000 }, async () => {
-    const openAi = await startOpenAiStandIn((recorded) =>
-      recorded.headers.authorization === `Bearer ${NO_CREDIT_KEY}` ? { status: 429, body: INSUFFICIENT_QUOTA } : { status: 429 },
+    const { engine, addAccount: add } = await startCodexEngine(
+      (recorded) => (recorded.headers.authorization === `Bearer ${NO_CREDIT_KEY}` ? { status: 429, body: INSUFFICIENT_QUOTA } : { status: 429 }),
+      (step) => cleanups.push(step),
     );
-    cleanups.push(() => openAi.close());
-    const home = makeTempDir('agented-account-cooldown-');
-    cleanups.push(home.remove);
-    const codexHome = path.join(home.dir, '.codex');
-    fs.mkdirSync(codexHome);
-    writeCodexConfig(codexHome, openAi, 'OPENAI_API_KEY');
-    const engine = await startEngine({ CODEX_HOME: codexHome });
-    cleanups.push(() => engine.close());
-    const add = async (name: string, apiKey: string, priority: number) => (await engine.api<Account>('POST', '/api/accounts', { backend: 'codex', name, apiKey, priority })).body;
     await add('no-credit', NO_CREDIT_KEY, 1);
     await add('limited', LIMITED_KEY, 2);
     const trigger = await engine.createTrigger({ backend: 'codex', model: 'gpt-stand-in', promptTemplate: 'Say hello', onRateLimit: 'fail' });
