@@ -41,6 +41,24 @@ function deliver(triggerId: string, body: string | Buffer, headers: Record<strin
   return request(target.url, { method: 'POST', path: `/hooks/${triggerId}`, body, headers });
 }
 
+/** Sends a payload to a GitHub trigger as GitHub would: signed, as this event. */
+function signedSender(trigger: TriggerCreated, event: string): (payload: unknown) => Promise<RawResponse> {
+  return (payload) => {
+    const body = JSON.stringify(payload);
+    return deliver(trigger.id, body, githubHeaders({ secret: trigger.secret!, event, body }));
+  };
+}
+
+/** What an issue comment with this text does to a new trigger that wants `@agented` mentioned: starts an execution, or is ignored. */
+async function commentMentionOutcome(name: string): Promise<(text: string) => Promise<'started' | 'ignored'>> {
+  const send = signedSender(await createTrigger({ name, kind: 'github', promptTemplate: 'Answer: {{payload.comment.body}}', github: { events: ['issue_comment.created'], mention: '@agented' } }), 'issue_comment');
+  return async (text) => {
+    const payload = githubExample('issue_comment', 'created');
+    payload.comment.body = text;
+    return 'executionId' in (await send(payload)).json<object>() ? 'started' : 'ignored';
+  };
+}
+
 async function execution(id: string): Promise<Execution> {
   const response = await api('GET', `/api/executions/${id}`);
   expect(response.status).toBe(200);
@@ -451,10 +469,7 @@ describe('GitHub deliveries', () => {
       promptTemplate: 'Answer the comment on "{{payload.issue.title}}": {{payload.comment.body}}',
       github: { events: ['issue_comment.created'], mention: '@agented' },
     });
-    const send = (payload: unknown) => {
-      const body = JSON.stringify(payload);
-      return deliver(comments.id, body, githubHeaders({ secret: comments.secret!, event: 'issue_comment', body }));
-    };
+    const send = signedSender(comments, 'issue_comment');
 
     const plain = githubExample('issue_comment', 'created');
     expect(plain.comment.body).not.toContain('@agented');
@@ -477,14 +492,7 @@ describe('GitHub deliveries', () => {
   });
 
   it('a mention in a quoted reply or in code is not one: a "Quote reply" to an earlier mention starts nothing', async () => {
-    const comments = await createTrigger({ name: 'quoted mentions', kind: 'github', promptTemplate: 'Answer: {{payload.comment.body}}', github: { events: ['issue_comment.created'], mention: '@agented' } });
-    const outcome = async (text: string) => {
-      const payload = githubExample('issue_comment', 'created');
-      payload.comment.body = text;
-      const body = JSON.stringify(payload);
-      const answer = await deliver(comments.id, body, githubHeaders({ secret: comments.secret!, event: 'issue_comment', body }));
-      return 'executionId' in answer.json<object>() ? 'started' : 'ignored';
-    };
+    const outcome = await commentMentionOutcome('quoted mentions');
     expect(await outcome('> @agented fix the failing test\r\n\r\nThanks, that was quick.')).toBe('ignored');
     expect(await outcome('>> @agented nested quote\nok')).toBe('ignored');
     expect(await outcome('Run it with:\n```\n@agented fix\n```\nlater')).toBe('ignored');
@@ -495,14 +503,7 @@ describe('GitHub deliveries', () => {
   });
 
   it('a stray backtick does not hide a mention in a later paragraph (a code span never crosses a blank line or a quote)', async () => {
-    const comments = await createTrigger({ name: 'stray backticks', kind: 'github', promptTemplate: 'Answer: {{payload.comment.body}}', github: { events: ['issue_comment.created'], mention: '@agented' } });
-    const outcome = async (text: string) => {
-      const payload = githubExample('issue_comment', 'created');
-      payload.comment.body = text;
-      const body = JSON.stringify(payload);
-      const answer = await deliver(comments.id, body, githubHeaders({ secret: comments.secret!, event: 'issue_comment', body }));
-      return 'executionId' in answer.json<object>() ? 'started' : 'ignored';
-    };
+    const outcome = await commentMentionOutcome('stray backticks');
     expect(await outcome('The regex needs a ` escaped.\n\n@agented please update `parser.ts`.')).toBe('started');
     expect(await outcome('A ` here\n> quoted\n@agented fix `it`')).toBe('started');
     expect(await outcome('A ` here\n```\ncode\n```\n@agented fix `it`')).toBe('started');
@@ -517,10 +518,7 @@ describe('GitHub deliveries', () => {
       promptTemplate: 'Address the review: {{payload.review.body}}',
       github: { events: ['pull_request_review.submitted'], mention: '@agented' },
     });
-    const send = (payload: unknown) => {
-      const body = JSON.stringify(payload);
-      return deliver(reviews.id, body, githubHeaders({ secret: reviews.secret!, event: 'pull_request_review', body }));
-    };
+    const send = signedSender(reviews, 'pull_request_review');
 
     const mentioning = githubExample('pull_request_review', 'submitted');
     expect(mentioning.pull_request.body).not.toContain('@agented');
