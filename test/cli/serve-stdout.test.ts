@@ -16,23 +16,30 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+/** `agented serve` (run by `argv`) in a home of its own, in a process group of its own that the test's end kills whole. */
+function serve(argv: string[], home: string, stderr: 'pipe' | 'ignore') {
+  const [command, ...args] = argv;
+  const child = spawn(command!, args, {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, AGENTED_API_KEY: KEY, AGENTED_DATA_DIR: path.join(home, 'data'), AGENTED_LOG_DIR: path.join(home, 'logs') },
+    stdio: ['ignore', 'pipe', stderr],
+    detached: true,
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  cleanups.push(() => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  });
+  return { child, exited };
+}
+
 describe('agented serve when its stdout goes away', () => {
   it('a reader that takes the ready line and closes the pipe ends neither the supervisor nor the worker', async () => {
     const temp = makeTempDir();
     cleanups.push(temp.remove);
-    const child = spawn('node', [cliPath, 'serve', '--port', '0'], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: temp.dir, AGENTED_API_KEY: KEY, AGENTED_DATA_DIR: path.join(temp.dir, 'data'), AGENTED_LOG_DIR: path.join(temp.dir, 'logs') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    cleanups.push(() => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    });
+    const { child, exited } = serve(['node', cliPath, 'serve', '--port', '0'], temp.dir, 'pipe');
     const stderr: string[] = [];
     readline.createInterface({ input: child.stderr! }).on('line', (line) => stderr.push(line));
     const lines = readline.createInterface({ input: child.stdout! });
@@ -65,19 +72,7 @@ describe('agented serve when its stdout goes away', () => {
     const temp = makeTempDir();
     cleanups.push(temp.remove);
     const logDir = path.join(temp.dir, 'logs');
-    const child = spawn('sh', ['-c', `exec node "${cliPath}" serve --port 0 2>&1`], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: temp.dir, AGENTED_API_KEY: KEY, AGENTED_DATA_DIR: path.join(temp.dir, 'data'), AGENTED_LOG_DIR: logDir },
-      stdio: ['ignore', 'pipe', 'ignore'],
-      detached: true,
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    cleanups.push(() => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    });
+    const { child, exited } = serve(['sh', '-c', `exec node "${cliPath}" serve --port 0 2>&1`], temp.dir, 'ignore');
     const lines = readline.createInterface({ input: child.stdout! });
     await within(new Promise((resolve) => lines.once('line', resolve)), 30_000, 'the first line');
     // What `head -n 1` does: it takes one line and goes, before the ready line and the login link on stderr.
