@@ -107,12 +107,15 @@ export class DeliveryIngest {
     const signature = effectiveSignature(trigger.definition);
     // What a check that ran says: a trigger without a scheme has nothing to check.
     const checked: SignatureCheck = signature.scheme === 'none' ? 'none' : 'passed';
+    const verdict = await this.deps.preparer.prepare(preparation, headers, body);
+    // Only a refused delivery is searched for the secret: one whose signature matched was made by a sender that keeps it to itself.
+    const secret = verdict.kind === 'rejected' ? preparation.secret : null;
     const delivery: NewDelivery = {
       id: newId('dlv'),
       triggerId,
       receivedAt: now.toISOString(),
-      headers: inspectorHeaders(headers, signature.header, null),
-      ...inspectorBody(body, this.deps.options.inspectorBodyCapBytes, null),
+      headers: inspectorHeaders(headers, signature.header, secret),
+      ...inspectorBody(body, this.deps.options.inspectorBodyCapBytes, secret),
       verified: false,
       signatureCheck: 'not-reached',
       outcome: 'rejected',
@@ -120,15 +123,11 @@ export class DeliveryIngest {
       executionId: null,
       dedupKey: null,
     };
-    const verdict = await this.deps.preparer.prepare(preparation, headers, body);
     switch (verdict.kind) {
-      case 'rejected': {
-        // Only a refused delivery is searched for the secret: one whose signature matched was made by a sender that keeps it to itself.
-        const masked = { headers: inspectorHeaders(headers, signature.header, preparation.secret), ...inspectorBody(body, this.deps.options.inspectorBodyCapBytes, preparation.secret) };
-        await this.records.run({ delivery: { ...delivery, ...masked, verified: verdict.verified, signatureCheck: signatureCheckOf(verdict, checked), outcome: 'rejected', reason: verdict.reason }, entry });
+      case 'rejected':
+        await this.records.run({ delivery: { ...delivery, verified: verdict.verified, signatureCheck: signatureCheckOf(verdict, checked), outcome: 'rejected', reason: verdict.reason }, entry });
         log.info('delivery rejected', { trigger_id: triggerId, delivery_id: delivery.id, reason: verdict.reason });
         throw new ApiError(verdict.code, verdict.reason);
-      }
       case 'ignored':
         await this.records.run({ delivery: { ...delivery, verified: true, signatureCheck: checked, outcome: verdict.outcome, reason: verdict.reason }, entry });
         return { status: verdict.status, body: verdict.answer, logFields: { trigger_id: triggerId, delivery_id: delivery.id, outcome: verdict.outcome, reason: verdict.reason } };
