@@ -88,13 +88,17 @@ export class BudgetLedger {
     const patch = BudgetPatch.parse(input);
     const row = this.statements.one.get(id);
     if (!row) throw new ApiError('ERR_BUDGET_NOT_FOUND');
+    // As PATCH /api/settings: a value already in place is no change to make or to record in the audit log.
+    const current = this.toApi(row);
+    const fields = (Object.keys(patch) as (keyof typeof patch)[]).filter((field) => patch[field] !== current[field]);
+    if (fields.length === 0) return current;
     const limitUsd = patch.limitUsd === undefined ? row.limit_usd : patch.limitUsd;
     const limitTokens = patch.limitTokens === undefined ? row.limit_tokens : patch.limitTokens;
     // The same rule as on creation: a budget limits something.
     if (limitUsd === null && limitTokens === null) throw new ApiError('ERR_VALIDATION', undefined, [{ path: 'body.limitUsd', message: 'set limitUsd, limitTokens or both' }]);
     const hard = patch.hard === undefined ? row.hard : patch.hard ? 1 : 0;
     this.statements.update.run(patch.period ?? row.period, limitUsd, limitTokens, hard, id);
-    this.deps.audit.record({ action: 'budget.updated', ...actor, targetId: id, detail: { fields: Object.keys(patch) } });
+    this.deps.audit.record({ action: 'budget.updated', ...actor, targetId: id, detail: { fields } });
     const budget = this.toApi(this.statements.one.get(id)!);
     // An alert was about the old limits: a threshold the budget is now under is news again when it is crossed.
     this.statements.forgetAlertsAbove.run(id, budget.periodStart, budget.used * 100);

@@ -100,12 +100,7 @@ export function accountRoutes(deps: { accounts: AccountService; budgets: BudgetL
       params: BudgetIdParams,
       body: BudgetPatch,
       responses: { 200: { description: 'The budget as it is now, with its spend', schema: Budget }, 401: errors[401], 404: { description: 'No such budget', schema: ErrorBody } },
-      handler: ({ params, body, req }) => {
-        const budget = deps.budgets.get(params.id);
-        // As PATCH /api/settings: a value already in place is no change to make or to record in the audit log.
-        const changes = Object.entries(body).filter(([field, value]) => budget[field as keyof typeof body] !== value);
-        return changes.length === 0 ? budget : deps.budgets.update(params.id, Object.fromEntries(changes), actorOf(req));
-      },
+      handler: ({ params, body, req }) => deps.budgets.update(params.id, body, actorOf(req)),
     }),
     defineRoute<BudgetId>({
       method: 'delete',
