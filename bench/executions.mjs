@@ -5,6 +5,8 @@
 // - log pipeline: lines read from the CLI's pipe, parsed, stored, and delivered
 //   to an SSE client, per second and with their latency (written by the CLI →
 //   received by the client), vs this process reading the same program's stdout;
+//   and beside both, the least a server can do on that path (a second process,
+//   bench/minimal-pipeline-server.mjs), so the figure says what the machine allows;
 // - SSE fan-out: many clients on one execution — none dropped, and the
 //   worker's memory per client;
 // - start latency: POST /api/triggers/:id/run sent → the CLI's first line of
@@ -222,15 +224,40 @@ async function floodThroughAgented(api, baseUrl, workerPid, triggerId, goFile) {
   };
 }
 
+/** The same flood through the least a server can do (bench/minimal-pipeline-server.mjs): how far below the raw read any implementation starts here. */
+async function floodThroughMinimal(minimal, prompt, goFile) {
+  fs.rmSync(goFile, { force: true });
+  const meter = new LineMeter(FLOOD_LINES);
+  const cpuAtGo = { server: 0, client: 0 };
+  const { status } = await followExecution(minimal.url, KEY, encodeURIComponent(prompt), (event, _id, data, receivedAt) => {
+    if (event === 'log' && !meter.take(data, receivedAt) && data.includes('started_at_ms')) {
+      Object.assign(cpuAtGo, { server: cpuMs(minimal.pid), client: ownCpuMs() });
+      fs.writeFileSync(goFile, '');
+    }
+  }).done;
+  if (status.state !== 'succeeded') throw new Error(`the minimal pipeline's flood ended ${status.state}`);
+  return {
+    ...meter.summary(),
+    serverCpuMicrosPerLine: microsPerLine(cpuMs(minimal.pid) - cpuAtGo.server, meter.count),
+    clientCpuMicrosPerLine: microsPerLine(ownCpuMs() - cpuAtGo.client, meter.count),
+  };
+}
+
 async function logPipeline(api, baseUrl, workerPid, executable, temp) {
   const goFile = path.join(temp, 'go-pipeline');
   const prompt = `flood lines=${FLOOD_LINES} text=${TEXT_CHARS} go=${goFile}`;
   const triggerId = await api.createTrigger('bench log pipeline', prompt);
   const rounds = [];
-  for (let i = 0; i < ROUNDS; i += 1) {
-    const baseline = await floodDirectly(executable, prompt, goFile);
-    const agented = await floodThroughAgented(api, baseUrl, workerPid, triggerId, goFile);
-    rounds.push({ baseline, agented, ratio: round(agented.linesPerSecond / baseline.linesPerSecond, 3) });
+  const minimal = await startProcess([fileURLToPath(new URL('minimal-pipeline-server.mjs', import.meta.url)), executable], {});
+  try {
+    for (let i = 0; i < ROUNDS; i += 1) {
+      const baseline = await floodDirectly(executable, prompt, goFile);
+      const least = await floodThroughMinimal(minimal, prompt, goFile);
+      const agented = await floodThroughAgented(api, baseUrl, workerPid, triggerId, goFile);
+      rounds.push({ baseline, minimal: least, agented, ratio: round(agented.linesPerSecond / baseline.linesPerSecond, 3), minimalRatio: round(least.linesPerSecond / baseline.linesPerSecond, 3) });
+    }
+  } finally {
+    await minimal.stop();
   }
   const middle = rounds.find((entry) => entry.ratio === median(rounds.map((other) => other.ratio))) ?? rounds[0];
   const ratio = middle.ratio;
@@ -241,14 +268,19 @@ async function logPipeline(api, baseUrl, workerPid, executable, temp) {
     logStoreCap: LOG_STORE_CAP,
     rounds: rounds.length,
     baseline: middle.baseline,
+    minimal: middle.minimal,
     agented: middle.agented,
     ratio,
-    perRound: rounds.map((entry) => ({ ratio: entry.ratio, agentedLinesPerSecond: entry.agented.linesPerSecond, baselineLinesPerSecond: entry.baseline.linesPerSecond, agentedLatencyP99Ms: entry.agented.latencyP99Ms })),
+    minimalRatio: median(rounds.map((entry) => entry.minimalRatio)),
+    perRound: rounds.map((entry) => ({ ratio: entry.ratio, minimalRatio: entry.minimalRatio, agentedLinesPerSecond: entry.agented.linesPerSecond, minimalLinesPerSecond: entry.minimal.linesPerSecond, baselineLinesPerSecond: entry.baseline.linesPerSecond, agentedLatencyP99Ms: entry.agented.latencyP99Ms })),
     target,
     met: rounds.every((entry) => entry.agented.lines === FLOOD_LINES) && ratio >= target.ratio && middle.agented.latencyP99Ms <= target.latencyP99Ms,
   };
   console.log(
     `${result.name}: ${middle.agented.linesPerSecond} lines/s (latency p50 ${middle.agented.latencyP50Ms} ms, p99 ${middle.agented.latencyP99Ms} ms; CPU per line: worker ${middle.agented.workerCpuMicrosPerLine} µs, SSE client ${middle.agented.clientCpuMicrosPerLine} µs) vs ${middle.baseline.linesPerSecond} lines/s (p50 ${middle.baseline.latencyP50Ms} ms, p99 ${middle.baseline.latencyP99Ms} ms; reader ${middle.baseline.readerCpuMicrosPerLine} µs a line) → ratio ${ratio} (median of ${rounds.length}: ${rounds.map((entry) => entry.ratio).join(', ')}; worker CPU ${rounds.map((entry) => entry.agented.workerCpuMicrosPerLine).join(', ')} µs a line); target ≥ ${target.ratio}, p99 ≤ ${target.latencyP99Ms} ms: ${result.met ? 'met' : 'MISSED'}`,
+  );
+  console.log(
+    `  beside it, the least a server can do (parse, store in 64 KB rows, stream; bench/minimal-pipeline-server.mjs): ${middle.minimal.linesPerSecond} lines/s (p99 ${middle.minimal.latencyP99Ms} ms; CPU per line: server ${middle.minimal.serverCpuMicrosPerLine} µs, SSE client ${middle.minimal.clientCpuMicrosPerLine} µs) → ${result.minimalRatio} of the raw read (rounds: ${rounds.map((entry) => entry.minimalRatio).join(', ')})`,
   );
   return result;
 }
