@@ -34,11 +34,14 @@ export function openDatabase({ file, migrations = defaultMigrations }: OpenDatab
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const db = new Database(file);
   try {
+    db.pragma('busy_timeout = 5000');
+    // Before anything else: setting the journal mode already writes to the file and reads its whole schema, which
+    // a newer Agented may have written in a form this SQLite cannot parse. user_version is read from the header alone.
+    refuseNewer(db, file, migrations);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
-    db.pragma('busy_timeout = 5000');
-    migrate(db, file, migrations);
+    migrate(db, migrations);
     return db;
   } catch (error) {
     db.close();
@@ -79,10 +82,14 @@ export function checkDatabase(db: Database.Database, probe: () => void): Databas
   }
 }
 
-function migrate(db: Database.Database, file: string, migrations: readonly Migration[]): void {
+function refuseNewer(db: Database.Database, file: string, migrations: readonly Migration[]): void {
   const latest = migrations.at(-1)?.version ?? 0;
   const current = schemaVersion(db);
   if (current > latest) throw new DatabaseTooNewError(file, current, latest);
+}
+
+function migrate(db: Database.Database, migrations: readonly Migration[]): void {
+  const current = schemaVersion(db);
   for (const migration of migrations) {
     if (migration.version <= current) continue;
     db.transaction(() => {

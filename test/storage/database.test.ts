@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DatabaseTooNewError, openDatabase, schemaVersion } from '../../main/storage/database.js';
@@ -56,6 +58,33 @@ describe('database and migrations', () => {
     const check = new Database(file);
     expect(check.pragma('user_version', { simple: true })).toBe(99);
     check.close();
+  });
+
+  it('a database from a newer version in rollback-journal mode is refused before it is switched to WAL: its file stays byte for byte', () => {
+    const file = tempFile();
+    fs.mkdirSync(path.dirname(file));
+    const raw = new Database(file);
+    raw.pragma('journal_mode = DELETE');
+    raw.exec('CREATE TABLE future (x TEXT)');
+    raw.pragma('user_version = 99');
+    raw.close();
+    const before = fs.readFileSync(file);
+    expect(() => openDatabase({ file })).toThrow(DatabaseTooNewError);
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+    expect(fs.readdirSync(path.dirname(file))).toEqual(['agented.db']);
+  });
+
+  it('a database from a newer version whose schema this SQLite cannot read is refused as too new, not as malformed', () => {
+    const file = tempFile();
+    openDatabase({ file }).close();
+    const raw = new Database(file);
+    // A table written with syntax a later SQLite may bring: readable only to the newer Agented that wrote it.
+    raw.unsafeMode(true);
+    raw.pragma('writable_schema = ON');
+    raw.prepare("INSERT INTO sqlite_master (type, name, tbl_name, rootpage, sql) VALUES ('table', 'future', 'future', 0, 'CREATE TABLE future (x) WITH FUTURE OPTION')").run();
+    raw.pragma('user_version = 99');
+    raw.close();
+    expect(() => openDatabase({ file })).toThrow(/schema version 99.*newer Agented/);
   });
 
   it('a failing migration rolls back entirely and leaves the previous version', () => {
