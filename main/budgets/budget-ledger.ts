@@ -229,7 +229,12 @@ function exhaustedText(budget: Budget): string {
 
 function spentText(budget: Budget): string {
   const parts: string[] = [];
-  if (budget.limitUsd !== null) parts.push(`$${budget.spent.costUsd.toFixed(2)} of $${budget.limitUsd.toFixed(2)}${budget.spent.estimatedUsd > 0 ? ' (partly estimated)' : ''}`);
+  if (budget.limitUsd !== null) parts.push(`${spentDollars(budget.spent.costUsd)} of $${budget.limitUsd.toFixed(2)}${budget.spent.estimatedUsd > 0 ? ' (partly estimated)' : ''}`);
   if (budget.limitTokens !== null) parts.push(`${budget.spent.tokens} of ${budget.limitTokens} tokens`);
   return parts.join(', ');
+}
+
+/** To the cent, rounded down: $0.996 of $1.00 said as $1.00 would read as the limit reached in an 80 % alert. */
+function spentDollars(amount: number): string {
+  return `$${(Math.floor(toBillionths(amount * 100)) / 100).toFixed(2)}`;
 }

@@ -46,7 +46,7 @@ function ledger() {
     budgets.checkThresholds('trg_costly', null, id);
   };
   const thresholds = () => notifications.map((notification) => notification.data?.threshold);
-  return { budgets, usage, spent, thresholds };
+  return { budgets, usage, spent, thresholds, notifications };
 }
 
 describe('dollar sums that land on a limit', () => {
@@ -67,6 +67,14 @@ describe('dollar sums that land on a limit', () => {
     spent(0.08);
     expect(budgets.list()[0]!.used).toBe(0.8);
     expect(thresholds()).toEqual([80]);
+  });
+
+  it('$0.996 of a $1.00 budget is said as $0.99 in its 80 % alert, not $1.00: rounded up, it read as the limit reached', () => {
+    const { budgets, spent, notifications } = ledger();
+    budgets.create({ scope: 'global', period: 'day', limitUsd: 1, hard: false }, actor);
+    spent(0.5);
+    spent(0.496);
+    expect(notifications.map((notification) => [notification.title, notification.body])).toEqual([['The daily soft budget at 80%', '$0.99 of $1.00 this day.']]);
   });
 
   it('the usage report says $0.30 for $0.10 and $0.20, not $0.30000000000000004', () => {
