@@ -45,4 +45,13 @@ describe('estimates and shares', () => {
     expect(row().text()).toContain('Trigger Made in another window');
     expect(row().text()).not.toContain('deleted');
   });
+
+  it('a token limit in the millions reads in millions, not in thousands of thousands', async () => {
+    const app = await harness.mount();
+    const budget = await app.api.createBudget({ scope: 'global', period: 'month', limitTokens: 2_500_000, hard: false });
+    await app.open('/budgets');
+    const limit = () => app.wrapper.get(`[data-testid="budget-row-${budget.id}"] td.num`).text();
+    await app.until(() => limit() !== '');
+    expect(limit()).toBe('2.5M tokens');
+  });
 });

@@ -42,6 +42,8 @@ export function formatCost(usd: number | null): string {
 
 export function formatTokens(count: number | null): string {
   if (count === null) return '—';
+  // From where thousands would round to 1000.0k.
+  if (count >= 999_950) return `${(count / 1_000_000).toFixed(1)}M`;
   return count >= 10_000 ? `${(count / 1_000).toFixed(1)}k` : count.toLocaleString('en');
 }
 
