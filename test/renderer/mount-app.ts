@@ -118,6 +118,30 @@ export async function mountApp(server: { url: string; key: string }, fullPath = 
   };
 }
 
+/**
+ * Holds back the page's answers to the requests `matches` picks, as a slow network
+ * would: the server has answered (and acted) already, the page reads the answer
+ * only after `release()`.
+ */
+export function holdAnswers(matches: (url: string, method: string) => boolean): { release: () => Promise<void> } {
+  const pageFetch = globalThis.fetch;
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  globalThis.fetch = (async (...args: Parameters<typeof fetch>) => {
+    const response = await pageFetch(...args);
+    if (matches(String(args[0] instanceof Request ? args[0].url : args[0]), args[1]?.method ?? 'GET')) await released;
+    return response;
+  }) as typeof fetch;
+  return {
+    release: async () => {
+      globalThis.fetch = pageFetch;
+      release();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await flushPromises();
+    },
+  };
+}
+
 export interface AppOnScriptedWorker {
   /** The worker; started before the file's own beforeAll hooks run (hooks run in the order registered). */
   readonly engine: Engine;

@@ -4,7 +4,7 @@ import type { Execution } from '../../common/executions.js';
 import type { Trigger } from '../../common/triggers.js';
 import { githubExample, githubHeaders } from '../helpers/github-deliveries.js';
 import { request } from '../helpers/http.js';
-import { appOnScriptedWorker } from './mount-app.js';
+import { appOnScriptedWorker, holdAnswers } from './mount-app.js';
 
 /**
  * A trigger's pages in the whole renderer against a real worker (the agent
@@ -133,5 +133,33 @@ describe('trigger page', () => {
     expect(app.wrapper.get('[data-testid="trigger-name"]').text()).toBe('Review pull requests');
     expect(has('[data-testid="secret-panel"]')).toBe(false);
     expect(document.body.innerHTML).not.toContain(secret);
+  });
+
+  it('a run started just before leaving the page starts, and the reader stays where they went', async () => {
+    const app = await harness.mount(`/triggers/${deploy}`);
+    await app.until(() => has('[data-testid="run-now"]'));
+    await app.wrapper.get('[data-testid="run-now"]').trigger('click');
+    await app.until(() => has('[data-testid="run-panel"]'));
+    await app.wrapper.get('[data-testid="run-param-branch"]').setValue('left');
+    const before = (await executionsOf(deploy)).length;
+    const answer = holdAnswers((url, method) => method === 'POST' && url.endsWith(`/api/triggers/${deploy}/run`));
+    await app.wrapper.get('[data-testid="run-panel"] form').trigger('submit');
+    await app.open('/budgets');
+    await answer.release();
+    expect(await executionsOf(deploy)).toHaveLength(before + 1);
+    expect(app.router.currentRoute.value.path).toBe('/budgets');
+  });
+
+  it('a trigger deleted just before leaving its page is deleted, and the reader stays where they went', async () => {
+    const doomed = await harness.engine.createTrigger({ name: 'Doomed', promptTemplate: 'hello' });
+    const app = await harness.mount(`/triggers/${doomed}`);
+    await app.until(() => has('[data-testid="trigger-name"]'));
+    await app.wrapper.findAll('button').find((button) => button.text() === 'Delete')!.trigger('click');
+    const answer = holdAnswers((url, method) => method === 'DELETE' && url.endsWith(`/api/triggers/${doomed}`));
+    await app.wrapper.get('dialog [data-testid="confirm"]').trigger('click');
+    await app.open('/usage');
+    await answer.release();
+    expect((await harness.engine.api('GET', `/api/triggers/${doomed}`)).status).toBe(404);
+    expect(app.router.currentRoute.value.path).toBe('/usage');
   });
 });
