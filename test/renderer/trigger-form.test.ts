@@ -1,5 +1,6 @@
 // @vitest-environment happy-dom
 import { flushPromises, mount, type VueWrapper } from '@vue/test-utils';
+import { createPinia } from 'pinia';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Trigger, TriggerCreated } from '../../common/triggers.js';
 import { ApiClient } from '../../renderer/src/api/client.js';
@@ -28,7 +29,7 @@ afterEach(() => {
 });
 
 function mountForm(props: { trigger?: Trigger; globalLimit?: number } = {}): VueWrapper {
-  const wrapper = mount(TriggerForm, { props, global: { provide: { [ApiKey as symbol]: api } }, attachTo: document.body });
+  const wrapper = mount(TriggerForm, { props, global: { plugins: [createPinia()], provide: { [ApiKey as symbol]: api } }, attachTo: document.body });
   mounted.push(wrapper);
   return wrapper;
 }
