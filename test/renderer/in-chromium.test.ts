@@ -99,4 +99,24 @@ describe('the renderer in Chromium', () => {
       await browser.close();
     }
   });
+  it('a budget limit typed as a number the browser cannot read is refused under its field, and the stored limit stays', async () => {
+    const budget = await api<{ id: string }>('POST', '/api/budgets', { scope: 'global', period: 'month', limitUsd: 10, limitTokens: 1_000_000, hard: true });
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.context.newPage();
+      await signIn(page, '/budgets');
+      await page.getByTestId('edit-budget').click();
+      const usd = page.getByTestId('budget-limit-usd');
+      await usd.clear();
+      // Typed as a user types (fill() refuses such text): the browser then reports the field empty, which the form reads as "no limit".
+      await usd.pressSequentially('1e');
+      await page.getByTestId('budget-save').click();
+      await expect.poll(() => page.getByTestId('budget-error-limit-usd').textContent()).toContain('not a number');
+      expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('budget-limit-usd');
+      const { items } = await api<{ items: { id: string; limitUsd: number | null; limitTokens: number | null }[] }>('GET', '/api/budgets');
+      expect(items.find((item) => item.id === budget.id)).toMatchObject({ limitUsd: 10, limitTokens: 1_000_000 });
+    } finally {
+      await browser.close();
+    }
+  });
 });

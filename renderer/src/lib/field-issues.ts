@@ -26,16 +26,43 @@ export function useFieldIssues(fields: Record<string, string[]>) {
   async function show(error: unknown, what: string, form: Ref<HTMLElement | null>, issueFor?: (error: ApiCallError) => FieldIssue | null): Promise<void> {
     const own = error instanceof ApiCallError ? issueFor?.(error) : null;
     if (error instanceof ApiCallError && (own || (error.code === 'ERR_VALIDATION' && error.issues.length > 0))) {
-      issues.value = own ? [own] : error.issues;
-      const count = issues.value.length;
-      failure.value = `The server did not accept the ${what}: ${count === 1 ? 'one field needs' : `${count} fields need`} a change.`;
-      await nextTick();
-      form.value?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+      await place(own ? [own] : error.issues, `The server did not accept the ${what}`, form);
     } else {
       issues.value = [];
       failure.value = describeError(error);
     }
   }
 
-  return { issues, failure, errorsOf, invalid, describedBy, unplaced, clear, show };
+  /** Number fields whose last typed text the browser could not read ("1e", "--1"): it reports them empty, and v-model empties them on change. */
+  const unreadable = new Set<string>();
+
+  /** For the form's `input` events: notes which named number fields hold text that is not a number. */
+  function noteNumber(event: Event): void {
+    const input = event.target as HTMLInputElement;
+    if (input.type !== 'number' || input.name === '') return;
+    if (input.validity.badInput) unreadable.add(input.name);
+    else unreadable.delete(input.name);
+  }
+
+  /**
+   * Refuses to send a form whose number fields were typed as text the browser could not read: read as
+   * empty, which in some forms means something (no limit), the save would change what the reader did
+   * not mean to. Said once: the field is empty by then, and saved again empty it is meant so.
+   */
+  async function refuseUnreadableNumbers(what: string, form: Ref<HTMLElement | null>): Promise<boolean> {
+    if (unreadable.size === 0) return false;
+    const found = [...unreadable].map((name) => ({ path: `body.${name}`, message: 'what was typed here is not a number, and was cleared: type it again (as 10.5), or leave it empty' }));
+    unreadable.clear();
+    await place(found, `The ${what} was not saved`, form);
+    return true;
+  }
+
+  async function place(found: FieldIssue[], lead: string, form: Ref<HTMLElement | null>): Promise<void> {
+    issues.value = found;
+    failure.value = `${lead}: ${found.length === 1 ? 'one field needs' : `${found.length} fields need`} a change.`;
+    await nextTick();
+    form.value?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+  }
+
+  return { issues, failure, errorsOf, invalid, describedBy, unplaced, clear, show, noteNumber, refuseUnreadableNumbers };
 }
