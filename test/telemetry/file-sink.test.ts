@@ -1,10 +1,66 @@
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import path from 'node:path';
+import readline from 'node:readline';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ElectronLogFileSink } from '../../main/telemetry/file-sink.js';
 import { Logger } from '../../main/telemetry/logger.js';
 import { request } from '../helpers/http.js';
-import { runCli } from '../helpers/serve.js';
+import { repoRoot, runCli } from '../helpers/serve.js';
+import { fillDisk, smallDisk } from '../helpers/small-disk.js';
 import { listFiles, makeTempDir } from '../helpers/temp.js';
+import { within } from '../helpers/time.js';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/**
+ * Another process logging to the same file with the built sink (`npm run build:main`), as a second
+ * instance does (the log folder is shared unless set): it logs a line when started, then `count`
+ * more each time it is told to, and answers when they are written.
+ */
+async function otherWriter(dir: string, maxSize: number): Promise<{ write(count: number): Promise<void> }> {
+  const script = `import readline from 'node:readline';
+import { ElectronLogFileSink } from ${JSON.stringify(path.join(repoRoot, 'dist', 'main', 'telemetry', 'file-sink.js'))};
+import { Logger } from ${JSON.stringify(path.join(repoRoot, 'dist', 'main', 'telemetry', 'logger.js'))};
+const sink = new ElectronLogFileSink(${JSON.stringify(dir)}, 'worker', ${maxSize});
+const logger = Logger.create({ sink, bindings: { writer: 'other' } });
+let index = 0;
+const write = (count) => {
+  for (let end = index + count; index < end; index += 1) {
+    logger.info('line', { index, padding: 'x'.repeat(60) });
+    sink.flush();
+  }
+  process.stdout.write('written\\n');
+};
+write(1);
+readline.createInterface({ input: process.stdin }).on('line', (line) => write(Number(line)));`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  cleanups.push(() => child.kill('SIGKILL'));
+  const lines = readline.createInterface({ input: child.stdout! });
+  const written = () => within(new Promise<void>((resolve) => lines.once('line', () => resolve())), 10_000, 'the other writer');
+  await written();
+  return {
+    write: (count) => {
+      child.stdin!.write(`${count}\n`);
+      return written();
+    },
+  };
+}
+
+/** The lines of a log file that are not a JSON object (a half-written line, a note of electron-log's own). */
+function notJson(file: string): string[] {
+  return fs.readFileSync(file, 'utf8').split('\n').filter((line) => {
+    if (line === '') return false;
+    try {
+      return typeof JSON.parse(line) !== 'object';
+    } catch {
+      return true;
+    }
+  });
+}
 
 describe('log files', () => {
   it('are JSON lines, private to the user, and rotate past the size limit', async () => {
@@ -83,5 +139,100 @@ describe('log files', () => {
     } finally {
       temp.remove();
     }
+  });
+
+  it('keep whole JSON lines when the disk fills in the middle of a write, and take new lines again once there is space', (context) => {
+    const disk = smallDisk((step) => cleanups.push(step));
+    if (disk === undefined) return context.skip('mounting a tmpfs needs root');
+    const sink = new ElectronLogFileSink(`${disk}/logs`, 'worker');
+    cleanups.push(() => sink.dispose());
+    const logger = Logger.create({ sink });
+    logger.info('before');
+    sink.flush();
+    const filler = fillDisk(disk);
+    // Room for part of the next burst only: the append stops in the middle of a line.
+    fs.truncateSync(filler, fs.statSync(filler).size - 10_000);
+    for (let index = 0; index < 1000; index += 1) logger.info('while full', { index, padding: 'x'.repeat(50) });
+    sink.flush();
+    fs.rmSync(filler);
+    logger.info('after');
+    sink.flush();
+
+    expect(notJson(sink.file)).toEqual([]);
+    const messages = fs.readFileSync(sink.file, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { msg: string }).msg);
+    expect(messages.at(0)).toBe('before');
+    expect(messages.at(-1)).toBe('after');
+  });
+
+  it('make the log folder again when it was removed while the process runs', () => {
+    const temp = makeTempDir();
+    cleanups.push(temp.remove);
+    const sink = new ElectronLogFileSink(`${temp.dir}/logs`, 'worker');
+    cleanups.push(() => sink.dispose());
+    const logger = Logger.create({ sink });
+    logger.info('before');
+    sink.flush();
+    // A clean-up of old logs (or the user) deletes the folder.
+    fs.rmSync(`${temp.dir}/logs`, { recursive: true });
+    logger.info('after');
+    sink.flush();
+
+    expect(fs.readFileSync(sink.file, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { msg: string }).msg)).toEqual(['after']);
+    expect(fs.statSync(sink.file).mode & 0o077).toBe(0);
+  });
+
+  it('stay JSON lines within the size limit when rotation cannot rename the file (a read-only folder)', (context) => {
+    const temp = makeTempDir();
+    cleanups.push(temp.remove);
+    const dir = `${temp.dir}/logs`;
+    const sink = new ElectronLogFileSink(dir, 'worker', 4096);
+    cleanups.push(() => sink.dispose());
+    const logger = Logger.create({ sink });
+    logger.info('first');
+    sink.flush();
+    // The immutable flag makes the folder read-only even for root, while the file in it stays writable.
+    try {
+      execFileSync('chattr', ['+i', dir], { stdio: 'ignore' });
+    } catch {
+      return context.skip('chattr is not supported on this file system');
+    }
+    cleanups.push(() => execFileSync('chattr', ['-i', dir]));
+    for (let index = 0; index < 200; index += 1) {
+      logger.info('line', { index, padding: 'x'.repeat(60) });
+      sink.flush();
+    }
+
+    expect(fs.readdirSync(dir)).toEqual(['worker.log']);
+    expect(notJson(sink.file)).toEqual([]);
+    expect(fs.statSync(sink.file).size).toBeLessThanOrEqual(4096 + 200);
+    expect((JSON.parse(fs.readFileSync(sink.file, 'utf8').trim().split('\n').at(-1)!) as { index: number }).index).toBe(199);
+  });
+
+  it('rotate only past the size limit when another process writes the same file (its old lines are not lost)', async () => {
+    const temp = makeTempDir();
+    cleanups.push(temp.remove);
+    const dir = `${temp.dir}/logs`;
+    const maxSize = 16 * 1024;
+    const sink = new ElectronLogFileSink(dir, 'worker', maxSize);
+    cleanups.push(() => sink.dispose());
+    const logger = Logger.create({ sink, bindings: { writer: 'this' } });
+    let index = 0;
+    const writeUntil = (done: () => boolean) => {
+      while (!done()) {
+        logger.info('line', { index: index++, padding: 'x'.repeat(60) });
+        sink.flush();
+      }
+    };
+    writeUntil(() => fs.statSync(sink.file).size > 10 * 1024);
+    // The other process sees the file at 10 KB, and counts from there what it adds itself.
+    const other = await otherWriter(dir, maxSize);
+    writeUntil(() => fs.existsSync(`${dir}/worker.old.log`));
+    const rotated = fs.readFileSync(`${dir}/worker.old.log`, 'utf8');
+    expect(rotated.length).toBeGreaterThan(maxSize);
+    // 60 lines of its own take the other's count past the limit, though the file is far below it.
+    await other.write(60);
+
+    expect(fs.statSync(sink.file).size).toBeLessThan(maxSize);
+    expect(fs.readFileSync(`${dir}/worker.old.log`, 'utf8')).toBe(rotated);
   });
 });
