@@ -62,9 +62,16 @@ export class Logger {
 
   private write(level: LogLevel, msg: string, fields: LogFields | undefined): void {
     if (rank[level] < rank[this.state.level]) return;
-    const record = { time: new Date().toISOString(), level, msg, ...this.bindings, ...fields };
-    // A replacer takes JSON.stringify off V8's fast path; most lines (the access log) need none.
-    const json = this.needsReplacer(record, 0) ? JSON.stringify(record, this.replacer) : JSON.stringify(record);
+    const time = new Date().toISOString();
+    const record = { time, level, msg, ...this.bindings, ...fields };
+    let json: string;
+    try {
+      // A replacer takes JSON.stringify off V8's fast path; most lines (the access log) need none.
+      json = this.needsReplacer(record, 0) ? JSON.stringify(record, this.replacer) : JSON.stringify(record);
+    } catch (error) {
+      // A field that cannot be serialized (a circular object, a throwing toJSON) costs its fields, not the line, nor the caller that logs.
+      json = JSON.stringify({ time, level, msg, ...this.bindings, log_error: String(error) });
+    }
     const line = this.state.redactor.scrub(json);
     this.state.sink.write(level, line);
   }
@@ -84,7 +91,8 @@ export class Logger {
   private readonly replacer = (key: string, value: unknown): unknown => {
     if (key !== '' && this.state.redactor.isSecretField(key)) return Redactor.MASK;
     if (value instanceof Error) {
-      return { name: value.name, message: value.message, code: (value as { code?: unknown }).code, stack: value.stack };
+      // The cause is often the only part that says why (fetch's "fetch failed" over ECONNREFUSED).
+      return { name: value.name, message: value.message, code: (value as { code?: unknown }).code, stack: value.stack, cause: value.cause };
     }
     if (typeof value === 'bigint') return value.toString();
     return value;
