@@ -4,8 +4,14 @@ import type { TrayAction, TrayMenuItem } from './tray-menu.js';
 /** Long status lines (an error's message) are cut: a menu is no place for a paragraph. */
 const MAX_LABEL = 90;
 
+/** The first `length` UTF-16 units of `text`, one fewer where the cut would split a character in two (an emoji): Electron shows half of one as "�". */
+function head(text: string, length: number): string {
+  const last = text.charCodeAt(length - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? length - 1 : length);
+}
+
 function menuLabel(label: string, platform: NodeJS.Platform): string {
-  const short = label.length > MAX_LABEL ? `${label.slice(0, MAX_LABEL - 1)}…` : label;
+  const short = label.length > MAX_LABEL ? `${head(label, MAX_LABEL - 1)}…` : label;
   // Windows reads "&" as a mnemonic marker; "&&" shows one.
   return platform === 'win32' ? short.replaceAll('&', '&&') : short;
 }
@@ -33,5 +39,5 @@ export function trayTemplate(items: readonly TrayMenuItem[], run: (action: TrayA
 /** The tray icon's tooltip: the app and its first status line ("Agented — Running on :8787"). */
 export function trayTooltip(items: readonly TrayMenuItem[]): string {
   const status = items.find((item) => item.kind === 'status');
-  return status?.kind === 'status' ? `Agented — ${status.label}`.slice(0, 127) : 'Agented';
+  return status?.kind === 'status' ? head(`Agented — ${status.label}`, 127) : 'Agented';
 }

@@ -39,4 +39,14 @@ describe('the tray menu as an Electron menu template', () => {
     expect(trayTooltip(trayMenu({ server: running }))).toBe('Agented — Running on :8787');
     expect(trayTooltip(trayMenu({ server: { status: 'crashed', reason: 'x'.repeat(300) } })).length).toBeLessThanOrEqual(127);
   });
+
+  it('never cuts a character in two (an emoji in a reason), which Electron would show as "�"', () => {
+    const lone = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+    for (let offset = 0; offset < 4; offset += 1) {
+      const reason = `${'x'.repeat(70 + offset)}${'🔥'.repeat(80)}`;
+      const items = trayMenu({ server: { status: 'crashed', reason } });
+      expect(trayTemplate(items, () => undefined, 'linux')[0]?.label).not.toMatch(lone);
+      expect(trayTooltip(items)).not.toMatch(lone);
+    }
+  });
 });
