@@ -7,7 +7,12 @@ export type DeliveryOutcome = { ok: true } | { ok: false; permanent: boolean; re
 export interface PostOptions {
   fetch: typeof fetch;
   signal: AbortSignal;
+  /** Masks the channel's secrets in the receiver's answer (an error page may quote the request URL). */
+  mask: (text: string) => string;
 }
+
+/** How much of an answer is read: far more than its excerpt needs, and an answer that is huge or never ends costs no more memory. */
+const ANSWER_BYTES = 64 * 1024;
 
 /**
  * Posts to a Slack incoming webhook, in its documented format: a JSON body
@@ -23,7 +28,7 @@ export interface PostOptions {
 export async function postToSlack(url: string, message: NotificationMessage, options: PostOptions): Promise<DeliveryOutcome> {
   const text = `*${slackEscape(message.title)}*\n${slackEscape(message.body)}`;
   const response = await post(url, { 'content-type': 'application/json' }, JSON.stringify({ text }), options);
-  const body = (await response.text().catch(() => '')).trim();
+  const body = await answerOf(response, options);
   if (response.status === 200 && body === 'ok') return { ok: true };
   if (response.status === 200) return { ok: false, permanent: false, reason: `HTTP 200 without "ok": ${excerpt(body)}` };
   return failure(response, body);
@@ -46,7 +51,7 @@ export async function postToWebhook(url: string, secret: string | null, notifica
   };
   if (secret !== null) headers['webhook-signature'] = new Webhook(secret).sign(notificationId, at, payload);
   const response = await post(url, headers, payload, options);
-  const body = (await response.text().catch(() => '')).trim();
+  const body = await answerOf(response, options);
   if (response.status >= 200 && response.status < 300) return { ok: true };
   return failure(response, body);
 }
@@ -54,6 +59,31 @@ export async function postToWebhook(url: string, secret: string | null, notifica
 async function post(url: string, headers: Record<string, string>, body: string, options: PostOptions): Promise<Response> {
   // Redirects are not followed: a signed body and a secret URL go only where they were set to go.
   return options.fetch(url, { method: 'POST', headers: { 'user-agent': 'Agented', ...headers }, body, redirect: 'manual', signal: options.signal });
+}
+
+/**
+ * The start of the answer, masked before the excerpt cuts it: a cut through a secret would leave its first part
+ * unmasked. An answer cut off (by the timeout, a reset) is kept as far as it came.
+ */
+async function answerOf(response: Response, options: PostOptions): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < ANSWER_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+  } catch {
+    // Kept as far as it came.
+  } finally {
+    // The rest is not wanted: cancelling drops the connection instead of reading on.
+    reader.cancel().catch(() => undefined);
+  }
+  return options.mask(new TextDecoder().decode(Buffer.concat(chunks).subarray(0, ANSWER_BYTES))).trim();
 }
 
 /** 408, 425, 429 and 5xx are worth another try; any other answer means the request or URL is wrong. */

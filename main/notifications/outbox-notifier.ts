@@ -55,6 +55,11 @@ export class OutboxNotifier implements Notifier, Disposable {
   private timer: NodeJS.Timeout | undefined;
   /** Deliveries under way, by outbox row. Each is awaited on its own, so a receiver that hangs holds up no other row. */
   private readonly inFlight = new Map<number, { channel: NotificationChannel; done: Promise<void> }>();
+  /**
+   * Outcomes the database could not store yet (a full disk), by outbox row. They are stored before anything more is
+   * sent: their rows are still pending there, and would be sent again at once, over and over.
+   */
+  private readonly unstored = new Map<number, { delivery: PendingDelivery; outcome: DeliveryOutcome }>();
   private disposed = false;
 
   constructor(private readonly deps: OutboxNotifierDependencies) {
@@ -114,13 +119,14 @@ export class OutboxNotifier implements Notifier, Disposable {
   private pass(): void {
     if (this.disposed) return;
     try {
+      this.storeOutcomes();
       // Rows under way are still due: ask for enough rows to find BATCH more. A channel with BATCH under way is left out in
       // SQL: a backlog of a receiver that hangs would otherwise fill the page and hide every other channel's rows.
       const full = [...new Set([...this.inFlight.values()].map((sending) => sending.channel))].filter((channel) => this.underWay(channel) >= BATCH);
       for (const delivery of this.deps.outbox.due(this.now(), this.inFlight.size + BATCH, full)) {
         if (this.inFlight.has(delivery.id) || this.underWay(delivery.channel) >= BATCH) continue;
         const done = this.deliver(delivery)
-          .catch((error: unknown) => this.log.error('the notification sender failed; it tries again with the next notification', { err: error }))
+          .catch((error: unknown) => this.log.error('the notification sender failed; it tries again shortly', { err: error }))
           .finally(() => {
             this.inFlight.delete(delivery.id);
             this.schedule(0);
@@ -132,7 +138,9 @@ export class OutboxNotifier implements Notifier, Disposable {
       // While a row is under way, it is the one due first, so when the next other row is due is unknown: look again after the shortest retry delay.
       this.schedule(this.inFlight.size > 0 ? Math.max(next - this.now(), this.retry.firstDelayMs) : next - this.now());
     } catch (error) {
-      this.log.error('the notification sender failed; it tries again with the next notification', { err: error });
+      // The database refused a read or a write (a full disk): look again later, not in a loop.
+      this.log.error('the notification sender failed; it tries again shortly', { err: error });
+      this.schedule(this.retry.firstDelayMs);
     }
   }
 
@@ -146,6 +154,19 @@ export class OutboxNotifier implements Notifier, Disposable {
     const outcome = await this.attempt(delivery).catch((error: unknown): DeliveryOutcome => ({ ok: false, permanent: false, reason: networkReason(error) }));
     // Cut short by shutdown: not an attempt; the next worker sends it.
     if (this.disposed && !outcome.ok) return;
+    this.unstored.set(delivery.id, { delivery, outcome });
+    this.storeOutcomes();
+  }
+
+  /** Stores the outcomes not stored yet; throws while the database refuses them. */
+  private storeOutcomes(): void {
+    for (const [id, { delivery, outcome }] of this.unstored) {
+      this.record(delivery, outcome);
+      this.unstored.delete(id);
+    }
+  }
+
+  private record(delivery: PendingDelivery, outcome: DeliveryOutcome): void {
     const fields = { channel: delivery.channel, notification_id: delivery.notificationId, notification_kind: delivery.message.kind, attempt: delivery.attempts + 1 };
     if (outcome.ok) {
       this.deps.outbox.markDelivered(delivery.id, new Date(this.now()));
@@ -153,7 +174,7 @@ export class OutboxNotifier implements Notifier, Disposable {
       return;
     }
     const attempt = delivery.attempts + 1;
-    // An error page may quote the request, the URL's token with it (Express's 404 does): the outbox, shown by the API, keeps it masked as the log does.
+    // The outbox, shown by the API, keeps reasons masked as the log does (answers are masked as they are read; this covers the others).
     const reason = this.log.redactor.scrub(outcome.reason);
     if (outcome.permanent || attempt >= this.retry.maxAttempts) {
       this.deps.outbox.markFailed(delivery.id, reason, new Date(this.now()));
@@ -168,21 +189,31 @@ export class OutboxNotifier implements Notifier, Disposable {
 
   private async attempt(delivery: PendingDelivery): Promise<DeliveryOutcome> {
     const { slackUrl, webhookUrl, webhookSecret, desktop } = this.deps.channels.config;
-    const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.retry.timeoutMs)]);
+    // A timer of our own, not AbortSignal.timeout: AbortSignal.any holds its sources weakly, so a garbage collection
+    // during the attempt could drop that timeout, and a receiver that never answers would hold its delivery for good.
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new DOMException('no answer in time', 'TimeoutError')), this.retry.timeoutMs);
+    const signal = AbortSignal.any([this.shutdown.signal, timeout.signal]);
+    // An error page may quote the request, the URL's token with it (Express's 404 does).
+    const mask = (text: string) => this.log.redactor.scrub(text);
     const { message } = delivery;
-    switch (delivery.channel) {
-      case 'slack':
-        if (slackUrl === null) return notConfigured('slack');
-        return postToSlack(slackUrl, message, { fetch: this.fetch, signal });
-      case 'webhook':
-        if (webhookUrl === null) return notConfigured('webhook');
-        return postToWebhook(webhookUrl, webhookSecret, delivery.notificationId, message, { fetch: this.fetch, signal });
-      case 'desktop':
-        if (!this.deps.desktop || !desktop) return notConfigured('desktop');
-        this.deps.desktop({ id: delivery.notificationId, kind: message.kind, title: message.title, body: message.body, link: notificationLink(message.kind, message.data) });
-        return { ok: true };
-      default:
-        return delivery.channel satisfies never;
+    try {
+      switch (delivery.channel) {
+        case 'slack':
+          if (slackUrl === null) return notConfigured('slack');
+          return await postToSlack(slackUrl, message, { fetch: this.fetch, signal, mask });
+        case 'webhook':
+          if (webhookUrl === null) return notConfigured('webhook');
+          return await postToWebhook(webhookUrl, webhookSecret, delivery.notificationId, message, { fetch: this.fetch, signal, mask });
+        case 'desktop':
+          if (!this.deps.desktop || !desktop) return notConfigured('desktop');
+          this.deps.desktop({ id: delivery.notificationId, kind: message.kind, title: message.title, body: message.body, link: notificationLink(message.kind, message.data) });
+          return { ok: true };
+        default:
+          return delivery.channel satisfies never;
+      }
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -1,4 +1,10 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DesktopNotification } from '../../common/notifications.js';
 import { NotificationChannelSettings } from '../../main/notifications/channel-settings.js';
@@ -10,6 +16,7 @@ import { NotificationOutbox } from '../../main/storage/notification-outbox.js';
 import { SettingsRepository } from '../../main/storage/settings-repository.js';
 import { Logger, MemorySink } from '../../main/telemetry/logger.js';
 import { startReceiver, startSlackStandIn, type Receiver, type ReceiverAnswer } from '../helpers/stand-ins/notification-receivers.js';
+import { fillDisk, smallDisk } from '../helpers/small-disk.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { sleep } from '../helpers/time.js';
 
@@ -55,6 +62,20 @@ async function receiver(respond: (index: number) => ReceiverAnswer): Promise<Rec
   const started = await startReceiver((_request, index) => respond(index));
   cleanups.push(() => started.close());
   return started;
+}
+
+/** A receiver on 127.0.0.1:0 built from a request handler (an Express app, or an answer that streams). */
+async function serverOf(handler: http.RequestListener): Promise<string> {
+  const server = http.createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 async function until<T>(probe: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
@@ -196,6 +217,84 @@ describe('OutboxNotifier', () => {
     await channels.update({ webhookUrl: null }, actor);
     const failed = await until(() => outbox.recent(1).find((entry) => entry.status === 'failed'));
     expect(failed.lastError).toBe('the webhook channel is no longer configured');
+  });
+
+  it('an error page longer than the excerpt that quotes the URL\'s token (Express\'s 404 for a long path) keeps all of the token out of lastError and the log', async () => {
+    const token = 'Tk0123456789abcdefghijklmnopqrstuvwxyzAB';
+    // An Express app without this route: its default 404 page (finalhandler) quotes the path, here where the excerpt is cut.
+    const receiverUrl = await serverOf(express());
+    const { notifier, outbox, channels, sink } = await notifierOn(tempDatabase());
+    await channels.update({ webhookUrl: `${receiverUrl}/api/v1/webhooks/incoming/agented-notifications/${token}` }, actor);
+    notifier.notify(budgetNotification);
+    const failed = await until(() => outbox.recent(1).find((entry) => entry.status === 'failed'));
+    expect(failed.lastError).toMatch(/^HTTP 404: <!DOCTYPE html>.*Cannot POST /);
+    expect(failed.lastError).not.toContain(token.slice(0, 12));
+    expect(sink.lines.join('\n')).toContain('Cannot POST ');
+    expect(sink.lines.join('\n')).not.toContain(token.slice(0, 12));
+  });
+
+  it('a receiver that never answers is given up on after the timeout, also when a garbage collection runs meanwhile', async () => {
+    const silent = await receiver(() => ({ status: 200, delayMs: 30_000 }));
+    const { notifier, outbox, channels } = await notifierOn(tempDatabase(), { retry: { ...FAST, timeoutMs: 500, firstDelayMs: 10_000 } });
+    await channels.update({ webhookUrl: `${silent.url}/hook` }, actor);
+    notifier.notify(budgetNotification);
+    await until(() => silent.requests.length === 1);
+    // A long-running worker collects garbage while it waits; here a collection is made to happen now.
+    v8.setFlagsFromString('--expose-gc');
+    (vm.runInNewContext('gc') as () => void)();
+    const retried = await until(() => outbox.recent(1).find((entry) => entry.attempts === 1), 3_000);
+    expect(retried).toMatchObject({ status: 'pending', lastError: 'no answer in time' });
+  });
+
+  it('a receiver whose answer never ends: only its start is read, the attempt ends at once and the connection is dropped', async () => {
+    let written = 0;
+    let droppedAt: number | undefined;
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    const endless = await serverOf((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        const timer = setInterval(() => {
+          res.write(chunk);
+          written += chunk.length;
+        }, 5);
+        res.on('close', () => {
+          clearInterval(timer);
+          droppedAt = Date.now();
+        });
+      });
+    });
+    const { notifier, outbox, channels } = await notifierOn(tempDatabase(), { retry: { ...FAST, timeoutMs: 5_000, firstDelayMs: 10_000 } });
+    await channels.update({ webhookUrl: `${endless}/hook` }, actor);
+    const raisedAt = Date.now();
+    notifier.notify(budgetNotification);
+    const retried = await until(() => outbox.recent(1).find((entry) => entry.attempts === 1), 8_000);
+    expect(Date.now() - raisedAt).toBeLessThan(1_500);
+    expect(retried.lastError).toBe(`HTTP 500: ${'x'.repeat(200)}…`);
+    await until(() => droppedAt !== undefined, 1_000);
+    expect(written).toBeLessThan(4 * 1024 * 1024);
+  }, 15_000);
+
+  it('a full disk: a delivery whose outcome cannot be stored is not sent again in a loop, and is stored once there is room', async (context) => {
+    // Unmounted last, once the database on it is closed.
+    const disk = smallDisk((step) => cleanups.unshift(step));
+    if (disk === undefined) return context.skip('mounting a tmpfs needs root');
+    // Answers the first request late, so that the disk is full when the answer comes.
+    const slack = await startSlackStandIn({ failFirst: [{ status: 200, body: 'ok', delayMs: 500 }] });
+    cleanups.push(() => slack.close());
+    const { notifier, outbox, channels } = await notifierOn(path.join(disk, 'agented.db'));
+    await channels.update({ slackUrl: slack.hookUrl }, actor);
+    notifier.notify(budgetNotification);
+    await until(() => slack.requests.length === 1);
+    const filler = fillDisk(disk);
+    await sleep(1_500);
+    // Delivered once; the database could not record it, which is no reason to post it to Slack again.
+    expect(slack.requests).toHaveLength(1);
+
+    fs.rmSync(filler);
+    const delivered = await until(() => outbox.recent(1).find((entry) => entry.status === 'delivered'));
+    expect(delivered.attempts).toBe(1);
+    expect(slack.requests).toHaveLength(1);
   });
 
   it('rows left pending by a closed notifier are sent by the next one on the same database', async () => {
