@@ -37,7 +37,8 @@ export function requestContext(logger: Logger, options: { deferHeader?: boolean 
     if (options.deferHeader) (req.responseHeaders ??= []).push('X-Request-Id', requestId);
     else res.setHeader('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
-    res.on('finish', () => {
+    // 'close' comes after the answer ended and also when the client left first (a closed event stream, a sender that timed out), which 'finish' never saw.
+    res.once('close', () => {
       log.info('request', {
         method: req.method,
         // The path only: a query string can carry a one-time login token.
@@ -45,6 +46,7 @@ export function requestContext(logger: Logger, options: { deferHeader?: boolean 
         status: res.statusCode,
         duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
         auth: req.auth?.method,
+        ...(res.writableFinished ? {} : { aborted: true }),
         ...req.logFields,
       });
     });
