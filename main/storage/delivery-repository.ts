@@ -96,10 +96,11 @@ export class DeliveryRepository {
          SELECT (SELECT MIN(trigger_id) FROM deliveries WHERE trigger_id > next.trigger_id) FROM next WHERE next.trigger_id IS NOT NULL)
        SELECT trigger_id FROM next WHERE trigger_id IS NOT NULL`,
     );
+    // The cut from the newest number (no gaps, as above): an OFFSET of `keep` walked up to 10,000 index entries per trigger every pass.
     this.pruneTrigger = db.prepare(
       `DELETE FROM deliveries WHERE seq IN (
-         SELECT seq FROM deliveries WHERE trigger_id = ? AND trigger_seq < (
-           SELECT trigger_seq FROM deliveries WHERE trigger_id = ? ORDER BY trigger_seq DESC LIMIT 1 OFFSET ?)
+         SELECT seq FROM deliveries WHERE trigger_id = ? AND trigger_seq <= (
+           SELECT max(trigger_seq) FROM deliveries WHERE trigger_id = ?) - ?
          ORDER BY trigger_seq LIMIT ?)`,
     );
   }
@@ -153,7 +154,7 @@ export class DeliveryRepository {
 
   /** Keeps the newest `keep` deliveries of one trigger, deleting at most `limit` of the oldest of the rest (-1: all); answers how many it deleted. */
   private keepNewest(triggerId: string, keep: number, limit = -1): number {
-    return this.pruneTrigger.run(triggerId, triggerId, keep - 1, limit).changes;
+    return this.pruneTrigger.run(triggerId, triggerId, keep, limit).changes;
   }
 
   /** Keeps the newest `keep` deliveries of every trigger, deleting the oldest of the rest, at most `limit` in all (-1: all). */
