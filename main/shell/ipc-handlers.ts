@@ -23,9 +23,11 @@ export function createIpcHandlers(deps: IpcHandlerDependencies): IpcHandlers {
   return {
     [PreloadChannel.serverState]: () => toServerState(deps.supervisorState()),
     [PreloadChannel.appVersion]: () => deps.appVersion,
-    // The link has passed the contract's allowlist (ExternalLink) before it gets here.
+    // The link has passed the contract's allowlist (ExternalLink) before it gets here. The OS gets the
+    // URL as that check parsed it, not the page's string: another parser may read a different host out
+    // of `https://github.com\@evil.test/` (WHATWG: github.com; RFC 3986 parsers: evil.test).
     [PreloadChannel.linksOpenExternal]: async (url) => {
-      await deps.openExternal(url);
+      await deps.openExternal(new URL(url).href);
       return undefined;
     },
     [PreloadChannel.clipboardWriteText]: (text) => {

@@ -183,6 +183,18 @@ describe('main-side IPC (main/shell/ipc.ts)', () => {
     expect(logLines.at(-1)).toMatch(/invalid arguments/);
   });
 
+  it.each([
+    // A lenient parser (RFC 3986, as in Python's urlsplit) reads evil.test as the host here, where the allowlist read github.com.
+    ['a backslash before user info', 'https://github.com\\@evil.test/', 'https://github.com/@evil.test/'],
+    ['a tab inside the host', 'https://git\thub.com/agented', 'https://github.com/agented'],
+    ['a newline in the path', 'https://github.com/agented\n--new-window', 'https://github.com/agented--new-window'],
+    ['leading space', ' https://github.com/agented', 'https://github.com/agented'],
+  ])('hands shell.openExternal the link as the allowlist read it, not as sent: %s', async (_name, sent, checked) => {
+    opened.length = 0;
+    await expect(call('agented:links:openExternal', top, sent)).resolves.toBeUndefined();
+    expect(opened).toEqual([checked]);
+  });
+
   it.each<[string, string, unknown[]]>([
     ['openExternal without a URL', 'agented:links:openExternal', []],
     ['openExternal with a number', 'agented:links:openExternal', [42]],
