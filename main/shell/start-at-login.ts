@@ -77,11 +77,13 @@ export function autostartEntry(command: readonly string[]): string {
  * https://specifications.freedesktop.org/desktop-entry-spec/latest/exec-variables.html:
  * an argument with reserved characters is double-quoted, with `"`, `` ` ``,
  * `$` and `\` escaped inside; `%` is doubled (field codes); and the value's
- * own backslashes are escaped once more as a string of the entry.
+ * own backslashes are escaped once more as a string of the entry, its line
+ * breaks written `\n` and `\r` (https://specifications.freedesktop.org/desktop-entry-spec/latest/value-types.html):
+ * a raw one would end the Exec line and let the rest of the path add keys.
  */
 export function quoteExecArgument(argument: string): string {
   const fieldCodesEscaped = argument.replaceAll('%', '%%');
   if (!/[\s"'\\><~|&;$*?#()`]/.test(fieldCodesEscaped)) return fieldCodesEscaped;
   const quoted = `"${fieldCodesEscaped.replace(/["`$\\]/g, (character) => `\\${character}`)}"`;
-  return quoted.replaceAll('\\', '\\\\');
+  return quoted.replaceAll('\\', '\\\\').replaceAll('\n', '\\n').replaceAll('\r', '\\r');
 }

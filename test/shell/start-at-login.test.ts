@@ -42,6 +42,20 @@ describe('start at login', () => {
     }
   });
 
+  it('Linux: a line break in the path stays inside the Exec value, so it cannot add keys to the entry', () => {
+    const temp = makeTempDir();
+    try {
+      const dir = path.join(temp.dir, 'autostart');
+      // A folder name from an unpacked archive, say: the app lives wherever the user ran it from.
+      applyStartAtLogin(true, host('linux', dir, ['/home/me/x\nExec=/tmp/evil\r\nHidden=true/Agented.AppImage']).host);
+      const lines = fs.readFileSync(path.join(dir, AUTOSTART_FILE), 'utf8').split(/\r\n|\r|\n/);
+      expect(lines.filter((line) => line.startsWith('Exec='))).toEqual([`Exec="/home/me/x\\nExec=/tmp/evil\\r\\nHidden=true/Agented.AppImage" ${HIDDEN_ARG}`]);
+      expect(lines.some((line) => line.startsWith('Hidden='))).toBe(false);
+    } finally {
+      temp.remove();
+    }
+  });
+
   it.each(['darwin', 'win32'] as const)('%s: the OS login items, with the same arguments to add and to remove', (platform) => {
     const os = host(platform, '/nowhere', ['C:\\Program Files\\Electron\\electron.exe', 'C:\\src\\agented']);
     applyStartAtLogin(true, os.host);
