@@ -22,8 +22,6 @@ interface Row {
 /** Share of a budget used at which a notification goes out, once per period. */
 const THRESHOLDS = [80, 100] as const;
 
-const SCOPE_COLUMN: Record<BudgetScope, string | null> = { global: null, trigger: 'trigger_id', account: 'account_id' };
-
 /** Budgets in cost and tokens, per day/week/month, global or per trigger or account; what has been spent against them. */
 export class BudgetLedger {
   private readonly statements;
@@ -49,17 +47,19 @@ export class BudgetLedger {
       },
       firstStart: db.prepare<[string], { first_started_at: string | null }>('SELECT first_started_at FROM executions WHERE id = ?'),
     };
-    // An execution's spend counts in the period of its first start, also while it waits requeued (migration 16).
-    const spend = (column: string | null) =>
+    // An execution's spend counts in the period of its first start, also while it waits requeued (migration 16). An
+    // account's is what its own attempts spent (migration 22): an execution that moved to another account on a rate
+    // limit counts once for each, with what each spent.
+    const spend = (table: 'executions' | 'attempt_spend', column: string | null) =>
       db.prepare<unknown[], { cost: number | null; estimated: number | null; tokens: number | null; executions: number }>(
         `SELECT sum(cost_usd) AS cost,
                 sum(estimated_usd) AS estimated,
                 sum(coalesce(input_tokens, 0) + coalesce(output_tokens, 0)) AS tokens,
-                count(*) AS executions
-           FROM executions
+                count(${table === 'executions' ? '*' : 'DISTINCT execution_id'}) AS executions
+           FROM ${table}
           WHERE first_started_at >= ? AND first_started_at < ?${column ? ` AND ${column} = ?` : ''}`,
       );
-    this.spendStatements = { global: spend(null), trigger: spend(SCOPE_COLUMN.trigger), account: spend(SCOPE_COLUMN.account) };
+    this.spendStatements = { global: spend('executions', null), trigger: spend('executions', 'trigger_id'), account: spend('attempt_spend', 'account_id') };
   }
 
   create(input: unknown, actor: Actor): Budget {

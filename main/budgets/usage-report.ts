@@ -18,11 +18,15 @@ interface Sums {
   executions: number;
 }
 
-/** Spend in a period: the executions that first started in it (migration 16), so one waiting requeued still counts. */
-const sums = (column: string) => `
+/**
+ * Spend in a period: the executions that first started in it (migration 16), so one waiting requeued still counts.
+ * By backend and account it is each attempt's, where it ran (migration 22): an execution's backend and account are its
+ * last attempt's, and one that moved on a rate limit counts once for each, with what each attempt spent.
+ */
+const sums = (column: string, from: 'executions' | 'attempt_spend') => `
   SELECT ${column} AS key, sum(cost_usd) AS cost, sum(estimated_usd) AS estimated,
-         sum(input_tokens) AS input, sum(output_tokens) AS output, count(*) AS executions
-    FROM executions WHERE first_started_at >= ? AND first_started_at < ? GROUP BY ${column} ORDER BY sum(cost_usd) DESC`;
+         sum(input_tokens) AS input, sum(output_tokens) AS output, count(${from === 'executions' ? '*' : 'DISTINCT execution_id'}) AS executions
+    FROM ${from} WHERE first_started_at >= ? AND first_started_at < ? GROUP BY ${column} ORDER BY sum(cost_usd) DESC`;
 
 /** Cost and tokens per period, by trigger, backend and account; and the monitoring figures of each account. */
 export class UsageReporter {
@@ -30,10 +34,10 @@ export class UsageReporter {
 
   constructor(private readonly deps: { db: Database.Database; accounts: AccountRepository; triggers: TriggerRepository; now?: () => Date }) {
     this.statements = {
-      total: deps.db.prepare<[string, string], Sums>(sums("'total'")),
-      byTrigger: deps.db.prepare<[string, string], Sums>(sums('trigger_id')),
-      byBackend: deps.db.prepare<[string, string], Sums>(sums('backend')),
-      byAccount: deps.db.prepare<[string, string], Sums>(sums('account_id')),
+      total: deps.db.prepare<[string, string], Sums>(sums("'total'", 'executions')),
+      byTrigger: deps.db.prepare<[string, string], Sums>(sums('trigger_id', 'executions')),
+      byBackend: deps.db.prepare<[string, string], Sums>(sums('backend', 'attempt_spend')),
+      byAccount: deps.db.prepare<[string, string], Sums>(sums('account_id', 'attempt_spend')),
     };
   }
 

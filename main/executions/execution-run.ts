@@ -177,6 +177,8 @@ export class ExecutionRun {
   private async attempt(choice: Choice): Promise<AttemptEnd> {
     const { execution, deps } = this;
     deps.executions.assign(execution.id, choice.backend, choice.account);
+    // Counted from its start for its account and backend, with nothing spent yet: an attempt whose CLI reports nothing still ran there.
+    this.recordAttemptSpend();
     const located = await deps.locator.locate(choice.backend);
     let apiKey: string | null = null;
     try {
@@ -333,24 +335,36 @@ export class ExecutionRun {
     }
   }
 
-  /**
-   * The usage so far: the earlier attempts', plus the current attempt's with its provisional tokens on top,
-   * at the cost its CLI reported or, without one, the price table's estimate (so a dollar budget sees it mid-run).
-   */
+  /** The usage so far: the earlier attempts' and the current attempt's. */
   private currentUsage(): Usage {
+    const earlier = this.earlierUsage;
+    const current = this.currentAttemptUsage();
+    return {
+      inputTokens: add(earlier.inputTokens, current.inputTokens),
+      outputTokens: add(earlier.outputTokens, current.outputTokens),
+      costUsd: add(earlier.costUsd, current.costUsd),
+      costEstimated: earlier.costEstimated || current.costEstimated,
+      estimatedUsd: add(earlier.estimatedUsd, current.estimatedUsd),
+    };
+  }
+
+  /**
+   * The current attempt's usage so far: its tokens with the provisional ones on top, at the cost its CLI reported
+   * or, without one, the price table's estimate (so a dollar budget sees it mid-run); nothing between attempts.
+   */
+  private currentAttemptUsage(): Usage {
     const attempt = this.attemptUsage;
-    if (!attempt) return this.earlierUsage;
+    if (!attempt) return { inputTokens: null, outputTokens: null, costUsd: null, costEstimated: false, estimatedUsd: null };
     const tokens = { inputTokens: add(attempt.inputTokens, this.provisional?.inputTokens ?? null), outputTokens: add(attempt.outputTokens, this.provisional?.outputTokens ?? null) };
     // A reported cost replaces the estimate: estimates are only for CLIs that report none.
     const estimate = attempt.reportedCostUsd === null ? estimateCost(this.deps.prices(), attempt.backend, attempt.model, tokens) : null;
-    const earlier = this.earlierUsage;
-    return {
-      inputTokens: add(earlier.inputTokens, tokens.inputTokens),
-      outputTokens: add(earlier.outputTokens, tokens.outputTokens),
-      costUsd: add(earlier.costUsd, attempt.reportedCostUsd ?? estimate),
-      costEstimated: earlier.costEstimated || estimate !== null,
-      estimatedUsd: add(earlier.estimatedUsd, estimate),
-    };
+    return { ...tokens, costUsd: attempt.reportedCostUsd ?? estimate, costEstimated: estimate !== null, estimatedUsd: estimate };
+  }
+
+  /** The current attempt's spend, charged to its own backend and account (its place in `attempts` keeps counting across a requeue). */
+  private recordAttemptSpend(): void {
+    const { backend, account } = this.choice;
+    this.deps.executions.setAttemptSpend(this.execution.id, this.attempts.length, { backend, accountId: account?.id ?? null, usage: this.currentAttemptUsage() });
   }
 
   /** An attempt ended without the CLI's totals (stopped, rate-limited): its running total is what it used. */
@@ -368,6 +382,7 @@ export class ExecutionRun {
     const { deps, execution } = this;
     const usage = this.currentUsage();
     deps.executions.setUsage(execution.id, usage);
+    this.recordAttemptSpend();
     deps.live.publish(execution.id, { kind: 'usage', usage });
     // Usage that comes with (or after) the final result was spent on finished work: stopping the CLI as it exits saves nothing and would fail the run. The budget stops what comes after.
     const exhausted = this.resultReported ? null : deps.budgets.exhaustedWhileRunning(execution.id, execution.triggerId, this.choice.account?.id ?? null);

@@ -194,6 +194,7 @@ export class ExecutionRepository {
   private readonly finishStatement: Database.Statement<[string, string | null, number | null, string, string]>;
   private readonly usageStatement: Database.Statement<[number | null, number | null, number | null, number, number | null, string]>;
   private readonly assignStatement: Database.Statement<[Backend, string | null, string | null, string]>;
+  private readonly attemptSpendStatement: Database.Statement<{ id: string; attempt: number; backend: Backend; accountId: string | null; inputTokens: number | null; outputTokens: number | null; costUsd: number | null; estimatedUsd: number | null }>;
   private readonly attemptsStatement: Database.Statement<[string, string]>;
   private readonly requeueStatement: Database.Statement<[string, string]>;
   private readonly waitingStatement: Database.Statement<[string, string, string]>;
@@ -228,6 +229,11 @@ export class ExecutionRepository {
     this.finishStatement = db.prepare("UPDATE executions SET state = ?, reason = ?, exit_code = ?, ended_at = ? WHERE id = ? AND state = 'running'");
     this.usageStatement = db.prepare('UPDATE executions SET input_tokens = ?, output_tokens = ?, cost_usd = ?, cost_estimated = ?, estimated_usd = ? WHERE id = ?');
     this.assignStatement = db.prepare('UPDATE executions SET backend = ?, account_id = ?, account = ? WHERE id = ?');
+    this.attemptSpendStatement = db.prepare(
+      `INSERT INTO attempt_spend (execution_id, attempt, backend, account_id, first_started_at, input_tokens, output_tokens, cost_usd, estimated_usd)
+       SELECT id, @attempt, @backend, @accountId, first_started_at, @inputTokens, @outputTokens, @costUsd, @estimatedUsd FROM executions WHERE id = @id
+       ON CONFLICT (execution_id, attempt) DO UPDATE SET backend = excluded.backend, account_id = excluded.account_id, input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, cost_usd = excluded.cost_usd, estimated_usd = excluded.estimated_usd`,
+    );
     this.attemptsStatement = db.prepare('UPDATE executions SET attempts = ? WHERE id = ?');
     this.requeueStatement = db.prepare("UPDATE executions SET state = 'queued', reason = ?, started_at = NULL, pgid = NULL, pgid_boot = NULL, pgid_started = NULL WHERE id = ? AND state = 'running'");
     this.waitingStatement = db.prepare("UPDATE executions SET reason = ? WHERE id = ? AND state = 'queued' AND coalesce(reason, '') <> ?");
@@ -417,6 +423,16 @@ export class ExecutionRepository {
   /** The backend and account an execution runs on now (a fallback changes them). */
   assign(id: string, backend: Backend, account: { id: string; name: string } | null): void {
     this.assignStatement.run(backend, account?.id ?? null, account?.name ?? null, id);
+  }
+
+  /**
+   * What one attempt of a started execution has spent so far (`attempt`: its place among the execution's attempts), for
+   * account budgets and the usage report by account and backend: an execution's own usage is its attempts' together,
+   * and its backend and account are only the last attempt's (migration 22).
+   */
+  setAttemptSpend(id: string, attempt: number, spend: { backend: Backend; accountId: string | null; usage: Usage }): void {
+    const { inputTokens, outputTokens, costUsd, estimatedUsd } = spend.usage;
+    this.attemptSpendStatement.run({ id, attempt, backend: spend.backend, accountId: spend.accountId, inputTokens, outputTokens, costUsd, estimatedUsd });
   }
 
   setAttempts(id: string, attempts: readonly Attempt[]): void {

@@ -42,7 +42,10 @@ function ledger() {
     const at = new Date().toISOString();
     executions.insert({ id, triggerId: 'trg_costly', source: 'manual', state: 'queued', reason: null, backend: 'claude', model: null, params: {}, prompt: 'work', promptContext: [], concurrencyKey: null, deliveryId: null, replayOf: null, createdAt: at });
     expect(executions.start(id, at)).toBe(true);
-    executions.setUsage(id, { inputTokens: 100, outputTokens: 10, costUsd, costEstimated: false, estimatedUsd: null });
+    const usage = { inputTokens: 100, outputTokens: 10, costUsd, costEstimated: false, estimatedUsd: null };
+    // As a run records it: the execution's total, and its one attempt's on the environment's credentials.
+    executions.setUsage(id, usage);
+    executions.setAttemptSpend(id, 0, { backend: 'claude', accountId: null, usage });
     budgets.checkThresholds('trg_costly', null, id);
   };
   const thresholds = () => notifications.map((notification) => notification.data?.threshold);
