@@ -66,6 +66,9 @@ const hostAndPort = z
     return port >= 1 && port <= 65535;
   }, 'the port must be from 1 to 65535');
 
+// A blank value (a stray space in a unit or .env file) would be a folder named " " in whatever directory the process starts in.
+const folder = z.string().refine((value) => value.trim() !== '', 'must be a folder path, not blank');
+
 const absolutePath = z.string().refine((value) => /^(\/|[A-Za-z]:[\\/])/.test(value), 'must be an absolute path').optional();
 
 const hostname: z.ZodType<string, string> = z
@@ -79,8 +82,8 @@ const hostname: z.ZodType<string, string> = z
  * test keeps the two in step).
  */
 export const settingDefinitions = {
-  dataDir: { env: 'AGENTED_DATA_DIR', stored: false, schema: z.string().min(1) },
-  logDir: { env: 'AGENTED_LOG_DIR', stored: false, schema: z.string().min(1) },
+  dataDir: { env: 'AGENTED_DATA_DIR', stored: false, schema: folder },
+  logDir: { env: 'AGENTED_LOG_DIR', stored: false, schema: folder },
   host: {
     env: 'AGENTED_HOST',
     stored: false,

@@ -6,6 +6,7 @@ import { ConfigError, resolveConfig, settingDefinitions } from '../../main/confi
 import { openDatabase } from '../../main/storage/database.js';
 import { repoRoot, runCli } from '../helpers/serve.js';
 import { makeTempDir } from '../helpers/temp.js';
+import { within } from '../helpers/time.js';
 
 describe('configuration', () => {
   it('defaults are safe: loopback, port 8787, no CORS origins', () => {
@@ -39,6 +40,29 @@ describe('configuration', () => {
     } catch (error) {
       expect((error as ConfigError).variable).toBe(variable);
       expect((error as Error).message).toContain(variable);
+    }
+  });
+
+  it.each([
+    [{ AGENTED_DATA_DIR: ' ' }, 'AGENTED_DATA_DIR'],
+    [{ AGENTED_LOG_DIR: '\t' }, 'AGENTED_LOG_DIR'],
+  ])('a blank folder %o is refused, naming %s, rather than made in the current directory', (env, variable) => {
+    expect(() => resolveConfig({ env })).toThrow(new RegExp(`^Invalid configuration: ${variable} must be a folder path, not blank`));
+  });
+
+  it('agented serve with a blank AGENTED_DATA_DIR exits 2 naming it, and makes no folder', async () => {
+    const temp = makeTempDir();
+    try {
+      const cli = runCli({ cwd: temp.dir, env: { HOME: temp.dir, AGENTED_DATA_DIR: ' ', AGENTED_LOG_DIR: `${temp.dir}/logs`, AGENTED_API_KEY: 'config-test-key-0123456789abcdef' } });
+      try {
+        expect(await within(cli.exited, 10_000, 'agented serve exiting')).toBe(2);
+        expect(cli.stderr).toEqual(['agented: Invalid configuration: AGENTED_DATA_DIR must be a folder path, not blank (got " ")']);
+        expect(fs.readdirSync(temp.dir)).toEqual([]);
+      } finally {
+        await cli.killGroup();
+      }
+    } finally {
+      temp.remove();
     }
   });
 
