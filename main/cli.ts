@@ -7,17 +7,21 @@ import { ConfigError } from './config/config.js';
 import { KeychainUnavailableError } from './secrets/keychain.js';
 import { DatabaseTooNewError } from './storage/database.js';
 import { EXIT_CONFIG, EXIT_FAILURE, exitCodeFor } from './cli/exit-codes.js';
+import { readVersion } from './version.js';
 
 const USAGE = `Usage:
   agented serve [--host H] [--port P] [--data-dir D]   run the API headless (supervisor + worker)
   agented doctor [--json]                              check the agent CLIs (exit 1 when none is usable)
   agented key show                                     print the API key
   agented key rotate                                   replace the API key in the keychain
+  agented --version                                    print the version
 
 Configuration comes from AGENTED_* environment variables; see .env.example.`;
 
 async function run(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const [given, ...rest] = argv;
+  // Asked for help, a command answers it rather than refusing --help as an unknown option.
+  const command = rest.includes('--help') || rest.includes('-h') ? 'help' : given;
   switch (command) {
     case 'serve': {
       const { values } = parseArgs({
@@ -40,12 +44,22 @@ async function run(argv: string[]): Promise<number> {
     case '-h':
       process.stdout.write(`${USAGE}\n`);
       return 0;
+    case '--version':
+      process.stdout.write(`${readVersion()}\n`);
+      return 0;
     default:
       break;
   }
-  process.stderr.write(`${USAGE}\n`);
+  const unknown = command === undefined ? '' : `agented: unknown command ${JSON.stringify(argv.join(' '))}\n`;
+  process.stderr.write(`${unknown}${USAGE}\n`);
   return EXIT_CONFIG;
 }
+
+// A reader that went away (`agented serve | head -n 1`, `2>&1 | head -n 1`, `agented doctor | head -c 0`, a closed
+// terminal) is no failure of the command: it must not end the supervisor (the log file keeps every line), and no
+// other command dies of it with a stack trace; each exits with its own code.
+process.stdout.on('error', () => undefined);
+process.stderr.on('error', () => undefined);
 
 run(process.argv.slice(2)).then(
   (code) => {

@@ -47,9 +47,6 @@ export async function serve(flags: ServeFlags, host: WorkerHost = new ForkHost(w
     env: process.env,
     flags: { host: flags.host, port: flags.port, dataDir: flags.dataDir },
   });
-  // A reader that went away (`agented serve | head -n 1`, `2>&1 | head -n 1`, a closed terminal) must not end the supervisor: the log file keeps every line.
-  process.stdout.on('error', () => undefined);
-  process.stderr.on('error', () => undefined);
   const logger = Logger.create({
     sink: new FanOutSink([supervisorLogFile(config.logDir), new StreamSink(process.stdout)]),
     level: config.logLevel,
