@@ -89,6 +89,18 @@ function parameters(collector: SchemaCollector, schema: z.ZodType | undefined, l
   }));
 }
 
+/**
+ * The parameters of the path template, in its order: as the route's params
+ * schema describes them, or else as a plain string (the UI's wildcard paths
+ * have no schema), since OpenAPI 3 requires every one to be declared.
+ */
+function pathParameters(collector: SchemaCollector, route: Route): JsonSchema[] {
+  const described = parameters(collector, route.params, 'path');
+  return [...openApiPath(route.path).matchAll(/\{(\w+)\}/g)].map(
+    ([, name]) => described.find((parameter) => parameter.name === name) ?? { name, in: 'path', required: true, schema: { type: 'string' } },
+  );
+}
+
 /** `shell` routes serve some requests without a key: the empty requirement marks the key optional. */
 function securityOf(auth: Route['auth']): JsonSchema[] {
   switch (auth) {
@@ -126,10 +138,11 @@ export function buildOpenApiDocument(routes: readonly Route[], version: string):
       summary: route.summary,
       tags: [route.tag],
       security: securityOf(route.auth),
-      parameters: [...parameters(collector, route.params, 'path'), ...parameters(collector, route.query, 'query')],
+      parameters: [...pathParameters(collector, route), ...parameters(collector, route.query, 'query')],
       responses,
+      // The router validates a request without a body as `{}` (router.ts): where the schema takes `{}`, the body is optional.
       ...(route.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: collector.convert(route.body, 'input') } } } }
+        ? { requestBody: { required: !route.body.safeParse({}).success, content: { 'application/json': { schema: collector.convert(route.body, 'input') } } } }
         : {}),
     };
     (paths[openApiPath(route.path)] ??= {})[route.method] = operation;
@@ -141,7 +154,8 @@ export function buildOpenApiDocument(routes: readonly Route[], version: string):
       version,
       description: 'The local API of Agented. Every route needs the API key except GET /health/live, /hooks/* (the trigger\'s own signature) and the UI\'s app shell (index.html and the hashed files under /assets/, which hold no data).',
     },
-    servers: [{ url: 'http://127.0.0.1:8787' }],
+    // Relative, so it names the server that serves the document, on whatever host and port it listens (OpenAPI 3.0.3, Server Object).
+    servers: [{ url: '/' }],
     paths,
     components: {
       schemas: collector.components,

@@ -13,7 +13,8 @@ afterAll(() => server.close());
 interface OpenApiDocument {
   openapi: string;
   info: { version: string };
-  paths: Record<string, Record<string, { security: unknown[]; responses: Record<string, { description: string; content?: Record<string, { schema: unknown }> }>; requestBody?: unknown }>>;
+  servers: { url: string }[];
+  paths: Record<string, Record<string, { security: unknown[]; parameters?: { name: string; in: string; required?: boolean }[]; responses: Record<string, { description: string; content?: Record<string, { schema: unknown }> }>; requestBody?: unknown }>>;
   components: { schemas: Record<string, { type?: string; properties?: Record<string, unknown> }> };
 }
 
@@ -51,6 +52,42 @@ describe('GET /api/openapi.json', () => {
     for (const [, name] of JSON.stringify(document).matchAll(/"#\/components\/schemas\/([^"]+)"/g)) {
       expect(document.components.schemas, name).toHaveProperty(name!);
     }
+  });
+
+  it('declares every parameter of every path template, as OpenAPI 3 requires', async () => {
+    const document = await fetchDocument();
+    for (const route of server.worker.app.routes) {
+      const path = openApiPath(route.path);
+      const templated = [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]);
+      const operation = document.paths[path]?.[route.method];
+      const declared = (operation?.parameters ?? []).filter((parameter) => parameter.in === 'path');
+      expect(declared.map((parameter) => parameter.name), `${route.method} ${path}`).toEqual(templated);
+      for (const parameter of declared) expect(parameter.required, `${route.method} ${path} {${parameter.name}}`).toBe(true);
+    }
+  });
+
+  it('names as its server the one that serves it, whatever its port', async () => {
+    const document = await fetchDocument();
+    expect(document.servers).toHaveLength(1);
+    // A relative server URL is resolved against where the document was fetched (OpenAPI 3.0.3, Server Object).
+    expect(new URL(document.servers[0]!.url, `${server.url}/api/openapi.json`).origin).toBe(new URL(server.url).origin);
+  });
+
+  it('marks a request body required only where the route refuses a request without one', async () => {
+    const document = await fetchDocument();
+    const withBody = server.worker.app.routes.filter((route) => route.body);
+    expect(withBody.length).toBeGreaterThan(10);
+    for (const route of withBody) {
+      // The router validates a request without a body as `{}` (router.ts).
+      const required = !route.body!.safeParse({}).success;
+      expect(document.paths[openApiPath(route.path)]?.[route.method]?.requestBody, `${route.method} ${route.path}`).toMatchObject({ required });
+    }
+    // A manual run without a body is taken, as its operation must then say.
+    const api = keyedApi(server.key);
+    const trigger = await api<{ id: string }>(server.url, 'POST', '/api/triggers', { name: 'run without a body', kind: 'manual', promptTemplate: 'hello' });
+    const run = await request(server.url, { method: 'POST', path: `/api/triggers/${trigger.body.id}/run`, headers: { authorization: `Bearer ${server.key}` } });
+    expect(run.status).toBe(202);
+    expect(document.paths['/api/triggers/{id}/run']?.post?.requestBody).toMatchObject({ required: false });
   });
 
   it('documents 400 on every route that validates params, query or body', async () => {
