@@ -55,6 +55,10 @@ async function main(): Promise<void> {
       default:
         message satisfies never;
     }
+  }, (issues) => {
+    // A bug on the other side, or a supervisor of another version: said, as the supervisor says of the worker's.
+    if (worker) worker.logger.warn('ignored a malformed message from the supervisor', { issues });
+    else process.stderr.write(`agented worker: ignored a malformed message from the supervisor (${issues})\n`);
   });
 
   try {

@@ -3,7 +3,8 @@ import { SupervisorToWorker, type WorkerToSupervisor } from '../../common/worker
 /** The worker's side of the supervisor link, whichever host started it. */
 export interface ParentChannel {
   send(message: WorkerToSupervisor): void;
-  onMessage(listener: (message: SupervisorToWorker) => void): void;
+  /** `malformed` hears of a message that is none of the protocol's (what was wrong with it): it is not passed on. */
+  onMessage(listener: (message: SupervisorToWorker) => void, malformed: (issues: string) => void): void;
   /** Called when the parent goes away: the worker must not outlive its supervisor. */
   onDisconnect(listener: () => void): void;
 }
@@ -20,14 +21,15 @@ interface ElectronParentPort {
  */
 export function connectToParent(): ParentChannel | undefined {
   const parentPort = (process as { parentPort?: ElectronParentPort }).parentPort;
-  const accept = (listener: (message: SupervisorToWorker) => void) => (raw: unknown) => {
+  const accept = (listener: (message: SupervisorToWorker) => void, malformed: (issues: string) => void) => (raw: unknown) => {
     const parsed = SupervisorToWorker.safeParse(raw);
     if (parsed.success) listener(parsed.data);
+    else malformed(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'message'}: ${issue.message}`).join('; '));
   };
   if (parentPort) {
     return {
       send: (message) => parentPort.postMessage(message),
-      onMessage: (listener) => parentPort.on('message', (event) => accept(listener)(event.data)),
+      onMessage: (listener, malformed) => parentPort.on('message', (event) => accept(listener, malformed)(event.data)),
       // A utility process is killed with its parent by Electron itself.
       onDisconnect: () => undefined,
     };
@@ -39,7 +41,7 @@ export function connectToParent(): ParentChannel | undefined {
       send: (message) => {
         if (process.connected) process.send?.(message, undefined, {}, ignoreSendError);
       },
-      onMessage: (listener) => process.on('message', accept(listener)),
+      onMessage: (listener, malformed) => process.on('message', accept(listener, malformed)),
       onDisconnect: (listener) => process.on('disconnect', listener),
     };
   }
