@@ -2,17 +2,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Account } from '../../common/accounts.js';
 import type { Budget } from '../../common/budgets.js';
 import { startEngine, type Engine } from '../helpers/engine.js';
-import type { RecordedRequest } from '../helpers/stand-ins/server.js';
+import { FIRST_KEY, SECOND_KEY, keyOf, messagesOf } from '../helpers/claude-accounts.js';
 
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-const FIRST_KEY = 'sk-ant-first-account-0123456789';
-const SECOND_KEY = 'sk-ant-second-account-0123456789';
-const keyOf = (recorded: RecordedRequest) => String(recorded.headers['x-api-key'] ?? '');
-const messagesOf = (engine: Engine) => engine.standIn.requests.filter((recorded) => recorded.path.startsWith('/v1/messages'));
 // A model Claude Code has a price for, so that it reports a cost (the stand-in answers any model).
 const PRICED_MODEL = 'claude-sonnet-4-5';
 

@@ -7,16 +7,12 @@ import { startEngine, type Engine } from '../helpers/engine.js';
 import type { AnthropicReply } from '../helpers/stand-ins/anthropic.js';
 import type { RecordedRequest } from '../helpers/stand-ins/server.js';
 import { makeTempDir } from '../helpers/temp.js';
+import { FIRST_KEY, SECOND_KEY, keyOf, messagesOf } from '../helpers/claude-accounts.js';
 
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
-
-const FIRST_KEY = 'sk-ant-first-account-0123456789';
-const SECOND_KEY = 'sk-ant-second-account-0123456789';
-const keyOf = (recorded: RecordedRequest) => String(recorded.headers['x-api-key'] ?? '');
-const messagesOf = (engine: Engine) => engine.standIn.requests.filter((recorded) => recorded.path.startsWith('/v1/messages'));
 
 /** The stand-in's token count of a request or a reply (test/helpers/stand-ins/anthropic.ts): what it bills each call. */
 const standInTokens = (value: unknown) => Math.max(1, Math.ceil(JSON.stringify(value ?? '').length / 4));

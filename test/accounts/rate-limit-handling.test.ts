@@ -7,6 +7,7 @@ import type { AnthropicReply } from '../helpers/stand-ins/anthropic.js';
 import type { RecordedRequest } from '../helpers/stand-ins/server.js';
 import { logLines, openEventStream } from '../helpers/sse.js';
 import { makeTempDir } from '../helpers/temp.js';
+import { messagesOf } from '../helpers/claude-accounts.js';
 
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
@@ -20,7 +21,6 @@ async function engineWith(env: Record<string, string>, respond: (recorded: Recor
   return engine;
 }
 
-const messagesOf = (engine: Engine) => engine.standIn.requests.filter((recorded) => recorded.path.startsWith('/v1/messages'));
 const ISO = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z';
 
 describe('rate limits (the real claude CLI against the Anthropic stand-in)', () => {

@@ -10,16 +10,13 @@ import type { AnthropicReply } from '../helpers/stand-ins/anthropic.js';
 import { startOpenAiStandIn } from '../helpers/stand-ins/openai.js';
 import type { RecordedRequest, StandIn } from '../helpers/stand-ins/server.js';
 import { makeTempDir, listFiles } from '../helpers/temp.js';
+import { FIRST_KEY, SECOND_KEY, keyOf } from '../helpers/claude-accounts.js';
 
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-const FIRST_KEY = 'sk-ant-first-account-0123456789';
-const SECOND_KEY = 'sk-ant-second-account-0123456789';
-
-const keyOf = (recorded: RecordedRequest) => String(recorded.headers['x-api-key'] ?? '');
 const rateLimited: AnthropicReply = { status: 429 };
 
 async function engineWith(env: Record<string, string>, respond: (recorded: RecordedRequest) => AnthropicReply): Promise<Engine> {

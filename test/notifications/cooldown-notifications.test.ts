@@ -8,6 +8,7 @@ import { SLACK_HOOK_PATH, startReceiver, startSlackStandIn } from '../helpers/st
 import type { AnthropicReply } from '../helpers/stand-ins/anthropic.js';
 import type { RecordedRequest } from '../helpers/stand-ins/server.js';
 import { sleep, untilTrue, within } from '../helpers/time.js';
+import { messagesOf } from '../helpers/claude-accounts.js';
 
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
@@ -19,8 +20,6 @@ async function engineWith(env: Record<string, string>, respond: (recorded: Recor
   cleanups.push(() => engine.close());
   return engine;
 }
-
-const messagesOf = (engine: Engine) => engine.standIn.requests.filter((recorded) => recorded.path.startsWith('/v1/messages'));
 
 /** Queued again after `attempts` tries: the execution waits for a cool-down. */
 async function waitingAfter(engine: Engine, id: string, attempts: number): Promise<Execution> {
