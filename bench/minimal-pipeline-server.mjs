@@ -14,6 +14,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { serveUntilStopped } from './processes.mjs';
 
 const executable = process.argv[2];
 const CHUNK_BYTES = 64 * 1024;
@@ -78,13 +79,7 @@ const server = http.createServer((req, res) => {
   }
   stream(decodeURIComponent(match[1]), res);
 });
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ event: 'ready', url: `http://127.0.0.1:${server.address().port}` })}\n`);
+serveUntilStopped(server, () => {
+  db.close();
+  fs.rmSync(folder, { recursive: true, force: true });
 });
-process.on('SIGTERM', () =>
-  server.close(() => {
-    db.close();
-    fs.rmSync(folder, { recursive: true, force: true });
-    process.exit(0);
-  }),
-);

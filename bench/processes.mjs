@@ -29,3 +29,19 @@ export async function withTempDir(body) {
     fs.rmSync(temp, { recursive: true, force: true });
   }
 }
+
+/**
+ * The subject's side of startProcess: listens on a free loopback port, prints the ready line with its URL, and on
+ * SIGTERM stops listening, runs `cleanup` and exits.
+ */
+export function serveUntilStopped(server, cleanup = () => {}) {
+  server.listen(0, '127.0.0.1', () => {
+    process.stdout.write(`${JSON.stringify({ event: 'ready', url: `http://127.0.0.1:${server.address().port}` })}\n`);
+  });
+  process.on('SIGTERM', () =>
+    server.close(() => {
+      cleanup();
+      process.exit(0);
+    }),
+  );
+}
