@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { trayIconPath } from '../../main/shell/tray-icon.js';
 import { repoRoot } from '../helpers/serve.js';
-import { makeTempDir } from '../helpers/temp.js';
+import { listFiles, makeTempDir } from '../helpers/temp.js';
 import { decodePng } from './png.js';
 
 interface BuilderConfig {
@@ -18,6 +18,7 @@ interface BuilderConfig {
   files: string[];
   asarUnpack: string[];
   npmRebuild: boolean;
+  electronFuses: Record<string, boolean>;
   extraMetadata: { main: string };
   linux: { target: string[] };
   mac: { target: { target: string; arch: string[] }[] };
@@ -103,6 +104,19 @@ describe('electron-builder.yml (packaging cannot run here: the config is checked
       expect(covered, `${file} is packaged (files)`).toBe(true);
       expect(fs.existsSync(path.join(repoRoot, file)), `${file} exists after npm run build`).toBe(true);
     }
+  });
+
+  it('switches off the fuses that let whoever starts the binary run it as Node, inject options or swap its code', () => {
+    expect(config.electronFuses).toEqual({
+      runAsNode: false,
+      enableCookieEncryption: true,
+      enableNodeOptionsEnvironmentVariable: false,
+      enableNodeCliInspectArguments: false,
+      enableEmbeddedAsarIntegrityValidation: true,
+      onlyLoadAppFromAsar: true,
+    });
+    // Nothing of the app needs a fuse switched off: no code starts the binary as Node.
+    for (const file of listFiles(path.join(repoRoot, 'main')).filter((name) => name.endsWith('.ts'))) expect(fs.readFileSync(file, 'utf8'), file).not.toContain('ELECTRON_RUN_AS_NODE');
   });
 
   it("passes electron-builder's own schema validation", async () => {
