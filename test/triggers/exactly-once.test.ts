@@ -144,7 +144,7 @@ function readStored(dataDir: string): StoredFigures {
       executions: count('SELECT count(*) AS n FROM executions'),
       distinctDeliveryRows: count('SELECT count(DISTINCT delivery_id) AS n FROM executions'),
       executionsByGithubId,
-      dedupKeys: count('SELECT count(*) AS n FROM dedup_keys'),
+      dedupKeys: count('SELECT count(*) AS n FROM dedup_log'),
       duplicateRows: count(`SELECT count(*) AS n FROM deliveries WHERE outcome = 'duplicate'`),
     };
   } finally {
@@ -365,10 +365,11 @@ describe('expired dedup keys', () => {
 
     expect(dedup.claim('trg_a', 'id:short', 500, t0)).toBe(true);
     expect(dedup.claim('trg_a', 'id:long', 60_000, t0)).toBe(true);
-    expect(dedup.count()).toBe(4);
+    // Rows are appended: trg_a's A has two, the expired one kept until it is pruned.
+    expect(dedup.count()).toBe(5);
 
-    // At t0 + 1,200: trg_b's A (expired t0 + 1,000) and "short" (t0 + 500) go; trg_a's A (t0 + 2,001) and "long" stay.
-    expect(dedup.prune(t0 + 1_200)).toBe(2);
+    // At t0 + 1,200: trg_a's first A and trg_b's A (expired t0 + 1,000) and "short" (t0 + 500) go; trg_a's second A (t0 + 2,001) and "long" stay.
+    expect(dedup.prune(t0 + 1_200)).toBe(3);
     expect(dedup.count()).toBe(2);
     expect(dedup.claim('trg_a', 'id:A', 1_000, t0 + 1_200)).toBe(false);
     expect(dedup.claim('trg_a', 'id:long', 60_000, t0 + 1_200)).toBe(false);
