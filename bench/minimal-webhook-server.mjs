@@ -1,11 +1,12 @@
-// A second baseline for the webhook benchmark, in its own process: the least
-// a server can do and still do what the path is asked to — read the body,
-// verify its GitHub signature, parse it, claim its delivery id (a retried
-// delivery starts nothing), store the delivery and an execution with its
-// prompt, and answer 202 only once that is committed (the deliveries of one
-// event-loop turn share a transaction, as Agented's do). Nothing else: no
-// request ids or access log, no Host check, no inspector limits, no prompt
-// guardrails, no queue. The secret is its argument.
+// A second baseline for the webhook benchmark, in its own process: a plain
+// server doing only what the path is asked to, the straightforward way, on
+// one thread — read the body, verify its GitHub signature, parse it, claim
+// its delivery id in a table keyed by it (a retried delivery starts nothing),
+// store the delivery and an execution with its prompt, and answer 202 only
+// once that is committed (the deliveries of one event-loop turn share a
+// transaction, as Agented's do). Nothing else: no request ids or access log,
+// no Host check, no inspector limits, no prompt guardrails, no queue. The
+// secret is its argument.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
