@@ -10,16 +10,22 @@ export class Redactor {
   static readonly MASK = '[REDACTED]';
   private static readonly SECRET_FIELD = /^(authorization|cookie|set-cookie|x-api-key|api[-_]?key|secret|.*[-_]secret|password|token|login[-_]?token)$/i;
 
-  /** Each registered secret with its JSON-escaped form, when that differs (worked out once, not per line). */
-  private readonly secrets = new Map<string, string | null>();
+  /** The secrets registered: registering one again changes nothing. */
+  private readonly secrets = new Set<string>();
+  /**
+   * What a line is searched for: every secret in both forms, the longest first, so a secret that begins with
+   * another is masked whole rather than the shorter one's mask leaving its tail showing.
+   */
+  private patterns: string[] = [];
   /** Answers of isSecretField by name: every log line asks for each of its field names, and the names are few. */
   private readonly secretFields = new Map<string, boolean>();
 
   /** Registers a value that must never be written; short values are refused to avoid masking noise. */
   addSecret(value: string): void {
     if (value.length < 8 || this.secrets.has(value)) return;
+    this.secrets.add(value);
     const escaped = JSON.stringify(value).slice(1, -1);
-    this.secrets.set(value, escaped === value ? null : escaped);
+    this.patterns = [...new Set([...this.patterns, value, escaped])].sort((a, b) => b.length - a.length);
   }
 
   isSecretField(name: string): boolean {
@@ -36,10 +42,9 @@ export class Redactor {
   /** Replaces registered secrets in an already serialized line, in raw and JSON-escaped form. */
   scrub(line: string): string {
     let result = line;
-    for (const [secret, escaped] of this.secrets) {
+    for (const pattern of this.patterns) {
       // includes() first: on the common path (no secret in the line) nothing is copied.
-      if (result.includes(secret)) result = result.split(secret).join(Redactor.MASK);
-      if (escaped !== null && result.includes(escaped)) result = result.split(escaped).join(Redactor.MASK);
+      if (result.includes(pattern)) result = result.split(pattern).join(Redactor.MASK);
     }
     return result;
   }

@@ -64,4 +64,11 @@ describe('secrets never reach the logs', () => {
     expect(line).not.toMatch(/abc|pw|s3cr3t/);
     expect(JSON.parse(line)).toMatchObject({ authorization: '[REDACTED]', nested: { apiKey: '[REDACTED]', password: '[REDACTED]' } });
   });
+
+  it('a secret that begins with another one registered before it is masked whole, not its tail left showing', () => {
+    const redactor = new Redactor();
+    redactor.addSecret('whsec-shared-prefix');
+    redactor.addSecret('whsec-shared-prefix-and-its-own-tail');
+    expect(redactor.scrub('a: whsec-shared-prefix-and-its-own-tail, b: whsec-shared-prefix.')).toBe('a: [REDACTED], b: [REDACTED].');
+  });
 });
