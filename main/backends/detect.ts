@@ -83,7 +83,8 @@ export function isExecutable(file: string): boolean {
 
 export function findExecutable(command: string, searchPath: string): string | null {
   for (const dir of searchPath.split(path.delimiter)) {
-    if (!dir) continue;
+    // An empty or relative entry names a folder of whatever directory the lookup runs in: the worker's here, but an execution runs the CLI from its working directory.
+    if (!path.isAbsolute(dir)) continue;
     const candidate = path.join(dir, command);
     if (isExecutable(candidate)) return candidate;
   }

@@ -16,6 +16,8 @@ export type Located = { ok: true; executable: string; searchPath: string } | { o
  */
 export class BackendLocator {
   private resolved: Promise<ResolvedPath> | undefined;
+  /** The last PATH the login shell gave. */
+  private fromShell: ResolvedPath | undefined;
 
   constructor(private readonly options: { env: Env; overrides: Partial<Record<Backend, string>>; shellTimeoutMs?: number; journal?: GroupJournal }) {}
 
@@ -23,10 +25,19 @@ export class BackendLocator {
     return this.options.overrides;
   }
 
-  /** The login shell's PATH (or this process's when that fails), read on first use and on refresh. */
+  /**
+   * The login shell's PATH, read on first use and on refresh. A read that
+   * fails gives this process's PATH only until the shell has answered once:
+   * after that the last answer stays, since a shell slow once (a busy machine)
+   * would otherwise make every CLI it found "not installed" for executions
+   * until the next check.
+   */
   searchPath(refresh = false): Promise<ResolvedPath> {
     if (refresh || !this.resolved) {
-      this.resolved = loginShellPath({ env: this.options.env, timeoutMs: this.options.shellTimeoutMs, journal: this.options.journal });
+      this.resolved = loginShellPath({ env: this.options.env, timeoutMs: this.options.shellTimeoutMs, journal: this.options.journal }).then((read) => {
+        if (read.source === 'login-shell') this.fromShell = read;
+        return this.fromShell ?? read;
+      });
     }
     return this.resolved;
   }

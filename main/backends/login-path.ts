@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { childEnvironment } from '../executions/agent-process.js';
 import { spawnGroup, type GroupJournal } from '../executions/process-group.js';
 
@@ -67,7 +68,10 @@ export async function loginShellPath(options: { env: Env; timeoutMs?: number; jo
   await group.closeOutput();
   const loginPath = stdout.split(MARK)[1];
   if (timedOut || exit.code !== 0 || !loginPath) return fallback;
+  const home = options.env.HOME;
+  // bash expands a leading ~ of an entry whenever it looks a command up, so a quoted `PATH="~/.local/bin:$PATH"` works in its terminals.
+  const expand = (entry: string) => (home && (entry === '~' || entry.startsWith('~/')) ? path.join(home, entry.slice(1)) : entry);
   // This process's entries stay too (after the login shell's), so nothing that worked before stops working.
-  const merged = [...new Set([...loginPath.split(':'), ...processPath.split(':')].filter(Boolean))].join(':');
+  const merged = [...new Set([...loginPath.split(':').map(expand), ...processPath.split(':')].filter(Boolean))].join(':');
   return { path: merged, source: 'login-shell' };
 }
