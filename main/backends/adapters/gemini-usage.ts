@@ -45,7 +45,8 @@ export function apiResponseTokens(record: string): RunningTokens | null {
   if (typeof attributes !== 'object' || attributes === null) return null;
   const fields = attributes as Record<string, unknown>;
   if (fields['event.name'] !== API_RESPONSE) return null;
-  return { inputTokens: count(fields.input_token_count), outputTokens: count(fields.output_token_count) };
+  // The output count is the answer alone: the thinking, billed as output too, is counted apart.
+  return { inputTokens: count(fields.input_token_count), outputTokens: count(fields.output_token_count) + count(fields.thoughts_token_count) };
 }
 
 export const geminiUsageFile: UsageFileSource = {

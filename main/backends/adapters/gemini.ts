@@ -51,7 +51,7 @@ function commandLine(invocation: Invocation): CommandLine {
 // The stream-json events (packages/core/src/output/types.ts in google-gemini/gemini-cli), only the fields read here.
 /** A token count: a negative one is unknown, so it can never lower what a run spent. */
 const Count = z.number().transform((value) => (value >= 0 ? value : null));
-const Stats = z.object({ input_tokens: Count, output_tokens: Count });
+const Stats = z.object({ input_tokens: Count, output_tokens: Count, total_tokens: Count.optional().catch(undefined) });
 const GeminiEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('init') }),
   z.object({ type: z.literal('message'), role: z.enum(['user', 'assistant']), content: z.string() }),
@@ -75,6 +75,18 @@ const GeminiEvent = z.discriminatedUnion('type', [
 type GeminiEvent = z.infer<typeof GeminiEvent>;
 
 type ErrorKind = Extract<AgentEvent, { type: 'error' }>['kind'];
+
+/**
+ * The run's output tokens. The stats' `output_tokens` is Google's
+ * `candidatesTokenCount`, the answer alone: the model's thinking
+ * (`thoughtsTokenCount`), which Google bills as output and which can be most
+ * of a run, is only in `total_tokens`, the sum of the usage's counts.
+ */
+function outputTokensOf(stats: z.infer<typeof Stats>): number | null {
+  const { input_tokens: input, output_tokens: output, total_tokens: total } = stats;
+  if (input === null || output === null || total === null || total === undefined) return output;
+  return Math.max(output, total - input);
+}
 
 /**
  * What kind of failure a gemini error message is. API errors read
@@ -182,7 +194,7 @@ class GeminiParser implements OutputParser {
       case 'error':
         return event.severity === 'error' ? [this.error(event.message, event.timestamp)] : [{ type: 'message', role: 'system', text: event.message }];
       case 'result': {
-        const usage: AgentEvent[] = event.stats ? [{ type: 'usage', inputTokens: event.stats.input_tokens, outputTokens: event.stats.output_tokens, costUsd: null }] : [];
+        const usage: AgentEvent[] = event.stats ? [{ type: 'usage', inputTokens: event.stats.input_tokens, outputTokens: outputTokensOf(event.stats), costUsd: null }] : [];
         if (event.status === 'success') return [...usage, { type: 'result', ok: true, text: this.answer === '' ? null : this.answer }];
         // A stream the CLI found invalid ends in an error line and a result without its own error.
         if (!event.error) return [...usage, { type: 'result', ok: false, text: null }];

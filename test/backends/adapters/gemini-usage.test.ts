@@ -45,6 +45,11 @@ describe('gemini telemetry records', () => {
     expect(apiResponseTokens(API_RESPONSE)).toEqual({ inputTokens: 146, outputTokens: 14 });
   });
 
+  it("counts a call's thinking (thoughts_token_count) as output, as Google bills it", () => {
+    const thinking = API_RESPONSE.replace('"thoughts_token_count": 0', '"thoughts_token_count": 900').replace('"total_token_count": 160', '"total_token_count": 1060');
+    expect(apiResponseTokens(thinking)).toEqual({ inputTokens: 146, outputTokens: 14 + 900 });
+  });
+
   it('reads nothing from other records, broken ones or counts that are not counts', () => {
     expect(apiResponseTokens(API_RESPONSE.replace('gemini_cli.api_response', 'gemini_cli.api_request'))).toBeNull();
     expect(apiResponseTokens('{"attributes":{"_body":"mentions gemini_cli.api_response"}}')).toBeNull();

@@ -8,7 +8,7 @@ import { startAgentProcess, type AgentProcess, type OutputStream } from '../../.
 import { groupAlive } from '../../../main/executions/process-group.js';
 import { agentClisBin } from '../../helpers/agent-clis.js';
 import { functionResponses, googleError, quotaFailure, retryInfo, startGeminiStandIn, toolThenText, type GeminiReply } from '../../helpers/stand-ins/gemini.js';
-import type { RecordedRequest, StandIn } from '../../helpers/stand-ins/server.js';
+import { startStandIn, writeSse, type RecordedRequest, type StandIn } from '../../helpers/stand-ins/server.js';
 import { makeTempDir } from '../../helpers/temp.js';
 import { sleep, within } from '../../helpers/time.js';
 
@@ -106,6 +106,14 @@ describe('gemini parser', () => {
       { type: 'usage', inputTokens: 145, outputTokens: null, costUsd: null },
       { type: 'result', ok: true, text: 'Hello from t' },
     ]);
+  });
+
+  it("counts the thinking in the total (Google's thoughtsTokenCount, not in output_tokens) as output; a total that is no count leaves output_tokens", () => {
+    const thinking = LINES.success.replaceAll('"total_tokens":152', '"total_tokens":1052');
+    expect(parseAll([thinking])).toContainEqual({ type: 'usage', inputTokens: 145, outputTokens: 907, costUsd: null });
+    for (const total of ['-1', '"many"', 'null']) {
+      expect(parseAll([LINES.success.replaceAll('"total_tokens":152', `"total_tokens":${total}`)])).toContainEqual({ type: 'usage', inputTokens: 145, outputTokens: 7, costUsd: null });
+    }
   });
 
   it('reads a tool call and its result by tool_id; the result text is what came after the last tool call', () => {
@@ -227,7 +235,10 @@ interface GeminiUser {
  * because the CLI writes an error report there for each failed call.
  */
 async function geminiUser(respond: (request: RecordedRequest, index: number) => GeminiReply): Promise<GeminiUser> {
-  const standIn = await startGeminiStandIn(respond);
+  return userOf(await startGeminiStandIn(respond));
+}
+
+function userOf(standIn: StandIn): GeminiUser {
   cleanups.push(() => standIn.close());
   const home = makeTempDir('agented-gemini-home-');
   const work = makeTempDir('agented-gemini-work-');
@@ -282,6 +293,28 @@ function declaredTools(body: unknown): string[] {
   return ((body as GenerateRequest).tools ?? []).flatMap((tool) => (tool.functionDeclarations ?? []).map((declaration) => declaration.name));
 }
 
+/**
+ * A Gemini API whose model thinks before it answers, in one streamed response: its `usageMetadata` counts the
+ * thinking apart from the answer, in `thoughtsTokenCount` (https://ai.google.dev/api/generate-content#UsageMetadata).
+ */
+function startThinkingStandIn(usage: { promptTokenCount: number; candidatesTokenCount: number; thoughtsTokenCount: number }): Promise<StandIn> {
+  return startStandIn((request, response) => {
+    if (request.path.includes(':countTokens')) {
+      response.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
+      response.end(JSON.stringify({ totalTokens: 10 }));
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'text/event-stream' });
+    writeSse(response, {
+      candidates: [{ content: { role: 'model', parts: [{ text: 'Thought it over.' }] }, finishReason: 'STOP', index: 0 }],
+      usageMetadata: { ...usage, totalTokenCount: usage.promptTokenCount + usage.candidatesTokenCount + usage.thoughtsTokenCount },
+      modelVersion: MODEL,
+      responseId: 'thinking-1',
+    });
+    response.end();
+  });
+}
+
 const WRITE_NOTE = ['write_file', { file_path: 'note.txt', content: 'written by gemini' }] as const;
 
 describe('gemini, the real CLI, against a stand-in Gemini API', () => {
@@ -308,6 +341,15 @@ describe('gemini, the real CLI, against a stand-in Gemini API', () => {
     expect(request?.headers['x-goog-api-key']).toBe(KEY);
     expect(lastUserText(request?.body)).toBe(prompt);
     expect(fs.existsSync(path.join(user.workingDirectory, 'injected'))).toBe(false);
+  });
+
+  it("counts the model's thinking as output tokens, as Google bills it", { timeout: 30_000 }, async () => {
+    const user = userOf(await startThinkingStandIn({ promptTokenCount: 120, candidatesTokenCount: 5, thoughtsTokenCount: 900 }));
+    const exit = await runGemini(user).agent.done;
+
+    expect(exit).toMatchObject({ code: 0, ok: true });
+    expect(ofType(exit.events, 'usage')).toEqual([{ type: 'usage', inputTokens: 120, outputTokens: 5 + 900, costUsd: null }]);
+    expect(exit.events.at(-1)).toEqual({ type: 'result', ok: true, text: 'Thought it over.' });
   });
 
   it('passes a model that starts with a dash as the model, never as an option', { timeout: 30_000 }, async () => {
