@@ -40,6 +40,7 @@ const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
 const slotOf = (triggerId: string, key: string | null) => (key === null ? null : `${triggerId}\u0000${key}`);
 const keyOfSlot = (slot: string) => slot.slice(slot.indexOf('\u0000') + 1);
+const triggerDeletedReason = 'its trigger was deleted before it could start';
 const dropReason = (concurrencyKey: string) => `dropped: an execution with the same concurrency key "${concurrencyKey}" was already running or queued`;
 
 /**
@@ -136,7 +137,19 @@ export class ExecutionQueue implements Disposable {
   /** A trigger was created, changed or deleted: its limits are read again, and a pass may start its queued executions now. */
   triggerChanged(triggerId: string): void {
     this.maxConcurrentOf.delete(triggerId);
+    if (!this.deps.triggers.get(triggerId)) this.skipQueuedOf(triggerId);
     this.kick();
+  }
+
+  /** A deleted trigger's queued executions end now: with every slot taken, no pass would reach them until one is free, and they would show queued for a trigger that is gone. */
+  private skipQueuedOf(triggerId: string): void {
+    const now = new Date().toISOString();
+    for (let beforeSeq: number | undefined; ; ) {
+      const { items, nextCursor } = this.deps.executions.page({ triggerId, state: 'queued', limit: 1_000, beforeSeq });
+      for (const { id } of items) this.endQueued(id, 'skipped', triggerDeletedReason, () => this.deps.executions.skip(id, triggerDeletedReason, now));
+      if (nextCursor === null) return;
+      beforeSeq = Number(nextCursor);
+    }
   }
 
   /** Asks for a pass at the end of this turn (several asks make one pass): something changed that may let an execution start. */
@@ -242,7 +255,7 @@ export class ExecutionQueue implements Disposable {
   }
 
   private pass(): void {
-    if (this.closed || this.stopping) return;
+    if (this.closed) return;
     // With every slot taken, only a keyed arrival can change anything (drop it, or cancel what it supersedes).
     const keyedArrivals = this.keyedArrivals.splice(0);
     const strategiesPending = keyedArrivals.length > 0;
@@ -250,7 +263,10 @@ export class ExecutionQueue implements Disposable {
     this.changed = false;
     const arrivals = [...this.arrivals];
     this.arrivals.clear();
-    if (!strategiesPending && this.running.size >= this.options.maxConcurrent) return;
+    // A stop starts nothing more, but deliveries it still accepts get their key's strategy as they arrive: one that a
+    // running execution drops must not run at the next start, once that execution has ended.
+    const full = () => this.stopping !== undefined || this.running.size >= this.options.maxConcurrent;
+    if (!strategiesPending && full()) return;
     // A burst of deliveries for a busy trigger queues thousands: reading the queue on every arrival cost a fifth of the webhook path's CPU.
     if (!changed && !strategiesPending && arrivals.every((triggerId) => this.triggerIsFull(triggerId))) return;
     const pageSize = this.options.scanLimit ?? 1_000;
@@ -285,10 +301,10 @@ export class ExecutionQueue implements Disposable {
 
       for (const execution of page) {
         // Slots full and no strategy to apply: the rest of the queue waits as it is.
-        if (!strategiesPending && this.running.size >= this.options.maxConcurrent) break;
+        if (!strategiesPending && full()) break;
         const trigger = triggerOf(execution.triggerId);
         if (!trigger) {
-          this.skip(execution, 'its trigger was deleted before it could start', now);
+          this.skip(execution, triggerDeletedReason, now);
           continue;
         }
         const { strategy } = trigger.definition.concurrency;
@@ -315,7 +331,7 @@ export class ExecutionQueue implements Disposable {
           }
           taken.add(slot);
         }
-        if (this.running.size >= this.options.maxConcurrent) continue;
+        if (full()) continue;
         if ((perTrigger.get(trigger.id) ?? 0) >= trigger.definition.maxConcurrent) continue;
         const blocked = this.deps.budgets.blockingStart(trigger.id);
         if (blocked) {
@@ -339,7 +355,7 @@ export class ExecutionQueue implements Disposable {
         if (this.launch(execution, trigger, slot, now, selection.choice)) perTrigger.set(trigger.id, (perTrigger.get(trigger.id) ?? 0) + 1);
       }
       if (!more) return;
-      if (this.running.size >= this.options.maxConcurrent) {
+      if (full()) {
         // The slots are full: the pass ends with this page, but a keyed arrival past it is dropped now, not once the backlog ahead has drained.
         this.dropNewestAfter(page.at(-1)!.id, keyedArrivals, taken, triggerOf, now);
         return;

@@ -69,6 +69,21 @@ describe('execution engine: concurrency', () => {
     await cancel(ids[0]!, ids[2]!, ids[3]!);
   });
 
+  it("a deleted trigger's executions that wait for a free slot end skipped at once, not when a slot frees", async () => {
+    const busy = await engine.createTrigger({ promptTemplate: 'HANG', maxConcurrent: 3 });
+    const gone = await engine.createTrigger({ promptTemplate: 'HANG', maxConcurrent: 3 });
+    const running = [await engine.run(busy), await engine.run(busy), await engine.run(busy)];
+    for (const id of running) await engine.waitForState(id, ['running']);
+    const waiting = [await engine.run(gone), await engine.run(gone)];
+    await settle();
+    expect((await engine.api('DELETE', `/api/triggers/${gone}`)).status).toBe(204);
+    for (const id of waiting) {
+      expect(await engine.waitForState(id, ['skipped', 'running'], 5_000)).toMatchObject({ state: 'skipped', reason: 'its trigger was deleted before it could start', startedAt: null });
+    }
+    for (const id of running) expect((await engine.execution(id)).state).toBe('running');
+    await cancel(...running);
+  });
+
   it('strategy "queue": the same key waits for the one ahead; another key runs beside it', async () => {
     const trigger = await engine.createTrigger({ promptTemplate: 'HANG', maxConcurrent: 3, concurrency: { key: 'pr-{{params.pr}}', strategy: 'queue' }, params: [{ name: 'pr', type: 'number', required: true }] });
     const first = await engine.run(trigger, { pr: 1 });
