@@ -10,6 +10,11 @@ import { buildQueuedExecution } from './execution-factory.js';
 
 /** Tick keys only need to outlive any restart that could replay the tick. */
 const TICK_KEY_TTL_MS = 7 * 24 * 3600 * 1000;
+/**
+ * Nor longer than this many ticks of the trigger's cron: the worker holds every live dedup key in memory
+ * (DedupRepository), and a week of a per-second cron's is 604,800 keys, over 100 MB of its heap and a second of each start.
+ */
+const TICK_KEYS_KEPT = 10_000;
 /** Missed ticks are counted for the log only; past this many the count stops (a per-second cron down for a day would take seconds to count). */
 const MAX_MISSED_COUNTED = 1_000;
 /** A tick croner fires later than this was slept through (the machine was suspended), not merely delayed by a busy event loop. */
@@ -40,13 +45,13 @@ export type TickOutcome = { started: string } | { duplicate: true };
  */
 export class Scheduler implements Disposable {
   private readonly jobs = new Map<string, Cron>();
-  private readonly fireInTransaction: (trigger: StoredTrigger, scheduledAt: Date) => TickOutcome;
+  private readonly fireInTransaction: (trigger: StoredTrigger, scheduledAt: Date, keyTtlMs: number) => TickOutcome;
 
   constructor(private readonly deps: SchedulerDependencies) {
-    this.fireInTransaction = deps.db.transaction((trigger: StoredTrigger, scheduledAt: Date): TickOutcome => {
+    this.fireInTransaction = deps.db.transaction((trigger: StoredTrigger, scheduledAt: Date, keyTtlMs: number): TickOutcome => {
       const now = this.now();
       deps.state.markTick(trigger.id, scheduledAt.getTime());
-      if (!deps.dedup.claim(trigger.id, `tick:${scheduledAt.toISOString()}`, TICK_KEY_TTL_MS, now.getTime())) return { duplicate: true };
+      if (!deps.dedup.claim(trigger.id, `tick:${scheduledAt.toISOString()}`, keyTtlMs, now.getTime())) return { duplicate: true };
       const execution = buildQueuedExecution(
         { trigger, source: 'schedule', payload: { scheduledAt: scheduledAt.toISOString() }, params: {}, deliveryId: null, now },
         { maxValueLength: deps.maxValueLength },
@@ -87,7 +92,10 @@ export class Scheduler implements Disposable {
   /** Records and starts the execution of one tick, unless that tick already ran. */
   fire(trigger: StoredTrigger, scheduledAt: Date): TickOutcome {
     const tick = new Date(Math.floor(scheduledAt.getTime() / 1000) * 1000);
-    const outcome = this.fireInTransaction(trigger, tick);
+    const schedule = trigger.definition.schedule!;
+    const next = new Cron(schedule.cron, { timezone: schedule.timezone, paused: true }).nextRun(tick);
+    const keyTtlMs = next ? Math.min(TICK_KEY_TTL_MS, (next.getTime() - tick.getTime()) * TICK_KEYS_KEPT) : TICK_KEY_TTL_MS;
+    const outcome = this.fireInTransaction(trigger, tick, keyTtlMs);
     this.deps.logger.info('schedule tick', { trigger_id: trigger.id, scheduled_at: tick.toISOString(), ...('started' in outcome ? { execution_id: outcome.started } : { duplicate: true }) });
     return outcome;
   }

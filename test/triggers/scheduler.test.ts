@@ -91,6 +91,21 @@ describe('schedules', () => {
     expect(store.executions.count()).toBe(1);
   });
 
+  it("a tick's key lives a week, but a frequent cron's only for its last 10,000 ticks: the worker holds every live key in memory", () => {
+    const store = storage();
+    const daily = scheduleTrigger(store.triggers, '0 9 * * *', 'skip');
+    const everySecond = store.triggers.insert('trg_every_second', scheduleDefinition('* * * * * *', 'skip'), new Date().toISOString());
+    const now = new Date('2026-11-26T08:00:00.000Z');
+    const scheduler = new Scheduler({ ...store, logger: Logger.create({ sink: new MemorySink() }), maxValueLength: 2000, now: () => now });
+    expect('started' in scheduler.fire(daily, now)).toBe(true);
+    expect('started' in scheduler.fire(everySecond, now)).toBe(true);
+    expect(scheduler.fire(everySecond, now)).toEqual({ duplicate: true });
+    // A week of a per-second cron's keys is 604,800 of them, over 100 MB of the worker's heap and a second of each start.
+    expect(store.dedup.prune(now.getTime() + 10_000 * 1000)).toBe(1);
+    expect(store.dedup.prune(now.getTime() + 6 * 24 * 3600 * 1000)).toBe(0);
+    expect(store.dedup.prune(now.getTime() + 7 * 24 * 3600 * 1000)).toBe(1);
+  });
+
   it('run-once: after downtime, one execution for the latest missed tick, and a second start adds none', () => {
     const store = storage();
     const trigger = scheduleTrigger(store.triggers, '*/10 * * * *', 'run-once');
