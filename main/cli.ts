@@ -18,10 +18,12 @@ const USAGE = `Usage:
 
 Configuration comes from AGENTED_* environment variables; see .env.example.`;
 
+const COMMANDS = new Set(['serve', 'doctor', 'key']);
+
 async function run(argv: string[]): Promise<number> {
   const [given, ...rest] = argv;
-  // Asked for help, a command answers it rather than refusing --help as an unknown option.
-  const command = rest.includes('--help') || rest.includes('-h') ? 'help' : given;
+  // Asked for help, a command answers it rather than refusing --help as an unknown option; an unknown one is still named.
+  const command = COMMANDS.has(given ?? '') && (rest.includes('--help') || rest.includes('-h')) ? 'help' : given;
   switch (command) {
     case 'serve': {
       const { values } = parseArgs({
@@ -57,13 +59,22 @@ async function run(argv: string[]): Promise<number> {
 
 // A reader that went away (`agented serve | head -n 1`, `2>&1 | head -n 1`, `agented doctor | head -c 0`, a closed
 // terminal) is no failure of the command: it must not end the supervisor (the log file keeps every line), and no
-// other command dies of it with a stack trace; each exits with its own code.
-process.stdout.on('error', () => undefined);
+// other command dies of it with a stack trace; each exits with its own code. Output refused otherwise (`agented key
+// show > file` on a full disk) is lost, not declined: the command fails, or a script would go on with an empty file.
+const READER_GONE = new Set(['EPIPE', 'ECONNRESET', 'EIO']);
+let outputLost = false;
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (outputLost || READER_GONE.has(error.code ?? '')) return;
+  outputLost = true;
+  process.stderr.write(`agented: the output could not be written: ${error.message}\n`);
+  // The error can come after the command has ended (an append to a file fails on the next tick).
+  process.exitCode = EXIT_FAILURE;
+});
 process.stderr.on('error', () => undefined);
 
 run(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    process.exitCode = outputLost ? EXIT_FAILURE : code;
   },
   (error: unknown) => {
     if (error instanceof ConfigError) {

@@ -40,6 +40,7 @@ describe('agented usage', () => {
     [['bogus'], 'agented: unknown command "bogus"'],
     [['key', 'bogus'], 'agented: unknown command "key bogus"'],
     [['key', 'show', 'extra'], 'agented: unknown command "key show extra"'],
+    [['bogus', '--help'], 'agented: unknown command "bogus --help"'],
   ])('%o says which command it does not know, then the usage, on stderr; exit 2', async (args, line) => {
     const { code, stdout, stderr } = await agented(args);
     expect(code).toBe(2);
@@ -58,5 +59,14 @@ describe('agented usage', () => {
   ])('%o with a reader that left before the output: no stack trace, the command’s own exit code', async (args, code, stderr) => {
     const result = await agented(args, { env: { AGENTED_API_KEY: 'usage-test-key-0123456789abcdef' }, wrap: readerGone });
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code, stderr });
+  });
+
+  // /dev/full refuses every write with ENOSPC, as a file on a full disk does: unlike a reader that left, the output is lost.
+  const fullDisk = (argv: string[]) => ['bash', '-c', '"$@" > /dev/full', 'agented-test', ...argv];
+
+  it.each([[['key', 'show']], [['--version']]])('%o whose output cannot be written (a full disk) fails, saying why', async (args) => {
+    const result = await agented(args, { env: { AGENTED_API_KEY: 'usage-test-key-0123456789abcdef' }, wrap: fullDisk });
+    expect(result.code).toBe(1);
+    expect(result.stderr.at(-1)).toMatch(/^agented: the output could not be written: ENOSPC/);
   });
 });
