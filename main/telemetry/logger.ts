@@ -67,7 +67,7 @@ export class Logger {
     let json: string;
     try {
       // A replacer takes JSON.stringify off V8's fast path; most lines (the access log) need none.
-      json = this.needsReplacer(record, 0) ? JSON.stringify(record, this.replacer) : JSON.stringify(record);
+      json = this.needsReplacer(record, 0) ? JSON.stringify(record, this.replacer()) : JSON.stringify(record);
     } catch (error) {
       // A field that cannot be serialized (a circular object, a throwing toJSON) costs its fields, not the line, nor the caller that logs.
       json = JSON.stringify({ time, level, msg, ...this.bindings, log_error: String(error) });
@@ -88,15 +88,22 @@ export class Logger {
     return false;
   }
 
-  private readonly replacer = (key: string, value: unknown): unknown => {
-    if (key !== '' && this.state.redactor.isSecretField(key)) return Redactor.MASK;
-    if (value instanceof Error) {
-      // The cause is often the only part that says why (fetch's "fetch failed" over ECONNREFUSED).
-      return { name: value.name, message: value.message, code: (value as { code?: unknown }).code, stack: value.stack, cause: value.cause };
-    }
-    if (typeof value === 'bigint') return value.toString();
-    return value;
-  };
+  /** A replacer for one line: it masks secret fields and converts errors and bigints. */
+  private replacer(): (key: string, value: unknown) => unknown {
+    // Errors already written in this line: each is turned into a new object, which JSON.stringify cannot see as a loop.
+    const written = new WeakSet<Error>();
+    return (key, value) => {
+      if (key !== '' && this.state.redactor.isSecretField(key)) return Redactor.MASK;
+      if (value instanceof Error) {
+        if (written.has(value)) return '[Circular]';
+        written.add(value);
+        // The cause is often the only part that says why (fetch's "fetch failed" over ECONNREFUSED).
+        return { name: value.name, message: value.message, code: (value as { code?: unknown }).code, stack: value.stack, cause: value.cause };
+      }
+      if (typeof value === 'bigint') return value.toString();
+      return value;
+    };
+  }
 }
 
 export class StreamSink implements LogSink {

@@ -23,4 +23,11 @@ describe('a log line', () => {
     const error = new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }) });
     expect(logged({ err: error })).toMatchObject({ err: { name: 'TypeError', message: 'fetch failed', cause: { message: 'connect ECONNREFUSED 127.0.0.1:9', code: 'ECONNREFUSED' } } });
   });
+
+  it('keeps an error whose causes lead back to it, naming the loop rather than losing the message', () => {
+    const outer = new Error('outer failed');
+    const inner = new Error('inner failed', { cause: outer });
+    outer.cause = inner;
+    expect(logged({ err: outer })).toMatchObject({ err: { message: 'outer failed', cause: { message: 'inner failed', cause: '[Circular]' } } });
+  });
 });
