@@ -36,12 +36,6 @@ export interface PoolOptions {
  */
 export class CredentialPool {
   private readonly now: () => number;
-  /**
-   * Backends whose accounts were all cooling down after a rate limit: said
-   * once, until one of them gets through again. Not cleared when a cool-down
-   * merely ends (the next try is often rate-limited again: the same episode).
-   */
-  private readonly allCoolingSaid = new Set<Backend>();
 
   constructor(private readonly options: PoolOptions) {
     this.now = options.now ?? Date.now;
@@ -96,15 +90,17 @@ export class CredentialPool {
     const backoff = Math.min(this.options.backoffBaseMs * 2 ** (strikes - 1), ceiling);
     const until = Number.isFinite(reset) && reset > now ? reset : now + backoff;
     this.options.accounts.setCooldown({ credential, until, strikes, reason: message.slice(0, 500) });
-    const allCoolingNow = this.allCooling(choice.backend) && !this.allCoolingSaid.has(choice.backend);
-    if (allCoolingNow) this.allCoolingSaid.add(choice.backend);
+    // Said once an episode, until one of them gets through again; not when a cool-down merely ends (the next try is
+    // often rate-limited again: the same episode), nor when the worker restarts during it (it is stored).
+    const allCoolingNow = this.allCooling(choice.backend) && !this.options.accounts.coolingAnnounced(choice.backend);
+    if (allCoolingNow) this.options.accounts.setCoolingAnnounced(choice.backend, true);
     return { until, allCoolingNow };
   }
 
   /** A run that got through ends the credential's run of rate limits. */
   succeeded(choice: Choice): void {
     this.options.accounts.clearCooldown(credentialOf(choice.backend, choice.account?.id ?? null));
-    this.allCoolingSaid.delete(choice.backend);
+    this.options.accounts.setCoolingAnnounced(choice.backend, false);
   }
 
   /** Whether every account of the backend (or its environment credentials) is cooling down now. */

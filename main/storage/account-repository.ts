@@ -77,6 +77,9 @@ export class AccountRepository {
         'INSERT INTO cooldowns (credential, until, strikes, reason) VALUES (?, ?, ?, ?) ON CONFLICT (credential) DO UPDATE SET until = excluded.until, strikes = excluded.strikes, reason = excluded.reason',
       ),
       clearCooldown: db.prepare<[string]>('DELETE FROM cooldowns WHERE credential = ?'),
+      coolingAnnounced: db.prepare<[Backend], unknown>('SELECT 1 FROM cooling_announced WHERE backend = ?'),
+      announceCooling: db.prepare<[Backend]>('INSERT OR IGNORE INTO cooling_announced (backend) VALUES (?)'),
+      forgetCooling: db.prepare<[Backend]>('DELETE FROM cooling_announced WHERE backend = ?'),
       stats: db.prepare<[string], { credential: string; requests: number; rate_limits: number; last_rate_limit: string | null }>(
         `SELECT credential,
                 sum(kind = 'request') AS requests,
@@ -124,6 +127,16 @@ export class AccountRepository {
 
   setCooldown(cooldown: Cooldown): void {
     this.statements.setCooldown.run(cooldown.credential, cooldown.until, cooldown.strikes, cooldown.reason);
+  }
+
+  /** Whether every account of the backend was said to be cooling down, in an episode no success has ended yet. */
+  coolingAnnounced(backend: Backend): boolean {
+    return this.statements.coolingAnnounced.get(backend) !== undefined;
+  }
+
+  setCoolingAnnounced(backend: Backend, announced: boolean): void {
+    if (announced) this.statements.announceCooling.run(backend);
+    else this.statements.forgetCooling.run(backend);
   }
 
   clearCooldown(credential: string): void {

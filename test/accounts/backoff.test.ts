@@ -29,3 +29,24 @@ describe('cool-down after a rate limit without a reset time (AGENTED_RATE_LIMIT_
     expect(coolDowns(120 * MINUTE, 3)).toEqual([120, 120, 120]);
   });
 });
+
+describe('every account of a backend cooling down is said once an episode', () => {
+  it('also across a restart of the worker during the episode, and again once one got through in between', () => {
+    const temp = makeTempDir();
+    const db = openDatabase({ file: `${temp.dir}/agented.db` });
+    try {
+      const now = Date.parse('2026-12-07T09:00:00Z');
+      const env = { backend: 'claude' as const, account: null };
+      // Each pool is what a worker starts with, over the same data folder.
+      const worker = () => new CredentialPool({ accounts: new AccountRepository(db), backoffBaseMs: MINUTE, now: () => now });
+      expect(worker().rateLimited(env, null, 'rate limited').allCoolingNow).toBe(true);
+      const restarted = worker();
+      expect(restarted.rateLimited(env, null, 'rate limited').allCoolingNow).toBe(false);
+      restarted.succeeded(env);
+      expect(worker().rateLimited(env, null, 'rate limited').allCoolingNow).toBe(true);
+    } finally {
+      db.close();
+      temp.remove();
+    }
+  });
+});
