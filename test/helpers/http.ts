@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 
 export interface RawResponse {
   status: number;
@@ -71,4 +72,16 @@ export function keyedApi(key: string) {
     });
     return { status: response.status, body: response.body === '' ? (undefined as T) : response.json<T>() };
   };
+}
+
+/** A loopback port nobody listens on now: for a server started on it later, or for a client that must find nothing there. */
+export function unusedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }

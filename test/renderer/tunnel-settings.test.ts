@@ -1,11 +1,11 @@
 // @vitest-environment happy-dom
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../renderer/src/api/client.js';
 import TunnelSettings from '../../renderer/src/components/TunnelSettings.vue';
 import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
 import { startSmeeRelay, type SmeeRelay } from '../helpers/stand-ins/smee-relay.js';
 import { loadedMounts, settle } from './mount-component.js';
+import { unusedPort } from '../helpers/http.js';
 
 /** The Settings page's tunnel panel against the real worker, whose smee tunnel uses a local relay (test/helpers/stand-ins/smee-relay.ts). */
 let server: InProcessServer;
@@ -14,10 +14,7 @@ let relay: SmeeRelay | undefined;
 let port: number;
 
 beforeAll(async () => {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  port = (probe.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  port = await unusedPort();
   server = await startInProcess();
   (window as unknown as { happyDOM: { setURL(url: string): void } }).happyDOM.setURL(server.url);
   api = new ApiClient({ headers: { Authorization: `Bearer ${server.key}` } });

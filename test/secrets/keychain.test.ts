@@ -1,12 +1,11 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HealthReady } from '../../common/api.js';
 import { loadCredentials } from '../../main/secrets/credentials.js';
 import { KeychainUnavailableError, type SecretStore } from '../../main/secrets/keychain.js';
-import { request } from '../helpers/http.js';
+import { request, unusedPort } from '../helpers/http.js';
 import { inSecretService } from '../helpers/secret-service.js';
 import { runCli, type ServeProcess } from '../helpers/serve.js';
 import { makeTempDir } from '../helpers/temp.js';
@@ -54,18 +53,6 @@ function serveInSession(env: Record<string, string>, unlock: boolean): ServeProc
   // dbus-run-session wraps the CLI: end the whole group.
   cleanups.push(() => server.killGroup('SIGKILL'));
   return server;
-}
-
-/** A port nobody listens on now (the server is then started on it: the CLI finds it by the configured port). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 const ready = (url: string, key: string) => request(url, { path: '/health/ready', headers: { authorization: `Bearer ${key}` } });
@@ -173,7 +160,7 @@ describe('`key rotate` with a server running', () => {
   it('asks the server on the configured port to rotate: the old key is refused at once, the new one printed and accepted, the rotation audited once', async () => {
     const env = tempHome();
     const before = await keyShow(env);
-    const port = await freePort();
+    const port = await unusedPort();
     const busAddressFile = path.join(env.HOME!, 'bus-address');
     const server = runCli({ args: ['serve', '--port', String(port)], env, wrap: inSecretService({ unlock: true, busAddressFile }) });
     cleanups.push(() => server.killGroup('SIGKILL'));

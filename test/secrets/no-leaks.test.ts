@@ -1,10 +1,9 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Execution } from '../../common/executions.js';
 import type { Delivery } from '../../common/triggers.js';
-import { keyedApi, request } from '../helpers/http.js';
+import { keyedApi, request, unusedPort } from '../helpers/http.js';
 import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
 import { runCli } from '../helpers/serve.js';
 import { startReceiver } from '../helpers/stand-ins/notification-receivers.js';
@@ -135,15 +134,6 @@ setTimeout(() => process.stderr.write('\\n'), 300);
   }, 60_000);
 });
 
-/** A port nothing listens on: ngrok, pointed there, fails at once instead of dialling its servers. */
-async function closedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
 describe('every secret, through a served worker', () => {
   it('is in no log file, no output, no SQLite file, no API answer and no event after the operations that handle it', async () => {
     const temp = makeTempDir();
@@ -152,8 +142,9 @@ describe('every secret, through a served worker', () => {
     const key = 'no-leaks-api-key-Zx81Qp0a9LmN3vB7wq';
     // Receivers that fail and quote the URL they were called on, as an error page may.
     const receiver = await startReceiver((received) => ({ status: 500, body: `nothing at ${received.path}` }));
+    // ngrok, pointed at a port nothing listens on, fails at once instead of dialling its servers.
     const cli = runCli({
-      env: { HOME: temp.dir, AGENTED_API_KEY: key, AGENTED_DATA_DIR: dataDir, AGENTED_LOG_DIR: logDir, AGENTED_LOG_LEVEL: 'debug', AGENTED_NGROK_SERVER_ADDR: `127.0.0.1:${await closedPort()}` },
+      env: { HOME: temp.dir, AGENTED_API_KEY: key, AGENTED_DATA_DIR: dataDir, AGENTED_LOG_DIR: logDir, AGENTED_LOG_LEVEL: 'debug', AGENTED_NGROK_SERVER_ADDR: `127.0.0.1:${await unusedPort()}` },
     });
     const secrets: Record<string, string> = { apiKey: key };
     const answers: string[] = [];

@@ -1,10 +1,9 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TunnelView } from '../../common/tunnel.js';
-import { request, type RawResponse } from '../helpers/http.js';
+import { request, type RawResponse, unusedPort } from '../helpers/http.js';
 import { startInProcess, type InProcessServer } from '../helpers/in-process.js';
 import { listFiles } from '../helpers/temp.js';
 
@@ -23,14 +22,6 @@ const AUTHTOKEN = '2abcDEFghiJKLmnoPQRstuVWXyz_0123456789abcdefGHIJ';
 let server: InProcessServer;
 let closedPort: number;
 
-async function freePortThenClose(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
 function api(method: string, urlPath: string, body?: unknown): Promise<RawResponse> {
   return request(server.url, {
     method,
@@ -41,7 +32,8 @@ function api(method: string, urlPath: string, body?: unknown): Promise<RawRespon
 }
 
 beforeAll(async () => {
-  closedPort = await freePortThenClose();
+  // A port nothing listens on: ngrok, pointed there, fails at once instead of dialling its servers.
+  closedPort = await unusedPort();
   // Debug level: ngrok's own log lines (if it writes any) would be written too.
   server = await startInProcess({ AGENTED_NGROK_SERVER_ADDR: `127.0.0.1:${closedPort}`, AGENTED_LOG_LEVEL: 'debug' });
 });

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TunnelView } from '../../common/tunnel.js';
@@ -12,6 +12,7 @@ import { TunnelManager } from '../../main/tunnel/tunnel-manager.js';
 import { startSmeeRelay, type SmeeRelay } from '../helpers/stand-ins/smee-relay.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { sleep } from '../helpers/time.js';
+import { unusedPort } from '../helpers/http.js';
 
 /* The manager's recovery, with short pauses: a relay that is down, then up; a channel that is closed for good, then open again. */
 
@@ -61,14 +62,6 @@ async function startSlowSmeeServer(channel: string): Promise<{ url: string; rele
   };
 }
 
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
 beforeAll(() => manager.start('http://127.0.0.1:9'));
 afterAll(async () => {
   await manager.dispose();
@@ -79,7 +72,7 @@ afterAll(async () => {
 
 describe('tunnel manager', () => {
   it('reports a relay that cannot be reached, and comes up by itself once it can', async () => {
-    const port = await freePort();
+    const port = await unusedPort();
     const view = await manager.update({ provider: 'smee', server: `http://127.0.0.1:${port}` }, actor);
     expect(view).toMatchObject({ provider: 'smee', status: 'error', publicUrl: null });
     expect(view.error).toMatch(new RegExp(`could not create a smee channel at http://127\\.0\\.0\\.1:${port}/new`));
@@ -168,7 +161,7 @@ describe('tunnel manager', () => {
   });
 
   it('comes up again when the relay is back after more than the connect timeout of its start', async () => {
-    const port = await freePort();
+    const port = await unusedPort();
     let down = await startSmeeRelay({ port });
     const view = await manager.update({ provider: 'smee', server: down.url, channelUrl: null }, actor);
     expect(view.status).toBe('up');
