@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { afterAll, beforeAll } from 'vitest';
+import { groupAlive } from '../../main/executions/process-group.js';
 import { makeTempDir } from './temp.js';
 
 // Not `new URL('../..', import.meta.url)`: under happy-dom (renderer tests that start an engine) the global URL is the DOM's, which resolves it elsewhere.
@@ -100,7 +101,12 @@ export function runCli(options: { args?: string[]; env: Record<string, string>; 
       } catch {
         // Already gone.
       }
-      return exited;
+      const code = await exited;
+      // The leader's exit is not the group's: the worker may still be ending a
+      // write into the test's folder. Wait (boundedly) until none is left.
+      const deadline = Date.now() + 5_000;
+      while (groupAlive(child.pid!) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      return code;
     },
   };
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 /** A fresh folder under the OS temp dir; remove it with the returned function. */
 export function makeTempDir(prefix = 'agented-test-'): { dir: string; remove: () => void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }) };
 }
 
 /** Every file below `dir`, recursively. */
