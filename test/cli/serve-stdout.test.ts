@@ -5,7 +5,7 @@ import readline from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HealthReady } from '../../common/api.js';
 import { request } from '../helpers/http.js';
-import { cliPath, isAlive, type ReadyLine } from '../helpers/serve.js';
+import { cliPath, groupGone, isAlive, type ReadyLine } from '../helpers/serve.js';
 import { makeTempDir } from '../helpers/temp.js';
 import { sleep, untilTrue, within } from '../helpers/time.js';
 
@@ -25,12 +25,15 @@ function serve(argv: string[], home: string, stderr: 'pipe' | 'ignore') {
     detached: true,
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  cleanups.push(() => {
+  cleanups.push(async () => {
     try {
       process.kill(-child.pid!, 'SIGKILL');
     } catch {
       // Already gone.
     }
+    // Before the home is removed: the worker may outlive the leader for a moment, writing its log there.
+    await exited;
+    await groupGone(child.pid!);
   });
   return { child, exited };
 }

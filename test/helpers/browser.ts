@@ -1,8 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page, type Request } from 'playwright-core';
+import { vi } from 'vitest';
 import { repoRoot } from './serve.js';
 import { makeTempDir } from './temp.js';
+
+// What a page in Chromium shows next can take seconds on a loaded two-core CI machine, not the
+// one second `expect.poll` waits by default: the files that drive Chromium (all import this one) wait longer.
+vi.setConfig({ expect: { poll: { timeout: 15_000 } } });
 
 /** Debian's Chromium, never a downloaded one. */
 export const CHROMIUM = process.env.AGENTED_TEST_CHROMIUM ?? '/usr/bin/chromium';

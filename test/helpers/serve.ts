@@ -102,10 +102,7 @@ export function runCli(options: { args?: string[]; env: Record<string, string>; 
         // Already gone.
       }
       const code = await exited;
-      // The leader's exit is not the group's: the worker may still be ending a
-      // write into the test's folder. Wait (boundedly) until none is left.
-      const deadline = Date.now() + 5_000;
-      while (groupAlive(child.pid!) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      await groupGone(child.pid!);
       return code;
     },
   };
@@ -118,6 +115,16 @@ function parseJson(line: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Resolves once no process of the group `pgid` is left, or after `timeoutMs`.
+ * A leader's exit is not its group's: a worker may still be ending a write
+ * into the test's folder, which removing the folder then would race.
+ */
+export async function groupGone(pgid: number, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (groupAlive(pgid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 /** True while a process with this pid exists. */
@@ -160,6 +167,7 @@ export function serveForFile(apiKey: string, options: { scripted?: boolean } = {
   }, 60_000);
   afterAll(async () => {
     await cli?.stop('SIGINT');
+    if (cli) await groupGone(cli.child.pid!);
     temp.remove();
   });
   return {

@@ -38,7 +38,12 @@ const write = (count) => {
 write(1);
 readline.createInterface({ input: process.stdin }).on('line', (line) => write(Number(line)));`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
-  cleanups.push(() => child.kill('SIGKILL'));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Ended (not only signalled) before its folder is removed: it may be in the middle of a write.
+  cleanups.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  });
   const lines = readline.createInterface({ input: child.stdout! });
   const written = () => within(new Promise<void>((resolve) => lines.once('line', () => resolve())), 10_000, 'the other writer');
   await written();
