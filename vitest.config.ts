@@ -1,8 +1,8 @@
 import vue from '@vitejs/plugin-vue';
 import { configDefaults, defineConfig } from 'vitest/config';
 
-/** Tests that measure time (a crashed worker back within 2 s): run first, on their own, so other files' processes do not compete for the two cores. */
-const TIMED = ['test/supervisor/**/*.test.ts'];
+/** Tests that measure time (a crashed worker back within 2 s, a cron tick on its second): run first, on their own, so other files' processes do not compete for the two cores. */
+const TIMED = ['test/supervisor/**/*.test.ts', 'test/triggers/scheduler.test.ts'];
 
 export default defineConfig({
   plugins: [vue()],

@@ -99,9 +99,9 @@ describe('OutboxNotifier', () => {
     const { notifier, outbox, channels } = await notifierOn(tempDatabase(), { desktop: (notification) => shown.push(notification) });
     await channels.update({ slackUrl: slack.hookUrl, webhookUrl: `${hanging.url}/hook` }, actor);
 
-    const started = performance.now();
     const queued = notifier.send(budgetNotification);
-    expect(performance.now() - started).toBeLessThan(50);
+    // Returned, not promised: nothing of the send waits for a receiver.
+    expect(queued).not.toBeInstanceOf(Promise);
     expect(queued.channels).toEqual(['slack', 'webhook', 'desktop']);
     expect(outbox.recent(10).map((entry) => [entry.channel, entry.notificationId])).toEqual([
       ['desktop', queued.notificationId],
@@ -127,9 +127,9 @@ describe('OutboxNotifier', () => {
     await until(() => hanging.requests.length === 1 && slack.texts().length === 1);
 
     const later = notifier.send({ ...budgetNotification, title: 'The daily soft budget at 100%' });
-    const raisedAt = performance.now();
-    await until(() => slack.texts().length === 2 && shown.length === 2, 2_000);
-    expect(performance.now() - raisedAt).toBeLessThan(1_000);
+    await until(() => slack.texts().length === 2 && shown.length === 2);
+    // Before the webhook answered the first one (it answers after 3 s): the later notification did not wait behind it.
+    expect(outbox.recent(10).find((entry) => entry.channel === 'webhook' && entry.notificationId !== later.notificationId)!.status).toBe('pending');
     expect(shown[1]!.id).toBe(later.notificationId);
     // The webhook is still answering the first one; the second does not wait for it either.
     await until(() => hanging.requests.length === 2, 1_000);
@@ -264,12 +264,11 @@ describe('OutboxNotifier', () => {
         });
       });
     });
-    const { notifier, outbox, channels } = await notifierOn(tempDatabase(), { retry: { ...FAST, timeoutMs: 5_000, firstDelayMs: 10_000 } });
+    // The attempt's own timeout is past the test's: only stopping at the start of the answer ends the attempt in time.
+    const { notifier, outbox, channels } = await notifierOn(tempDatabase(), { retry: { ...FAST, timeoutMs: 60_000, firstDelayMs: 10_000 } });
     await channels.update({ webhookUrl: `${endless}/hook` }, actor);
-    const raisedAt = Date.now();
     notifier.notify(budgetNotification);
     const retried = await until(() => outbox.recent(1).find((entry) => entry.attempts === 1), 8_000);
-    expect(Date.now() - raisedAt).toBeLessThan(1_500);
     expect(retried.lastError).toBe(`HTTP 500: ${'x'.repeat(200)}…`);
     await until(() => droppedAt !== undefined, 1_000);
     expect(written).toBeLessThan(4 * 1024 * 1024);
