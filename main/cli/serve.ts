@@ -3,7 +3,7 @@ import { ConfigError, resolveConfig, type Config } from '../config/config.js';
 import { exitCodeFor } from './exit-codes.js';
 import { ForkHost } from '../supervisor/fork-host.js';
 import { Supervisor, type SupervisorState } from '../supervisor/supervisor.js';
-import { ElectronLogFileSink } from '../telemetry/file-sink.js';
+import { LogFileSink } from '../telemetry/file-sink.js';
 import { FanOutSink, Logger, StreamSink } from '../telemetry/logger.js';
 import type { WorkerHost } from '../supervisor/worker-host.js';
 
@@ -27,9 +27,9 @@ export function workerEnvironment(env: NodeJS.ProcessEnv, config: Config): Recor
 }
 
 /** The supervisor's log file; a folder that cannot be made (a file in its place, read-only, forbidden) is the setting's fault, not a crash. */
-function supervisorLogFile(logDir: string): ElectronLogFileSink {
+function supervisorLogFile(logDir: string): LogFileSink {
   try {
-    return new ElectronLogFileSink(logDir, 'supervisor');
+    return new LogFileSink(logDir, 'supervisor');
   } catch (error) {
     const { code, message } = error as NodeJS.ErrnoException;
     if (code === undefined) throw error;

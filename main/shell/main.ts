@@ -5,7 +5,7 @@ import { app, clipboard, dialog, Notification, shell } from 'electron';
 import { workerEnvironment } from '../cli/serve.js';
 import { resolveConfig } from '../config/config.js';
 import { Supervisor } from '../supervisor/supervisor.js';
-import { ElectronLogFileSink } from '../telemetry/file-sink.js';
+import { LogFileSink } from '../telemetry/file-sink.js';
 import { FanOutSink, Logger, StreamSink } from '../telemetry/logger.js';
 import { appRoot } from '../version.js';
 import { showDesktopNotification } from './desktop-notifications.js';
@@ -57,7 +57,7 @@ async function run(): Promise<void> {
   env.AGENTED_LOG_DIR ||= app.getPath('logs');
   const config = resolveConfig({ env });
   const logger = Logger.create({
-    sink: new FanOutSink([new ElectronLogFileSink(config.logDir, 'main'), new StreamSink(process.stdout)]),
+    sink: new FanOutSink([new LogFileSink(config.logDir, 'main'), new StreamSink(process.stdout)]),
     level: config.logLevel,
     bindings: { process: 'main', pid: process.pid },
   });

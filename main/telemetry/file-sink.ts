@@ -1,29 +1,36 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import electronLog from 'electron-log/node';
 import type { Disposable } from '../lifecycle/disposables.js';
 import type { LogLevel, LogSink } from './logger.js';
 
 /**
- * Writes lines to `<dir>/<name>.log` through electron-log's file transport,
- * which rotates the file to `<name>.old.log` past `maxSize`. The same transport
- * is what the Electron shell uses, so desktop and headless logs look alike.
+ * Writes lines to `<dir>/<name>.log`, and moves the file to `<name>.old.log`
+ * once it has grown past `maxSize` (the one before is replaced).
  *
  * Lines written in one turn of the event loop go to the file in one
  * synchronous append at the end of that turn (one write per burst instead of
  * one per line), and whatever is pending is written when the process exits,
- * so an exit on a fatal error loses nothing.
+ * so an exit on a fatal error loses nothing. Each append opens the file by
+ * its path rather than through a descriptor kept open: once the folder was
+ * removed, or another process sharing it rotated the file, lines go to the
+ * file now at that path, not to one nobody reads any more.
  *
  * Every line in the file stays one whole JSON object: where an append or a
- * rotation fails, the sink repairs what electron-log would leave (below).
+ * rotation fails, the sink repairs what it would leave (below).
+ *
+ * (Until 2026-12 this went through electron-log's file transport, which does
+ * the same appends: its per-message machinery cost ~7 µs an append on the
+ * webhook path, more than the write itself, and nothing of it was used.)
  */
-export class ElectronLogFileSink implements LogSink, Disposable {
+export class LogFileSink implements LogSink, Disposable {
   static readonly MAX_BATCH_BYTES = 64 * 1024;
-  private readonly log: ReturnType<typeof electronLog.create>;
   private pending: string[] = [];
   private pendingBytes = 0;
   private scheduled = false;
-  private appendFailed = false;
+  /** The file's size as this process knows it: what it was when last looked at, and what it appended since. */
+  private knownSize: number;
+  /** Whether the last append failed (its error was said once; the next that works says nothing). */
+  private failing = false;
   readonly file: string;
   private readonly oldFile: string;
 
@@ -35,28 +42,9 @@ export class ElectronLogFileSink implements LogSink, Disposable {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.file = path.join(dir, `${name}.log`);
     this.oldFile = path.join(dir, `${name}.old.log`);
-    this.log = electronLog.create({ logId: `agented-${name}-${process.pid}-${Math.random().toString(36).slice(2)}` });
-    // Without a name electron-log looks for one in the package.json of the working directory (not
-    // the app's: under ESM it has no main module to start from), and where there is none — `agented
-    // serve` started from the home folder, or by systemd — it threw inside every write and dropped it.
-    this.log.transports.file.setAppName('agented');
-    this.log.transports.console.level = false;
-    this.log.transports.file.level = 'debug';
-    this.log.transports.file.format = '{text}';
-    // The text is finished JSON lines: electron-log's default transforms (style removal, the
-    // format template, a JSON round trip and util.format of each batch) only copied it, four
-    // passes over up to 64 KB per flush on the webhook path. Rotation and the file stay its own.
-    this.log.transports.file.transforms = [({ data }) => (data as string[]).join(' ')];
-    this.log.transports.file.maxSize = maxSize;
-    this.log.transports.file.sync = true;
-    this.log.transports.file.writeOptions = { flag: 'a', mode: 0o600, encoding: 'utf8' };
-    this.log.transports.file.resolvePathFn = () => this.file;
-    // Where the file cannot be renamed, electron-log's own rotation cuts it at a byte count and writes "[log cropped]" above the half line it begins with.
-    this.log.transports.file.archiveLogFn = () => this.archive();
-    // electron-log reports a failed append on its console only; the sink has to know, to repair the file.
-    this.log.transports.file.getFile().on('error', () => {
-      this.appendFailed = true;
-    });
+    // The file is there from the start, lines or not (what a user looks for first).
+    appendTo(this.file, '');
+    this.knownSize = sizeOf(this.file);
     process.on('exit', this.flush);
   }
 
@@ -64,7 +52,7 @@ export class ElectronLogFileSink implements LogSink, Disposable {
     this.pending.push(line);
     this.pendingBytes += line.length;
     // A long burst is cut into bounded appends, so rotation never overshoots by much.
-    if (this.pendingBytes >= ElectronLogFileSink.MAX_BATCH_BYTES) {
+    if (this.pendingBytes >= LogFileSink.MAX_BATCH_BYTES) {
       this.flush();
       return;
     }
@@ -77,16 +65,25 @@ export class ElectronLogFileSink implements LogSink, Disposable {
   readonly flush = (): void => {
     this.scheduled = false;
     if (this.pending.length === 0) return;
-    const text = this.pending.join('\n');
+    const text = `${this.pending.join('\n')}\n`;
     this.pending = [];
     this.pendingBytes = 0;
     this.append(text);
   };
 
   private append(text: string): void {
-    this.appendFailed = false;
-    this.log.info(text);
-    if (!this.appendFailed) return;
+    if (this.knownSize > this.maxSize) {
+      this.rotate();
+      this.knownSize = sizeOf(this.file);
+    }
+    try {
+      appendTo(this.file, text);
+      this.knownSize += Buffer.byteLength(text);
+      this.failing = false;
+      return;
+    } catch (error) {
+      this.said(error);
+    }
     try {
       if (fs.existsSync(this.dir)) {
         // A full disk can take part of an append: the next one would continue the half line.
@@ -94,18 +91,27 @@ export class ElectronLogFileSink implements LogSink, Disposable {
       } else {
         // The folder was removed while the process runs (a clean-up of old logs): logging goes on in a new one.
         fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-        this.log.info(text);
+        appendTo(this.file, text);
+        this.knownSize = Buffer.byteLength(text);
+        this.failing = false;
       }
     } catch {
-      // The repair failed as well (the folder cannot be made again): electron-log has said why on the console, and the next append tries again.
+      // The repair failed as well (the folder cannot be made again): the next append tries again.
     }
   }
 
-  private archive(): void {
+  /** Says on stderr why lines are being dropped, once for a run of failed appends (a full disk fails every turn). */
+  private said(error: unknown): void {
+    if (this.failing) return;
+    this.failing = true;
+    process.stderr.write(`agented: could not write to ${this.file} (${(error as Error).message}); log lines are dropped until it works again\n`);
+  }
+
+  private rotate(): void {
     try {
-      // electron-log counts the bytes this process wrote: where another one writes the same file too
-      // (a second instance shares the log folder) and has just rotated it, a rename would put a few
-      // lines over the old file that holds the history.
+      // The size counted is this process's own: where another one writes the same file too (a second
+      // instance shares the log folder) and has just rotated it, a rename would put a few lines over
+      // the old file that holds the history.
       if (fs.statSync(this.file).size <= this.maxSize) return;
       fs.renameSync(this.file, this.oldFile);
     } catch {
@@ -122,6 +128,14 @@ export class ElectronLogFileSink implements LogSink, Disposable {
     this.flush();
     process.off('exit', this.flush);
   }
+}
+
+function appendTo(file: string, text: string): void {
+  fs.writeFileSync(file, text, { flag: 'a', mode: 0o600 });
+}
+
+function sizeOf(file: string): number {
+  return fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0;
 }
 
 /** Cuts the file back to the end of its last whole line. */

@@ -37,7 +37,7 @@ import { Checkpointer } from '../storage/checkpointer.js';
 import { checkDatabase, openDatabase } from '../storage/database.js';
 import { lockDataDir } from '../storage/data-dir-lock.js';
 import { SettingsRepository } from '../storage/settings-repository.js';
-import { ElectronLogFileSink } from '../telemetry/file-sink.js';
+import { LogFileSink } from '../telemetry/file-sink.js';
 import { FanOutSink, Logger, StreamSink, type LogSink } from '../telemetry/logger.js';
 import { appRoot, readVersion } from '../version.js';
 import { SealedSecretStore } from '../secrets/sealed-store.js';
@@ -120,7 +120,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const disposables = new DisposableStore();
   try {
     const bootstrap = resolveConfig({ env: options.env });
-    const sinks: LogSink[] = [disposables.add(new ElectronLogFileSink(bootstrap.logDir, 'worker'))];
+    const sinks: LogSink[] = [disposables.add(new LogFileSink(bootstrap.logDir, 'worker'))];
     if (options.logStream) sinks.push(new StreamSink(options.logStream));
     const logger = Logger.create({ sink: new FanOutSink(sinks), level: bootstrap.logLevel, bindings: { process: 'worker', pid: process.pid } });
 

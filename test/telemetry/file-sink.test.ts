@@ -2,8 +2,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { afterEach, describe, expect, it } from 'vitest';
-import { ElectronLogFileSink } from '../../main/telemetry/file-sink.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { LogFileSink } from '../../main/telemetry/file-sink.js';
 import { Logger } from '../../main/telemetry/logger.js';
 import { request } from '../helpers/http.js';
 import { repoRoot, runCli } from '../helpers/serve.js';
@@ -23,9 +23,9 @@ afterEach(async () => {
  */
 async function otherWriter(dir: string, maxSize: number): Promise<{ write(count: number): Promise<void> }> {
   const script = `import readline from 'node:readline';
-import { ElectronLogFileSink } from ${JSON.stringify(path.join(repoRoot, 'dist', 'main', 'telemetry', 'file-sink.js'))};
+import { LogFileSink } from ${JSON.stringify(path.join(repoRoot, 'dist', 'main', 'telemetry', 'file-sink.js'))};
 import { Logger } from ${JSON.stringify(path.join(repoRoot, 'dist', 'main', 'telemetry', 'logger.js'))};
-const sink = new ElectronLogFileSink(${JSON.stringify(dir)}, 'worker', ${maxSize});
+const sink = new LogFileSink(${JSON.stringify(dir)}, 'worker', ${maxSize});
 const logger = Logger.create({ sink, bindings: { writer: 'other' } });
 let index = 0;
 const write = (count) => {
@@ -55,7 +55,7 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => write(Nu
   };
 }
 
-/** The lines of a log file that are not a JSON object (a half-written line, a note of electron-log's own). */
+/** The lines of a log file that are not a JSON object (a half-written line, a note such as "[log cropped]"). */
 function notJson(file: string): string[] {
   return fs.readFileSync(file, 'utf8').split('\n').filter((line) => {
     if (line === '') return false;
@@ -71,7 +71,7 @@ describe('log files', () => {
   it('are JSON lines, private to the user, and rotate past the size limit', async () => {
     const temp = makeTempDir();
     try {
-      const sink = new ElectronLogFileSink(`${temp.dir}/logs`, 'worker', 4096);
+      const sink = new LogFileSink(`${temp.dir}/logs`, 'worker', 4096);
       const logger = Logger.create({ sink, bindings: { request_id: 'r-1' } });
       // Lines arrive over many turns of the event loop, as requests do.
       for (let index = 0; index < 100; index += 1) {
@@ -96,7 +96,7 @@ describe('log files', () => {
   it('writes each line byte for byte, whatever it holds (format specifiers, style and template marks, escapes, non-ASCII)', () => {
     const temp = makeTempDir();
     try {
-      const sink = new ElectronLogFileSink(`${temp.dir}/logs`, 'worker');
+      const sink = new LogFileSink(`${temp.dir}/logs`, 'worker');
       const lines = [
         JSON.stringify({ msg: 'format marks', text: '100%% done %s %d %o %j %c {text} {level} {y}-{m}' }),
         JSON.stringify({ msg: 'escapes', text: '\u001b[31mred\u001b[0m "quoted" back\\slash' }),
@@ -113,7 +113,7 @@ describe('log files', () => {
   it('lines of one burst are all written, and nothing pending is lost on dispose', () => {
     const temp = makeTempDir();
     try {
-      const sink = new ElectronLogFileSink(`${temp.dir}/logs`, 'worker');
+      const sink = new LogFileSink(`${temp.dir}/logs`, 'worker');
       const logger = Logger.create({ sink });
       for (let index = 0; index < 5000; index += 1) logger.info('burst', { index });
       sink.dispose();
@@ -129,7 +129,7 @@ describe('log files', () => {
     const temp = makeTempDir();
     const logDir = `${temp.dir}/logs`;
     const key = 'file-sink-test-key-0123456789abcdef';
-    // The temp folder has no package.json, nor do its parents: electron-log found no app name there and wrote nothing.
+    // The temp folder has no package.json, nor do its parents (electron-log, which wrote these files until 2026-12, found no app name there and wrote nothing).
     const cli = runCli({ cwd: temp.dir, env: { HOME: temp.dir, AGENTED_API_KEY: key, AGENTED_DATA_DIR: `${temp.dir}/data`, AGENTED_LOG_DIR: logDir } });
     try {
       const { url } = await cli.ready;
@@ -149,7 +149,7 @@ describe('log files', () => {
   it('keep whole JSON lines when the disk fills in the middle of a write, and take new lines again once there is space', (context) => {
     const disk = smallDisk((step) => cleanups.push(step));
     if (disk === undefined) return context.skip('mounting a tmpfs needs root');
-    const sink = new ElectronLogFileSink(`${disk}/logs`, 'worker');
+    const sink = new LogFileSink(`${disk}/logs`, 'worker');
     cleanups.push(() => sink.dispose());
     const logger = Logger.create({ sink });
     logger.info('before');
@@ -157,8 +157,15 @@ describe('log files', () => {
     const filler = fillDisk(disk);
     // Room for part of the next burst only: the append stops in the middle of a line.
     fs.truncateSync(filler, fs.statSync(filler).size - 10_000);
+    const said: string[] = [];
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((text) => said.push(String(text)) > 0);
     for (let index = 0; index < 1000; index += 1) logger.info('while full', { index, padding: 'x'.repeat(50) });
     sink.flush();
+    logger.info('still full', { padding: 'x'.repeat(20_000) });
+    sink.flush();
+    stderr.mockRestore();
+    // Why lines are dropped is said once, not for every append that fails.
+    expect(said).toEqual([expect.stringMatching(new RegExp(`could not write to ${sink.file} \\(ENOSPC`))]);
     fs.rmSync(filler);
     logger.info('after');
     sink.flush();
@@ -172,7 +179,7 @@ describe('log files', () => {
   it('make the log folder again when it was removed while the process runs', () => {
     const temp = makeTempDir();
     cleanups.push(temp.remove);
-    const sink = new ElectronLogFileSink(`${temp.dir}/logs`, 'worker');
+    const sink = new LogFileSink(`${temp.dir}/logs`, 'worker');
     cleanups.push(() => sink.dispose());
     const logger = Logger.create({ sink });
     logger.info('before');
@@ -190,7 +197,7 @@ describe('log files', () => {
     const temp = makeTempDir();
     cleanups.push(temp.remove);
     const dir = `${temp.dir}/logs`;
-    const sink = new ElectronLogFileSink(dir, 'worker', 4096);
+    const sink = new LogFileSink(dir, 'worker', 4096);
     cleanups.push(() => sink.dispose());
     const logger = Logger.create({ sink });
     logger.info('first');
@@ -218,7 +225,7 @@ describe('log files', () => {
     cleanups.push(temp.remove);
     const dir = `${temp.dir}/logs`;
     const maxSize = 16 * 1024;
-    const sink = new ElectronLogFileSink(dir, 'worker', maxSize);
+    const sink = new LogFileSink(dir, 'worker', maxSize);
     cleanups.push(() => sink.dispose());
     const logger = Logger.create({ sink, bindings: { writer: 'this' } });
     let index = 0;
