@@ -1,8 +1,14 @@
 import type Database from 'better-sqlite3';
+import type { HeldUntilCommit } from './group-commit.js';
 
 interface Claim {
   seq: number;
   expiresAt: number;
+}
+
+interface PendingClaim extends Claim {
+  /** Its place among the claims made in transactions (see mark). */
+  number: number;
 }
 
 /**
@@ -21,9 +27,11 @@ interface Claim {
  * known to have committed: it waits in `pending`, and is checked against its
  * row, which a rollback (of the transaction or of a group commit's savepoint)
  * removes. Transactions here are synchronous, so one has ended by the next
- * microtask, when the pending claims whose rows exist move to `live`.
+ * microtask, when the pending claims whose rows exist move to `live` — unless
+ * the caller that ran the transaction said it committed whole
+ * (`committedSince`, a group commit's batch), which spares that read.
  */
-export class DedupRepository {
+export class DedupRepository implements HeldUntilCommit {
   private readonly db: Database.Database;
   private readonly insertStatement: Database.Statement<[string, string, number, number]>;
   private readonly rowStatement: Database.Statement<[number, string], { expires_at: number }>;
@@ -37,7 +45,9 @@ export class DedupRepository {
    * was rolled back and the key claimed again, or when it had expired by the `now` of a later claim in the same turn
    * (each delivery brings the time it arrived, so a turn's claims need not come in the order of their `now`).
    */
-  private pending = new Map<string, Claim[]>();
+  private pending = new Map<string, PendingClaim[]>();
+  /** Claims made in transactions so far. */
+  private claimsInTransactions = 0;
 
   constructor(db: Database.Database, now = Date.now()) {
     this.db = db;
@@ -73,8 +83,24 @@ export class DedupRepository {
       return true;
     }
     if (this.pending.size === 0) queueMicrotask(() => this.settle());
-    this.pending.set(fullKey, [...uncertain, claim]);
+    this.claimsInTransactions += 1;
+    this.pending.set(fullKey, [...uncertain, { ...claim, number: this.claimsInTransactions }]);
     return true;
+  }
+
+  mark(): number {
+    return this.claimsInTransactions;
+  }
+
+  /** The claims made since `mark` are committed: live at once, without settle's read. Earlier ones are left to it. */
+  committedSince(mark: number): void {
+    for (const [fullKey, claims] of this.pending) {
+      if (claims.every((claim) => claim.number <= mark)) continue;
+      for (const claim of claims) if (claim.number > mark) this.keepNewest(fullKey, { seq: claim.seq, expiresAt: claim.expiresAt });
+      const earlier = claims.filter((claim) => claim.number <= mark);
+      if (earlier.length === 0) this.pending.delete(fullKey);
+      else this.pending.set(fullKey, earlier);
+    }
   }
 
   /** Deletes rows expired at `now`, at most `limit` of them (-1: all). */

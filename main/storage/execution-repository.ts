@@ -3,6 +3,7 @@ import type { Execution, ExecutionSource, ExecutionState, ExecutionSummary, Prom
 import type { Attempt } from '../../common/accounts.js';
 import type { Backend } from '../../common/triggers.js';
 import type { Disposable } from '../lifecycle/disposables.js';
+import type { HeldUntilCommit } from './group-commit.js';
 
 /** A new execution, or one whose state changed (the dashboard's event stream and the queue listen). */
 export interface ExecutionChange {
@@ -181,7 +182,7 @@ function parametersOf(selection: ExecutionSelection): Record<string, unknown> {
   return Object.fromEntries(Object.entries({ triggerId, state, backend, since, until }).filter(([, value]) => value !== undefined));
 }
 
-export class ExecutionRepository {
+export class ExecutionRepository implements HeldUntilCommit {
   private readonly insertStatement: Database.Statement<unknown[]>;
   private readonly selectOne: Database.Statement<[string], Row>;
   private readonly countStatement: Database.Statement<[], { count: number }>;
@@ -506,15 +507,31 @@ export class ExecutionRepository {
     for (const listener of this.listeners) listener(change);
   }
 
+  mark(): number {
+    return this.held.length;
+  }
+
+  /** The changes held since `mark` were committed, by a transaction that undid none of them: told now, without release's read. */
+  committedSince(mark: number): void {
+    for (const change of this.held.splice(mark)) this.emit(change);
+  }
+
   /** Tells the held changes that were committed: a created execution that exists, a state change the row still shows. */
   private release(): void {
     const held = this.held;
     this.held = [];
-    if (!this.db.open) return;
+    if (held.length === 0 || !this.db.open) return;
     const stored = new Map(this.stateOf.all(JSON.stringify(held.map((change) => change.id))).map((row) => [row.id, row.state]));
+    // A group commit retried item by item inserted its executions twice, the first time in the run it rolled back: each is new once.
+    const created = new Set<string>();
     for (const change of held) {
       const state = stored.get(change.id);
-      if (change.kind === 'created' ? state !== undefined : state === change.state) this.emit(change);
+      if (change.kind === 'state') {
+        if (state === change.state) this.emit(change);
+      } else if (state !== undefined && !created.has(change.id)) {
+        created.add(change.id);
+        this.emit(change);
+      }
     }
   }
 }

@@ -70,6 +70,7 @@ export class DeliveryIngest {
     },
   ) {
     const keep = deps.options.deliveriesKept;
+    // The keys it claims and the executions it announces are final once a batch committed whole (the work inserts, and undoes nothing).
     this.accepts = new GroupCommit(deps.db, (input: AcceptInput) => {
       const { delivery } = input;
       if (this.deleted(input.trigger.id, input.entry)) return { triggerGone: true as const };
@@ -87,7 +88,7 @@ export class DeliveryIngest {
       delivery.executionId = execution.id;
       deps.deliveries.add(delivery, keep);
       return { executionId: execution.id };
-    });
+    }, [deps.dedup, deps.executions]);
     this.records = new GroupCommit(deps.db, ({ delivery, entry }: { delivery: NewDelivery; entry: CacheEntry }) => {
       if (!this.deleted(delivery.triggerId, entry)) deps.deliveries.add(delivery, keep);
     });
