@@ -28,7 +28,7 @@ export class LogFileSink implements LogSink, Disposable {
   private pendingBytes = 0;
   private scheduled = false;
   /** The file's size as this process knows it: what it was when last looked at, and what it appended since. */
-  private knownSize: number;
+  private knownSize = 0;
   /** Whether the last append failed (its error was said once; the next that works says nothing). */
   private failing = false;
   readonly file: string;
@@ -42,9 +42,15 @@ export class LogFileSink implements LogSink, Disposable {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.file = path.join(dir, `${name}.log`);
     this.oldFile = path.join(dir, `${name}.old.log`);
-    // The file is there from the start, lines or not (what a user looks for first).
-    appendTo(this.file, '');
-    this.knownSize = sizeOf(this.file);
+    // The file is there from the start, lines or not (what a user looks for first). One that cannot be
+    // written (a folder in its place, another user's file) is no reason not to start: its lines are
+    // dropped, as appends that fail later are, and written once it can be.
+    try {
+      appendTo(this.file, '');
+      this.knownSize = sizeOf(this.file);
+    } catch (error) {
+      this.said(error);
+    }
     process.on('exit', this.flush);
   }
 
@@ -76,28 +82,31 @@ export class LogFileSink implements LogSink, Disposable {
       this.rotate();
       this.knownSize = sizeOf(this.file);
     }
+    let failure: unknown;
     try {
       appendTo(this.file, text);
       this.knownSize += Buffer.byteLength(text);
       this.failing = false;
       return;
     } catch (error) {
-      this.said(error);
+      failure = error;
     }
     try {
       if (fs.existsSync(this.dir)) {
         // A full disk can take part of an append: the next one would continue the half line.
         cutHalfLine(this.file);
       } else {
-        // The folder was removed while the process runs (a clean-up of old logs): logging goes on in a new one.
+        // The folder was removed while the process runs (a clean-up of old logs): logging goes on in a new one, and nothing was dropped.
         fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
         appendTo(this.file, text);
         this.knownSize = Buffer.byteLength(text);
         this.failing = false;
+        return;
       }
     } catch {
       // The repair failed as well (the folder cannot be made again): the next append tries again.
     }
+    this.said(failure);
   }
 
   /** Says on stderr why lines are being dropped, once for a run of failed appends (a full disk fails every turn). */

@@ -193,6 +193,51 @@ describe('log files', () => {
     expect(fs.statSync(sink.file).mode & 0o077).toBe(0);
   });
 
+  it('say nothing on stderr when the folder was removed and made again: no line was dropped', () => {
+    const temp = makeTempDir();
+    cleanups.push(temp.remove);
+    const sink = new LogFileSink(`${temp.dir}/logs`, 'worker');
+    cleanups.push(() => sink.dispose());
+    const logger = Logger.create({ sink });
+    fs.rmSync(`${temp.dir}/logs`, { recursive: true });
+    const said: string[] = [];
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((text) => said.push(String(text)) > 0);
+    logger.info('after');
+    sink.flush();
+    stderr.mockRestore();
+
+    expect(said).toEqual([]);
+    expect(fs.readFileSync(sink.file, 'utf8')).toContain('"after"');
+  });
+
+  it('a log file that cannot be written (a folder in its place) does not stop the process from starting; lines go to it once it can be', () => {
+    const temp = makeTempDir();
+    cleanups.push(temp.remove);
+    const dir = `${temp.dir}/logs`;
+    // Not a permission: the tests may run as root, which may write any file.
+    fs.mkdirSync(`${dir}/worker.log`, { recursive: true });
+    const said: string[] = [];
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((text) => said.push(String(text)) > 0);
+    let sink: LogFileSink;
+    try {
+      sink = new LogFileSink(dir, 'worker');
+      cleanups.push(() => sink.dispose());
+      const logger = Logger.create({ sink });
+      logger.info('dropped');
+      sink.flush();
+      logger.info('dropped too');
+      sink.flush();
+    } finally {
+      stderr.mockRestore();
+    }
+    expect(said).toEqual([expect.stringMatching(/could not write to .*worker\.log \(EISDIR/)]);
+
+    fs.rmdirSync(`${dir}/worker.log`);
+    Logger.create({ sink }).info('written');
+    sink.flush();
+    expect(fs.readFileSync(sink.file, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { msg: string }).msg)).toEqual(['written']);
+  });
+
   it('stay JSON lines within the size limit when rotation cannot rename the file (a read-only folder)', (context) => {
     const temp = makeTempDir();
     cleanups.push(temp.remove);
