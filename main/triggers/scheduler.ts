@@ -89,11 +89,10 @@ export class Scheduler implements Disposable {
     this.schedule(trigger);
   }
 
-  /** Records and starts the execution of one tick, unless that tick already ran. */
-  fire(trigger: StoredTrigger, scheduledAt: Date): TickOutcome {
+  /** Records and starts the execution of one tick, unless that tick already ran. `pattern`: the trigger's cron, when the caller has it at hand. */
+  fire(trigger: StoredTrigger, scheduledAt: Date, pattern = patternOf(trigger)): TickOutcome {
     const tick = new Date(Math.floor(scheduledAt.getTime() / 1000) * 1000);
-    const schedule = trigger.definition.schedule!;
-    const next = new Cron(schedule.cron, { timezone: schedule.timezone, paused: true }).nextRun(tick);
+    const next = pattern.nextRun(tick);
     const keyTtlMs = next ? Math.min(TICK_KEY_TTL_MS, (next.getTime() - tick.getTime()) * TICK_KEYS_KEPT) : TICK_KEY_TTL_MS;
     const outcome = this.fireInTransaction(trigger, tick, keyTtlMs);
     this.deps.logger.info('schedule tick', { trigger_id: trigger.id, scheduled_at: tick.toISOString(), ...('started' in outcome ? { execution_id: outcome.started } : { duplicate: true }) });
@@ -126,7 +125,7 @@ export class Scheduler implements Disposable {
     // previousRuns finds ticks strictly before the time given: one due at this very millisecond counts.
     const tick = job.previousRuns(1, new Date(now.getTime() + 1))[0] ?? now;
     if (now.getTime() - tick.getTime() > SLEPT_THROUGH_MS) this.settleMissedTicks(trigger);
-    else this.fire(trigger, tick);
+    else this.fire(trigger, tick, job);
   }
 
   private settleMissedTicks(trigger: StoredTrigger): void {
@@ -137,21 +136,26 @@ export class Scheduler implements Disposable {
       this.deps.state.markTick(trigger.id, now.getTime());
       return;
     }
-    const schedule = trigger.definition.schedule!;
-    const pattern = new Cron(schedule.cron, { timezone: schedule.timezone, paused: true });
+    const pattern = patternOf(trigger);
     // Found backwards from now: a forward walk over a long outage would stop at its bound
     // and take an old tick for the latest.
     const latest = pattern.previousRuns(1, now)[0];
     if (!latest || latest.getTime() <= last) return;
     let missed = 0;
     for (let next = pattern.nextRun(new Date(last)); next && next.getTime() <= latest.getTime() && missed < MAX_MISSED_COUNTED; next = pattern.nextRun(next)) missed += 1;
-    const policy = schedule.missedRunPolicy;
+    const policy = trigger.definition.schedule!.missedRunPolicy;
     this.deps.logger.info('missed schedule ticks', { trigger_id: trigger.id, missed, policy, latest: latest.toISOString() });
-    if (policy === 'run-once') this.fire(trigger, latest);
+    if (policy === 'run-once') this.fire(trigger, latest, pattern);
     else this.deps.state.markTick(trigger.id, now.getTime());
   }
 
   private now(): Date {
     return this.deps.now?.() ?? new Date();
   }
+}
+
+/** A schedule trigger's cron, for working out its ticks (it fires nothing). */
+function patternOf(trigger: StoredTrigger): Cron {
+  const schedule = trigger.definition.schedule!;
+  return new Cron(schedule.cron, { timezone: schedule.timezone, paused: true });
 }
