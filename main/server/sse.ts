@@ -106,7 +106,9 @@ export class SseConnection {
       if (!this.recheck()) return;
       this.authorizedAt = now;
     }
-    this.res.write(frames);
+    // Encoded here, once: handed a string, the response measures its UTF-8 length for the chunk header and the socket then
+    // encodes it — two passes over every frame.
+    this.res.write(Buffer.from(frames));
   }
 
   /**

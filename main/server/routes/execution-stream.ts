@@ -18,21 +18,26 @@ const REPLAY_PAGE = 1_000;
 /** Bytes written to a replaying client before waiting for its socket to drain (well under the slow-client limit). */
 const REPLAY_CHUNK_BYTES = 64 * 1024;
 
-const frames = new WeakMap<LogLine, string>();
-
 /** A stored line's `log` event: its JSON record is already the data. */
 function logFrameOf(seq: number, json: string): string {
   return `id: ${seq}\nevent: log\ndata: ${json}\n\n`;
 }
 
-/** A live line's `log` event, put together once however many clients watch. */
+/**
+ * The last live line and its frame. A line is published to all its watchers
+ * in one synchronous pass, so one entry is enough for the frame to be put
+ * together once however many watch — with no entry kept per line.
+ */
+let lastLiveLine: LogLine | undefined;
+let lastLiveFrame = '';
+
+/** A live line's `log` event. */
 function logFrame(line: LogLine): string {
-  let frame = frames.get(line);
-  if (frame === undefined) {
-    frame = logFrameOf(line.seq, line.json);
-    frames.set(line, frame);
+  if (lastLiveLine !== line) {
+    lastLiveLine = line;
+    lastLiveFrame = logFrameOf(line.seq, line.json);
   }
-  return frame;
+  return lastLiveFrame;
 }
 
 export interface StreamDependencies {
