@@ -58,6 +58,22 @@ export interface LogStoreOptions {
  */
 const SEQ_RESERVATION = 1_000;
 
+/**
+ * A line waiting for its batch: what is stored of it, and no more. The line
+ * handed to live subscribers also carries its parsed events and the text as
+ * read (a slice that keeps the whole read it came from in memory): held
+ * here, those stayed alive until the batch was written, and under a flood
+ * every young-generation collection copied them.
+ */
+interface PendingLine {
+  executionId: string;
+  seq: number;
+  stream: LogStream;
+  /** Agented's own lines only (the truncation notice is looked for among them). */
+  text: string | undefined;
+  json: string;
+}
+
 interface ChunkRow {
   first_seq: number;
   data: string;
@@ -80,7 +96,7 @@ interface ChunkRow {
  * in one read.
  */
 export class LogStore implements Disposable {
-  private readonly pending: LogLine[] = [];
+  private readonly pending: PendingLine[] = [];
   private readonly nextSeq = new Map<string, number>();
   /** Output lines counted against the cap, per execution (stored or waiting). */
   private readonly stored = new Map<string, number>();
@@ -89,7 +105,7 @@ export class LogStore implements Disposable {
   /** The highest number reserved on disk, per execution (see SEQ_RESERVATION). */
   private readonly reserved = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
-  private readonly writeBatch: (lines: LogLine[]) => void;
+  private readonly writeBatch: (lines: PendingLine[]) => void;
   private readonly maxSeq: Database.Statement<[string], { seq: number | null }>;
   private readonly chunksAfter: Database.Statement<[string, number], ChunkRow>;
   private readonly reserveStatement: Database.Statement<[number, string]>;
@@ -108,7 +124,7 @@ export class LogStore implements Disposable {
       onWriteFailure: options.onWriteFailure,
     };
     const insert = db.prepare<[string, number, number, string]>('INSERT INTO execution_log_chunks (execution_id, first_seq, last_seq, data) VALUES (?, ?, ?, ?)');
-    this.writeBatch = db.transaction((lines: LogLine[]) => {
+    this.writeBatch = db.transaction((lines: PendingLine[]) => {
       for (const chunk of chunksOf(lines)) insert.run(chunk.executionId, chunk.firstSeq, chunk.lastSeq, chunk.data);
     });
     this.maxSeq = db.prepare('SELECT max(last_seq) AS seq FROM execution_log_chunks WHERE execution_id = ?');
@@ -153,7 +169,7 @@ export class LogStore implements Disposable {
     }
     this.nextSeq.set(executionId, seq + 1);
     if (seq > (this.reserved.get(executionId) ?? 0)) this.reserve(executionId, seq);
-    this.pending.push(line);
+    this.pending.push({ executionId, seq, stream: line.stream, text: line.stream === 'system' ? line.text : undefined, json: line.json });
     if (this.pending.length >= this.options.maxBatchLines && !this.failing) this.flush();
     return line;
   }
@@ -285,7 +301,7 @@ export class LogStore implements Disposable {
     const isNotice = (line: Pick<LogLine, 'stream' | 'text'>) => line.stream === 'system' && line.text === notice;
     return (
       this.storedRecords(executionId, this.options.maxLinesPerExecution, 1_000).some((record) => isNotice(parseLogRecord(executionId, record.json))) ||
-      this.pending.some((line) => line.executionId === executionId && isNotice(line))
+      this.pending.some((line) => line.executionId === executionId && line.text === notice)
     );
   }
 }
@@ -331,7 +347,7 @@ interface Chunk {
 const CHUNK_CHARS = 64 * 1024;
 
 /** A batch's lines as runs of consecutive lines per execution, in order, each run at most about CHUNK_CHARS. */
-function chunksOf(lines: readonly LogLine[]): Chunk[] {
+function chunksOf(lines: readonly PendingLine[]): Chunk[] {
   const open = new Map<string, Chunk>();
   const chunks: Chunk[] = [];
   for (const line of lines) {

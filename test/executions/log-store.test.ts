@@ -187,6 +187,29 @@ describe('LogStore', () => {
     expect(failures).toEqual(['database is locked', undefined]);
   });
 
+  it('a truncation line still waiting for a refused batch is found again after the counters are forgotten: never written twice', () => {
+    const { db } = database();
+    db.pragma('busy_timeout = 0');
+    const store = new LogStore(db, { maxLinesPerExecution: 3, maxBatchLines: 100, flushIntervalMs: 60_000 });
+    cleanups.push(() => store.dispose());
+    const other = openDatabase({ file: db.name });
+    cleanups.push(() => other.close());
+    other.exec('BEGIN IMMEDIATE');
+    for (let index = 0; index < 5; index += 1) store.append('exe_a', 'stdout', `line ${index}`);
+    store.finish('exe_a');
+    // Counted again from what is stored and waiting: the notice is among the waiting lines, so output stays cut.
+    expect(store.append('exe_a', 'stdout', 'after finish')).toBeNull();
+    expect(store.append('exe_a', 'system', 'interrupted')?.seq).toBe(5);
+    other.exec('COMMIT');
+    expect(store.read('exe_a', 0).map((line) => `${line.seq}:${line.stream}:${line.text}`)).toEqual([
+      '1:stdout:line 0',
+      '2:stdout:line 1',
+      '3:stdout:line 2',
+      "4:system:[output truncated: more than 3 lines; the rest of this execution's output was not kept]",
+      '5:system:interrupted',
+    ]);
+  });
+
   it('dispose writes what is still buffered', () => {
     const { db, visible } = database();
     const store = new LogStore(db, { flushIntervalMs: 60_000 });
