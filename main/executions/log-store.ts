@@ -113,6 +113,8 @@ export class LogStore implements Disposable {
   private readonly options: Required<Omit<LogStoreOptions, 'now' | 'onWriteFailure'>> & Pick<LogStoreOptions, 'onWriteFailure'> & { now: () => Date };
   /** The last write failed: only the timer tries again, not every line that arrives meanwhile. */
   private failing = false;
+  /** The last line's time, in ms and as written: a flood's lines share a millisecond by the dozen. */
+  private lastTime = { ms: Number.NaN, text: '' };
 
   constructor(db: Database.Database, options: LogStoreOptions = {}) {
     this.options = {
@@ -147,7 +149,7 @@ export class LogStore implements Disposable {
     if (output && this.truncated.has(executionId)) return null;
     const count = output ? (this.stored.get(executionId) ?? 0) + 1 : 0;
     if (output) this.stored.set(executionId, count);
-    const ts = this.options.now().toISOString();
+    const ts = this.timestamp();
     let line: LogLine;
     if (count > this.options.maxLinesPerExecution) {
       this.truncated.add(executionId);
@@ -266,6 +268,14 @@ export class LogStore implements Disposable {
   private lastPendingSeq(executionId: string): number {
     for (let index = this.pending.length - 1; index >= 0; index -= 1) if (this.pending[index]!.executionId === executionId) return this.pending[index]!.seq;
     return 0;
+  }
+
+  /** The time now, as a line's `ts` (ISO 8601): written out once per millisecond (toISOString cost ~0.8 µs a line). */
+  private timestamp(): string {
+    const now = this.options.now();
+    const ms = now.getTime();
+    if (ms !== this.lastTime.ms) this.lastTime = { ms, text: now.toISOString() };
+    return this.lastTime.text;
   }
 
   private truncationNotice(): string {

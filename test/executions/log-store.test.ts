@@ -210,6 +210,20 @@ describe('LogStore', () => {
     ]);
   });
 
+  it("each line's ts is the clock's time as it arrives, to the millisecond", () => {
+    const { db } = database();
+    let clock = Date.parse('2026-12-07T10:00:00.000Z');
+    const store = new LogStore(db, { now: () => new Date(clock) });
+    cleanups.push(() => store.dispose());
+    const times: string[] = [];
+    for (const step of [0, 0, 1, 0, 999, 60_000]) {
+      clock += step;
+      times.push(store.append('exe_a', 'stdout', `at ${clock}`)!.ts);
+    }
+    expect(times).toEqual(['2026-12-07T10:00:00.000Z', '2026-12-07T10:00:00.000Z', '2026-12-07T10:00:00.001Z', '2026-12-07T10:00:00.001Z', '2026-12-07T10:00:01.000Z', '2026-12-07T10:01:01.000Z']);
+    expect(store.read('exe_a', 0).map((line) => line.ts)).toEqual(times);
+  });
+
   it('dispose writes what is still buffered', () => {
     const { db, visible } = database();
     const store = new LogStore(db, { flushIntervalMs: 60_000 });
