@@ -1,6 +1,6 @@
 import { flushPromises, mount, type VueWrapper } from '@vue/test-utils';
 import { EventSource } from 'eventsource';
-import { createPinia } from 'pinia';
+import { createPinia, type Pinia } from 'pinia';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import type { Router } from 'vue-router';
 import App from '../../renderer/src/App.vue';
@@ -24,6 +24,8 @@ export interface MountedApp {
   wrapper: VueWrapper;
   router: Router;
   api: ApiClient;
+  /** The app's stores (what the page hears on the live stream can be followed through its live store). */
+  pinia: Pinia;
   /** Opens a path as the reader would by following a link. */
   open(fullPath: string): Promise<void>;
   /** Waits (up to `timeoutMs`) until `done()`; fails with the page's HTML if it never is. */
@@ -103,6 +105,7 @@ export async function mountApp(server: { url: string; key: string }, fullPath = 
     wrapper,
     router,
     api,
+    pinia,
     requested,
     open: async (next) => {
       await router.push(next);

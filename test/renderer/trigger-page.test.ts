@@ -4,6 +4,7 @@ import type { Execution } from '../../common/executions.js';
 import type { Trigger } from '../../common/triggers.js';
 import { githubExample, githubHeaders } from '../helpers/github-deliveries.js';
 import { request } from '../helpers/http.js';
+import { useLiveStore } from '../../renderer/src/stores/live.js';
 import { appOnScriptedWorker, holdAnswers } from './mount-app.js';
 
 /**
@@ -91,9 +92,12 @@ describe('trigger page', () => {
     // A run reaches the open page over the live stream: its recent executions reload (coalesced, 500 ms later).
     await harness.engine.run(deploy, { branch: 'first' });
     await app.until(() => reloads() === 2, 5_000);
-    // Another run, and the reader leaves before its reload is due.
-    await harness.engine.run(deploy, { branch: 'second' });
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // Another run: once the page has heard of it (its listener was added first, so it has scheduled the reload), the reader leaves.
+    const heard: string[] = [];
+    const stopListening = useLiveStore(app.pinia).subscribe((change) => heard.push(change.id));
+    const second = await harness.engine.run(deploy, { branch: 'second' });
+    await app.until(() => heard.includes(second), 5_000);
+    stopListening();
     await app.open('/budgets');
     await new Promise((resolve) => setTimeout(resolve, 900));
     expect(reloads()).toBe(2);
