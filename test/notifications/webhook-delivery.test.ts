@@ -223,20 +223,21 @@ describe('notification settings API', () => {
     const secret = newSecret();
     await request(first.url, { method: 'PUT', path: '/api/notifications', headers: auth(first), body: JSON.stringify({ webhookUrl: `${receiver.url}/hook`, webhookSecret: secret }) });
     const queued = (await request(first.url, { method: 'POST', path: '/api/notifications/test', headers: auth(first) })).json<NotificationTestResult>();
-    await untilTrue(async () => (await outboxOf(first))[0]?.attempts === 1, 'the first failed try');
+    await untilTrue(async () => ((await outboxOf(first))[0]?.attempts ?? 0) >= 1, 'the first failed try');
     await first.close();
+    // Usually one try; a second is due a second later, which a slow close can let through.
     const triesBefore = receiver.requests.length;
-    expect(triesBefore).toBe(1);
+    expect(triesBefore).toBeGreaterThanOrEqual(1);
 
     receiverUp = true;
     const second = await startInProcess(env);
     cleanups.push(() => second.close());
     await untilTrue(async () => (await outboxOf(second))[0]?.status === 'delivered', 'delivery by the next worker');
     const [entry] = await outboxOf(second);
-    expect(entry).toMatchObject({ notificationId: queued.notificationId, channel: 'webhook', kind: 'test', attempts: 2, lastError: null });
-    expect(receiver.requests).toHaveLength(2);
+    expect(entry).toMatchObject({ notificationId: queued.notificationId, channel: 'webhook', kind: 'test', attempts: triesBefore + 1, lastError: null });
+    expect(receiver.requests).toHaveLength(triesBefore + 1);
     // The same message: same webhook-id, signed with the secret the first worker stored.
-    const delivered = receiver.requests[1]!;
+    const delivered = receiver.requests[triesBefore]!;
     expect(delivered.headers['webhook-id']).toBe(queued.notificationId);
     expect(verified(secret, delivered).kind).toBe('test');
   }, 60_000);
