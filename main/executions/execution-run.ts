@@ -73,6 +73,25 @@ type AttemptEnd = { kind: 'ended' } | { kind: 'rate_limited'; retryAt: string | 
  */
 /** How often a CLI's provisional usage (a running total) reaches the execution row, the live stream and the budgets. */
 const PROVISIONAL_USAGE_MS = 200;
+/**
+ * How long an end the database refused (locked by another process past its busy timeout, a full disk) is
+ * tried again. Past it the row stays `running` and the next start marks it interrupted.
+ */
+const END_RETRY_MS = 60_000;
+const END_RETRY_MAX_WAIT_MS = 5_000;
+
+/** An error of SQLite itself (a lock, a full disk, I/O), which may pass; anything else is a defect and is not retried. */
+function isStorageError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_');
+}
+
+interface Ending {
+  state: EndState;
+  reason: string | null;
+  exitCode: number | null;
+  endedAt: string;
+}
 
 export class ExecutionRun {
   readonly finished: Promise<void>;
@@ -91,6 +110,13 @@ export class ExecutionRun {
   private resultReported = false;
   /** The credentials the current attempt's CLI was given: masked in its output, and in what is taken from it (reasons). */
   private mask: CredentialMask | undefined;
+  /** The database refused the usage last time: the end stores it. */
+  private usageUnstored = false;
+  /** Records of the run the database refused (see record), in order: the end stores them first. */
+  private readonly unstored: (() => void)[] = [];
+  /** How the run ended, once its closing line is written; `endStored` once the row says so too. */
+  private ending: Ending | undefined;
+  private endStored = false;
   private readonly attempts: Attempt[];
   private choice: Choice;
   private readonly log: Logger;
@@ -105,10 +131,7 @@ export class ExecutionRun {
     this.attempts = [...execution.attempts];
     this.earlierUsage = { ...execution.usage };
     this.log = deps.logger.child({ execution_id: execution.id, trigger_id: execution.triggerId });
-    this.finished = this.run().catch((error: unknown) => {
-      this.log.error('execution run failed unexpectedly', { err: error });
-      this.end('failed', `internal error: ${(error as Error).message}`, null);
-    });
+    this.finished = this.run().catch((error: unknown) => this.afterFailure(error));
   }
 
   /**
@@ -168,6 +191,8 @@ export class ExecutionRun {
       const reason = `waiting: ${selection.reason}`;
       this.line('system', reason);
       deps.logs.flush();
+      // The next run reads its attempts back from the row.
+      this.storeRecords();
       deps.executions.requeue(this.execution.id, reason);
       this.log.info('execution waits for a rate limit to reset', { until: new Date(selection.until).toISOString() });
     }
@@ -272,14 +297,15 @@ export class ExecutionRun {
       endedAt: endedAt.toISOString(),
       durationMs: endedAt.getTime() - startedAt.getTime(),
     });
-    deps.executions.setAttempts(execution.id, this.attempts);
-    if (authFailed) deps.accounts.recordEvent(credential, 'auth_error', endedAt.toISOString(), { executionId: execution.id });
+    // The CLI has ended: what it did is recorded with its end, whenever the database takes it.
+    this.record(() => deps.executions.setAttempts(execution.id, this.attempts));
+    if (authFailed) this.record(() => deps.accounts.recordEvent(credential, 'auth_error', endedAt.toISOString(), { executionId: execution.id }));
     if (exit?.outputCut) this.line('system', `output cut: a process that left the group still held the CLI's stdout or stderr ${PIPE_DRAIN_MS / 1000} s after the group had ended; what it writes is not recorded`);
 
     if (stop) return this.end(stop.state, stop.reason, exit?.code ?? null);
     if (exit === undefined) return this.end('failed', failure ?? 'the CLI did not start', null);
     if (rateLimited) return { kind: 'rate_limited', retryAt: rateLimit!.retryAt, message: this.masked(rateLimit!.message) };
-    if (exit.ok) deps.pool.succeeded(choice);
+    if (exit.ok) this.record(() => deps.pool.succeeded(choice));
     return this.end(exit.ok ? 'succeeded' : 'failed', this.masked(exit.reason), exit.code);
   }
 
@@ -378,16 +404,58 @@ export class ExecutionRun {
     this.usageChanged();
   }
 
+  /**
+   * Stores and publishes the usage so far, and checks the budgets against it. Called from the CLI's output
+   * and from a timer, where a throw would end the worker: a database that refuses the write (another
+   * process holds its lock, the disk is full) leaves the usage to the next update or to the end.
+   */
   private usageChanged(): void {
     const { deps, execution } = this;
     const usage = this.currentUsage();
-    deps.executions.setUsage(execution.id, usage);
-    this.recordAttemptSpend();
     deps.live.publish(execution.id, { kind: 'usage', usage });
-    // Usage that comes with (or after) the final result was spent on finished work: stopping the CLI as it exits saves nothing and would fail the run. The budget stops what comes after.
-    const exhausted = this.resultReported ? null : deps.budgets.exhaustedWhileRunning(execution.id, execution.triggerId, this.choice.account?.id ?? null);
-    if (exhausted) void this.stop('failed', `stopped: ${exhausted}`);
-    deps.budgets.checkThresholds(execution.triggerId, this.choice.account?.id ?? null, execution.id);
+    try {
+      this.storeUsage(usage);
+      // Usage that comes with (or after) the final result was spent on finished work: stopping the CLI as it exits saves nothing and would fail the run. The budget stops what comes after.
+      const exhausted = this.resultReported ? null : deps.budgets.exhaustedWhileRunning(execution.id, execution.triggerId, this.choice.account?.id ?? null);
+      if (exhausted) void this.stop('failed', `stopped: ${exhausted}`);
+      deps.budgets.checkThresholds(execution.triggerId, this.choice.account?.id ?? null, execution.id);
+    } catch (error) {
+      if (!isStorageError(error)) throw error;
+      if (!this.usageUnstored) this.log.warn('the usage could not be stored; the next update or the end stores it', { err: error });
+      this.usageUnstored = true;
+    }
+  }
+
+  /**
+   * A record of what the run did once its CLI has ended (its attempts, an auth failure, a success that
+   * ends a cool-down). When the database refuses it, it is kept and stored with the end (storeEnd), so
+   * the way the CLI ended stands: a lock held elsewhere does not turn a success into a failure.
+   */
+  private record(write: () => void): void {
+    if (this.unstored.length === 0) {
+      try {
+        write();
+        return;
+      } catch (error) {
+        if (!isStorageError(error)) throw error;
+        this.log.warn('a record of the run could not be stored; the end stores it', { err: error });
+      }
+    }
+    this.unstored.push(write);
+  }
+
+  /** Stores the records the database refused before, in order (throws, keeping the rest, when it refuses again). */
+  private storeRecords(): void {
+    while (this.unstored.length > 0) {
+      this.unstored[0]!();
+      this.unstored.shift();
+    }
+  }
+
+  private storeUsage(usage: Usage): void {
+    this.deps.executions.setUsage(this.execution.id, usage);
+    this.recordAttemptSpend();
+    this.usageUnstored = false;
   }
 
   /** Adds usage the current attempt's CLI reported (or its running total, when it ended without its totals). */
@@ -404,16 +472,77 @@ export class ExecutionRun {
     if (line) this.deps.live.publish(this.execution.id, { kind: 'log', line });
   }
 
-  /** Records the end in one synchronous step, so a stream either sees the final status live or finds it stored. */
+  /**
+   * Records the end in one synchronous step, so a stream either sees the final status live or finds it
+   * stored. Throws when the database refuses it: the run's failure path then tries again (afterFailure).
+   */
   private end(state: EndState, reason: string | null, exitCode: number | null): AttemptEnd {
-    const { execution, deps } = this;
-    this.line('system', `${state}${exitCode === null ? '' : ` (exit code ${exitCode})`}${reason ? `: ${reason}` : ''}`);
-    deps.logs.finish(execution.id);
-    // Publishes the final status to live streams (LiveOutput.followEnds).
-    deps.executions.finish(execution.id, { state, reason, exitCode, endedAt: new Date().toISOString() });
-    deps.budgets.checkThresholds(execution.triggerId, this.choice.account?.id ?? null, execution.id);
+    this.writeEnd({ state, reason, exitCode, endedAt: new Date().toISOString() });
+    this.storeEnd();
     this.log.info('execution ended', { state, reason, exit_code: exitCode });
     return { kind: 'ended' };
+  }
+
+  /** The closing line (the log store keeps it however the database answers). */
+  private writeEnd(ending: Ending): void {
+    this.ending = ending;
+    const { state, reason, exitCode } = ending;
+    this.line('system', `${state}${exitCode === null ? '' : ` (exit code ${exitCode})`}${reason ? `: ${reason}` : ''}`);
+    this.deps.logs.finish(this.execution.id);
+  }
+
+  /** The end in the execution's row — after the records and usage the database refused before — and the budgets checked; each part once. */
+  private storeEnd(): void {
+    const { deps, execution } = this;
+    this.storeRecords();
+    if (this.usageUnstored) this.storeUsage(this.currentUsage());
+    if (!this.endStored) {
+      // Publishes the final status to live streams (LiveOutput.followEnds).
+      deps.executions.finish(execution.id, this.ending!);
+      this.endStored = true;
+    }
+    deps.budgets.checkThresholds(execution.triggerId, this.choice.account?.id ?? null, execution.id);
+  }
+
+  /**
+   * The run failed on its way (a defect, or the database refusing a write): what still runs is stopped, the
+   * execution ends `failed` unless it had ended already, and its end is stored — tried again while the
+   * database refuses it, for up to END_RETRY_MS. Never throws: the worker goes on.
+   */
+  private async afterFailure(error: unknown): Promise<void> {
+    const storage = isStorageError(error);
+    if (storage && this.ending) this.log.warn('the end could not be stored yet; trying again', { err: error });
+    else this.log.error('execution run failed unexpectedly', { err: error });
+    try {
+      clearTimeout(this.provisionalTimer);
+      // Nothing of an ended execution keeps running, nor adds lines after its closing one.
+      const agent = this.process;
+      if (agent) {
+        await agent.stop({ graceMs: this.deps.stopGraceMs });
+        await agent.done.catch(() => undefined);
+      }
+      if (!this.ending) {
+        const message = (error as Error).message;
+        const reason = storage ? `the database refused a write while it ran (${message}); see the worker's log` : `internal error: ${message}`;
+        this.writeEnd({ state: 'failed', reason, exitCode: null, endedAt: new Date().toISOString() });
+      }
+      const giveUpAt = Date.now() + END_RETRY_MS;
+      for (let waitMs = 100; ; waitMs = Math.min(2 * waitMs, END_RETRY_MAX_WAIT_MS)) {
+        try {
+          this.storeEnd();
+          this.log.info('execution ended', { state: this.ending!.state, reason: this.ending!.reason, exit_code: this.ending!.exitCode });
+          return;
+        } catch (refused) {
+          if (!isStorageError(refused) || Date.now() >= giveUpAt) {
+            this.log.error('the end of the execution could not be stored; the next start marks it interrupted', { err: refused });
+            return;
+          }
+        }
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
+    } catch (unexpected) {
+      this.log.error('execution run could not be ended', { err: unexpected });
+    }
   }
 }
 
