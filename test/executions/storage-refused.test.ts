@@ -51,10 +51,11 @@ describe('the database refusing writes while an execution runs', () => {
     cleanups.push(temp.remove);
     const engine = await startEngine({ AGENTED_CLAUDE_PATH: scriptedAgent(temp.dir) });
     cleanups.push(() => engine.close());
-    const trigger = await engine.createTrigger({ promptTemplate: 'WORK 2000' });
+    const trigger = await engine.createTrigger({ promptTemplate: 'WORK 4000' });
     const id = await engine.run(trigger);
     await engine.waitForState(id, ['running']);
 
+    // The CLI reports and exits 4 s after it started: the lock is taken before (a new node process takes well under that).
     const lock = await holdWriteLock(path.join(engine.server.dataDir, 'agented.db'));
     expect((await engine.execution(id)).state).toBe('running');
     // Held until the end itself has been refused (the CLI's usage and its attempts were refused before it).
