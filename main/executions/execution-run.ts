@@ -80,10 +80,15 @@ const PROVISIONAL_USAGE_MS = 200;
 const END_RETRY_MS = 60_000;
 const END_RETRY_MAX_WAIT_MS = 5_000;
 
-/** An error of SQLite itself (a lock, a full disk, I/O), which may pass; anything else is a defect and is not retried. */
+/**
+ * SQLite refusing a write for a reason that may pass: a lock held elsewhere, a full disk, an I/O error, a
+ * read-only file. Anything else (a constraint, a bad statement) is a defect, and is not waited out.
+ */
+const PASSING_STORAGE_ERRORS = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|PROTOCOL)/;
+
 function isStorageError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('SQLITE_');
+  return typeof code === 'string' && PASSING_STORAGE_ERRORS.test(code);
 }
 
 interface Ending {
@@ -110,6 +115,8 @@ export class ExecutionRun {
   private resultReported = false;
   /** The credentials the current attempt's CLI was given: masked in its output, and in what is taken from it (reasons). */
   private mask: CredentialMask | undefined;
+  /** The current attempt's usage file, followed while its CLI runs. */
+  private usageFile: UsageFileRun | undefined;
   /** The database refused the usage last time: the end stores it. */
   private usageUnstored = false;
   /** Records of the run the database refused (see record), in order: the end stores them first. */
@@ -191,8 +198,9 @@ export class ExecutionRun {
       const reason = `waiting: ${selection.reason}`;
       this.line('system', reason);
       deps.logs.flush();
-      // The next run reads its attempts back from the row.
+      // The next run reads its attempts and usage back from the row.
       this.storeRecords();
+      if (this.usageUnstored) this.storeUsage(this.currentUsage());
       deps.executions.requeue(this.execution.id, reason);
       this.log.info('execution waits for a rate limit to reset', { until: new Date(selection.until).toISOString() });
     }
@@ -237,6 +245,7 @@ export class ExecutionRun {
     // The values of the backend's key variables — the account's key, or the environment's: an agent that runs `env` would put them into the stored output and every viewer's stream.
     this.mask = CredentialMask.of(backendSpec(choice.backend).apiKeyVariables.map((name) => env[name]));
     const usageFile = this.followUsageFile(adapter, env);
+    this.usageFile = usageFile;
     this.totalsReported = false;
     this.resultReported = false;
     this.attemptUsage = { backend: choice.backend, model, inputTokens: null, outputTokens: null, reportedCostUsd: null };
@@ -281,6 +290,12 @@ export class ExecutionRun {
     this.process = undefined;
     this.keepProvisional();
     // The attempt's cost is settled (reported, or estimated at its own backend and model): the next attempt adds to it.
+    if (this.usageUnstored) {
+      // Its spend is the attempt's own row: kept with its place now, as the next attempt takes the next one.
+      const attempt = this.attempts.length;
+      const spend = { backend: choice.backend, accountId: choice.account?.id ?? null, usage: this.currentAttemptUsage() };
+      this.record(() => deps.executions.setAttemptSpend(execution.id, attempt, spend));
+    }
     this.earlierUsage = this.currentUsage();
     this.attemptUsage = null;
     // A stop that came after the CLI had exited (while its leftovers were ended) does not change how it ended.
@@ -305,7 +320,7 @@ export class ExecutionRun {
     if (stop) return this.end(stop.state, stop.reason, exit?.code ?? null);
     if (exit === undefined) return this.end('failed', failure ?? 'the CLI did not start', null);
     if (rateLimited) return { kind: 'rate_limited', retryAt: rateLimit!.retryAt, message: this.masked(rateLimit!.message) };
-    if (exit.ok) this.record(() => deps.pool.succeeded(choice));
+    if (exit.ok) this.clearCooldown(choice);
     return this.end(exit.ok ? 'succeeded' : 'failed', this.masked(exit.reason), exit.code);
   }
 
@@ -444,6 +459,19 @@ export class ExecutionRun {
     this.unstored.push(write);
   }
 
+  /**
+   * A success ends its account's cool-down — now or never: done later, it could clear a cool-down another
+   * execution has set since. Left undone, the cool-down runs out on its own.
+   */
+  private clearCooldown(choice: Choice): void {
+    try {
+      this.deps.pool.succeeded(choice);
+    } catch (error) {
+      if (!isStorageError(error)) throw error;
+      this.log.warn('a cool-down could not be cleared after a success; it runs out on its own', { err: error });
+    }
+  }
+
   /** Stores the records the database refused before, in order (throws, keeping the rest, when it refuses again). */
   private storeRecords(): void {
     while (this.unstored.length > 0) {
@@ -452,9 +480,10 @@ export class ExecutionRun {
     }
   }
 
+  /** The execution's usage, and the current attempt's spend (between attempts, a settled one's was stored or recorded as it settled). */
   private storeUsage(usage: Usage): void {
     this.deps.executions.setUsage(this.execution.id, usage);
-    this.recordAttemptSpend();
+    if (this.attemptUsage) this.recordAttemptSpend();
     this.usageUnstored = false;
   }
 
@@ -485,9 +514,9 @@ export class ExecutionRun {
 
   /** The closing line (the log store keeps it however the database answers). */
   private writeEnd(ending: Ending): void {
-    this.ending = ending;
     const { state, reason, exitCode } = ending;
     this.line('system', `${state}${exitCode === null ? '' : ` (exit code ${exitCode})`}${reason ? `: ${reason}` : ''}`);
+    this.ending = ending;
     this.deps.logs.finish(this.execution.id);
   }
 
@@ -514,13 +543,18 @@ export class ExecutionRun {
     if (storage && this.ending) this.log.warn('the end could not be stored yet; trying again', { err: error });
     else this.log.error('execution run failed unexpectedly', { err: error });
     try {
-      clearTimeout(this.provisionalTimer);
-      // Nothing of an ended execution keeps running, nor adds lines after its closing one.
+      // Nothing of an ended execution keeps running, nor adds lines or usage after its closing line.
       const agent = this.process;
       if (agent) {
         await agent.stop({ graceMs: this.deps.stopGraceMs });
         await agent.done.catch(() => undefined);
       }
+      this.usageFile?.close();
+      this.keepProvisional();
+    } catch (cleanup) {
+      this.log.error('what the execution started could not all be ended', { err: cleanup });
+    }
+    try {
       if (!this.ending) {
         const message = (error as Error).message;
         const reason = storage ? `the database refused a write while it ran (${message}); see the worker's log` : `internal error: ${message}`;

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { UsageReport } from '../../common/budgets.js';
 import { startEngine } from '../helpers/engine.js';
 import { workerLogRecords } from '../helpers/in-process.js';
 import { repoRoot, scriptedAgent } from '../helpers/serve.js';
@@ -76,6 +77,11 @@ describe('the database refusing writes while an execution runs', () => {
     expect(lines.filter((line) => line.stream === 'system' && /^(succeeded|failed)/.test(line.text)).map((line) => line.text)).toEqual(['succeeded (exit code 0)']);
     expect(lines.at(-1)!.text).toBe('succeeded (exit code 0)');
     expect(JSON.parse(stream.events.at(-1)!.data)).toMatchObject({ state: 'succeeded' });
+
+    // The attempt's spend (what account budgets and the usage by backend and account count) is its own, once.
+    const report = (await engine.api<UsageReport>('GET', '/api/usage?period=day')).body;
+    expect(report.byBackend).toEqual([expect.objectContaining({ key: 'claude', inputTokens: 1200, outputTokens: 340, costUsd: 0.0125, executions: 1 })]);
+    expect(report.total).toMatchObject({ inputTokens: 1200, outputTokens: 340, costUsd: 0.0125, executions: 1 });
 
     // The same worker runs the next execution.
     const next = await engine.waitForState(await engine.run(trigger), ['succeeded', 'failed']);
