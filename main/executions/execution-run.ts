@@ -442,9 +442,9 @@ export class ExecutionRun {
   }
 
   /**
-   * A record of what the run did once its CLI has ended (its attempts, an auth failure, a success that
-   * ends a cool-down). When the database refuses it, it is kept and stored with the end (storeEnd), so
-   * the way the CLI ended stands: a lock held elsewhere does not turn a success into a failure.
+   * A record of what the run did once its CLI has ended (its attempts, an auth failure, a settled attempt's
+   * spend). When the database refuses it, it is kept and stored with the end (storeEnd), so the way the
+   * CLI ended stands: a lock held elsewhere does not turn a success into a failure.
    */
   private record(write: () => void): void {
     if (this.unstored.length === 0) {
