@@ -508,7 +508,6 @@ export class ExecutionRun {
   private end(state: EndState, reason: string | null, exitCode: number | null): AttemptEnd {
     this.writeEnd({ state, reason, exitCode, endedAt: new Date().toISOString() });
     this.storeEnd();
-    this.log.info('execution ended', { state, reason, exit_code: exitCode });
     return { kind: 'ended' };
   }
 
@@ -531,6 +530,8 @@ export class ExecutionRun {
       this.endStored = true;
     }
     deps.budgets.checkThresholds(execution.triggerId, this.choice.account?.id ?? null, execution.id);
+    const { state, reason, exitCode } = this.ending!;
+    this.log.info('execution ended', { state, reason, exit_code: exitCode });
   }
 
   /**
@@ -564,7 +565,6 @@ export class ExecutionRun {
       for (let waitMs = 100; ; waitMs = Math.min(2 * waitMs, END_RETRY_MAX_WAIT_MS)) {
         try {
           this.storeEnd();
-          this.log.info('execution ended', { state: this.ending!.state, reason: this.ending!.reason, exit_code: this.ending!.exitCode });
           return;
         } catch (refused) {
           if (!isStorageError(refused) || Date.now() >= giveUpAt) {

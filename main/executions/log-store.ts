@@ -68,7 +68,6 @@ const SEQ_RESERVATION = 1_000;
 interface PendingLine {
   executionId: string;
   seq: number;
-  stream: LogStream;
   /** Agented's own lines only (the truncation notice is looked for among them). */
   text: string | undefined;
   json: string;
@@ -171,7 +170,7 @@ export class LogStore implements Disposable {
     }
     this.nextSeq.set(executionId, seq + 1);
     if (seq > (this.reserved.get(executionId) ?? 0)) this.reserve(executionId, seq);
-    this.pending.push({ executionId, seq, stream: line.stream, text: line.stream === 'system' ? line.text : undefined, json: line.json });
+    this.pending.push({ executionId, seq, text: line.stream === 'system' ? line.text : undefined, json: line.json });
     if (this.pending.length >= this.options.maxBatchLines && !this.failing) this.flush();
     return line;
   }
